@@ -1,0 +1,205 @@
+"""`followup` command line. Heavy modules are imported inside the commands, so --help is instant.
+
+Exit codes: 0 done; 1 a problem with the input, corpus or index (the message says which); 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from followup import __version__
+from followup.config import MODES
+from followup.errors import FollowupError, InvalidRequest
+from followup.validation import check_text
+
+if TYPE_CHECKING:
+    from followup.pipeline import Answerer
+    from followup.types import AskRequest
+
+DEFAULT_CORPUS = Path(os.environ.get("FOLLOWUP_CORPUS", "corpus"))
+DEFAULT_INDEX = Path(os.environ.get("FOLLOWUP_INDEX", "index"))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="followup",
+        description="Answer follow-up questions about a medical article with verbatim, cited passages "
+        "from the article and its references.",
+    )
+    parser.add_argument("--version", action="version", version=f"followup {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def locations(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--corpus",
+            type=Path,
+            default=DEFAULT_CORPUS,
+            help="corpus directory, one folder per article (default: %(default)s, or $FOLLOWUP_CORPUS)",
+        )
+        p.add_argument(
+            "--index",
+            type=Path,
+            default=DEFAULT_INDEX,
+            help="index directory (default: %(default)s, or $FOLLOWUP_INDEX)",
+        )
+
+    index = commands.add_parser("index", help="build the BM25 and dense indexes of the corpus")
+    locations(index)
+    index.add_argument("--force", action="store_true", help="rebuild even if the corpus has not changed")
+
+    ask = commands.add_parser("ask", help="answer a question with verbatim, cited passages")
+    locations(ask)
+    ask.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
+    ask.add_argument(
+        "--history",
+        action="append",
+        default=[],
+        metavar="QUESTION",
+        help="an earlier question of the conversation, oldest first; repeatable",
+    )
+    ask.add_argument("--article", metavar="ID", help="answer from this article only (default: all articles)")
+    ask.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode (default: %(default)s)")
+    ask.add_argument("--top-k", type=int, default=5, help="passages at most (default: %(default)s)")
+    output = ask.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    output.add_argument(
+        "--jsonl", action="store_true", help="read requests from stdin, one JSON object a line; write one answer a line"
+    )
+    ask.add_argument(
+        "--no-stale-check",
+        action="store_true",
+        help="do not compare the index with the corpus directory (for an index deployed alone)",
+    )
+
+    articles = commands.add_parser("articles", help="list the indexed articles and their references")
+    articles.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "index":
+            return _index(args)
+        if args.command == "ask":
+            return _ask(args)
+        return _articles(args)
+    except FollowupError as e:
+        print(f"followup: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("followup: interrupted", file=sys.stderr)
+        return 130
+
+
+def _index(args: argparse.Namespace) -> int:
+    from followup.indexer import build_index
+
+    result = build_index(args.corpus, args.index, force=args.force)
+    state = "built" if result.rebuilt else "up to date (corpus unchanged; --force rebuilds)"
+    print(
+        f"index {state}: {result.location.path}\n  {result.articles} article(s), {result.documents} documents, "
+        f"{result.chunks} chunks, {result.sentences} sentences, {result.seconds:.1f} s"
+    )
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    if args.jsonl == (args.question is not None):
+        raise InvalidRequest("give a QUESTION, or --jsonl with requests on stdin (not both)")
+    if not args.jsonl:  # fail before the index and model load
+        check_text(args.question, "question")
+        for i, turn in enumerate(args.history):
+            check_text(turn, f"--history #{i + 1}")
+    from followup.pipeline import Answerer
+    from followup.types import AskRequest
+
+    corpus = None if args.no_stale_check else args.corpus
+    if corpus is not None and not corpus.exists():
+        print(f"followup: warning: {corpus} not found; cannot check whether the index is stale", file=sys.stderr)
+        corpus = None
+    answerer = Answerer.load(args.index, corpus)
+    if args.jsonl:
+        return _ask_jsonl(answerer, args)
+    request = AskRequest(args.question, tuple(args.history), args.article, args.top_k, args.mode)
+    answer = answerer.answer(request)
+    from followup.render import answer_to_contract, format_answer
+
+    print(json.dumps(answer_to_contract(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+    return 0
+
+
+def request_from_json(line: str, defaults: argparse.Namespace) -> tuple[AskRequest, Any]:
+    """One JSONL request: {"question": ..., "history": [...], "article_id": ..., "top_k": ..., "mode": ...,
+    "id": ...}; the optional id is echoed in the answer line."""
+    from followup.types import AskRequest
+
+    try:
+        data: Any = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise InvalidRequest(f"invalid JSON at column {e.colno}: {e.msg}") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("a request must be a JSON object")
+    unknown = set(data) - {"question", "history", "article_id", "top_k", "mode", "id"}
+    if unknown:
+        raise InvalidRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    question = data.get("question")
+    if not isinstance(question, str):
+        raise InvalidRequest("question must be a string")
+    history = data.get("history", [])
+    if not isinstance(history, list):
+        raise InvalidRequest("history must be a list of earlier questions")
+    top_k = data.get("top_k", defaults.top_k)
+    if not isinstance(top_k, int) or isinstance(top_k, bool):
+        raise InvalidRequest("top_k must be an integer")
+    request = AskRequest(
+        question,
+        tuple(history),
+        data.get("article_id", defaults.article),
+        top_k,
+        data.get("mode", defaults.mode),
+    )
+    return request, data.get("id")
+
+
+def _ask_jsonl(answerer: Answerer, args: argparse.Namespace) -> int:
+    from followup.render import answer_to_contract
+
+    failures = 0
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        request_id = None
+        try:
+            request, request_id = request_from_json(line, args)
+            result: dict[str, Any] = answer_to_contract(answerer.answer(request))
+        except FollowupError as e:
+            failures += 1
+            result = {"error": str(e), "line": number}
+        if request_id is not None:
+            result = {"id": request_id, **result}
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    if failures:
+        print(f'followup: {failures} request(s) failed; see the "error" lines', file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _articles(args: argparse.Namespace) -> int:
+    from followup.index_reader import load_index
+
+    index = load_index(args.index)
+    for article in index.articles.values():
+        print(f"{article.id}: {article.title} (last updated {article.last_updated})")
+        for ref in article.references:
+            print(f"  [{ref.number}] {ref.tier.value:<18} {ref.title or '(unidentified)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Load a corpus directory: one folder per article, validated, with every error naming its file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from followup.citations import find_markers
+from followup.errors import CorpusError
+from followup.structure import markdown_blocks, plain_blocks
+from followup.tiers import KIND_TIERS, tier_for_kind
+from followup.types import Article, Document, Reference
+
+ARTICLE_FILE = "article.json"
+REFERENCES_FILE = "references.json"
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    articles: tuple[Article, ...]
+    documents: tuple[Document, ...]
+
+    def article(self, article_id: str) -> Article | None:
+        return next((a for a in self.articles if a.id == article_id), None)
+
+
+def article_folders(corpus_dir: Path) -> list[Path]:
+    if not corpus_dir.is_dir():
+        raise CorpusError(corpus_dir, "corpus directory not found")
+    folders = sorted(p for p in corpus_dir.iterdir() if p.is_dir() and (p / ARTICLE_FILE).exists())
+    if not folders:
+        raise CorpusError(corpus_dir, f"no article folders (a folder with {ARTICLE_FILE}) found")
+    return folders
+
+
+def corpus_fingerprint(corpus_dir: Path) -> str:
+    """sha256 over every file of every article folder: the index is stale when this changes."""
+    digest = hashlib.sha256()
+    for folder in article_folders(corpus_dir):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(corpus_dir)).encode())
+            digest.update(b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def load_corpus(corpus_dir: Path) -> Corpus:
+    articles: list[Article] = []
+    documents: list[Document] = []
+    for folder in article_folders(corpus_dir):
+        article, docs = load_article(folder)
+        articles.append(article)
+        documents.extend(docs)
+    return Corpus(tuple(articles), tuple(documents))
+
+
+def load_article(folder: Path) -> tuple[Article, list[Document]]:
+    meta_path = folder / ARTICLE_FILE
+    meta = _read_json(meta_path)
+    article_id = _field(meta, "id", str, meta_path)
+    if article_id != folder.name:
+        raise CorpusError(meta_path, f"id {article_id!r} must equal the folder name {folder.name!r}")
+    if not _ID.match(article_id):
+        raise CorpusError(meta_path, f"id {article_id!r} must be lower-case letters, digits, '.', '_' or '-'")
+    title = _field(meta, "title", str, meta_path)
+    references = _load_references(folder)
+    text_file = _field(meta, "text_file", str, meta_path)
+    text_path = folder / text_file
+    if not text_path.is_file():
+        raise CorpusError(meta_path, f"text_file {text_file!r} not found in {folder}")
+    text = _read_text(text_path)
+    known = frozenset(r.number for r in references)
+    blocks = markdown_blocks(text) if text_path.suffix == ".md" else plain_blocks(text)
+    if not blocks:
+        raise CorpusError(text_path, "the article has no text")
+    markers = tuple(m for b in blocks for m in find_markers(text, b.start, b.end, known))
+    article = Article(
+        id=article_id,
+        title=title,
+        question=meta.get("question") or title,
+        last_updated=_field(meta, "last_updated", str, meta_path),
+        references=tuple(references),
+    )
+    docs = [Document(article_id, article_id, title, text, tuple(blocks), None, markers)]
+    # Retracted references are never indexed as evidence.
+    for ref in references:
+        if ref.text_file is None or ref.retracted:
+            continue
+        path = folder / ref.text_file
+        ref_text = _read_text(path)
+        ref_blocks = markdown_blocks(ref_text) if path.suffix == ".md" else plain_blocks(ref_text)
+        if not ref_blocks:
+            raise CorpusError(path, "the reference text is empty")
+        docs.append(
+            Document(
+                f"{article_id}/ref-{ref.number}", article_id, ref.title or "", ref_text, tuple(ref_blocks), ref.number
+            )
+        )
+    return article, docs
+
+
+def _load_references(folder: Path) -> list[Reference]:
+    path = folder / REFERENCES_FILE
+    if not path.exists():
+        return []
+    records = _field(_read_json(path), "references", list, path)
+    references: list[Reference] = []
+    for i, record in enumerate(records):
+        where = f"{path} (references[{i}])"
+        if not isinstance(record, dict):
+            raise CorpusError(where, "each reference must be a JSON object")
+        number = _field(record, "number", int, where)
+        if number < 1 or any(r.number == number for r in references):
+            raise CorpusError(where, f"reference number {number} must be positive and unique")
+        kind = _field(record, "kind", str, where)
+        if kind not in KIND_TIERS:
+            raise CorpusError(where, f"unknown kind {kind!r}; use one of: {', '.join(KIND_TIERS)}")
+        references.append(
+            Reference(
+                number=number,
+                title=_optional(record, "title", str, where),
+                kind=kind,
+                tier=tier_for_kind(kind, _optional(record, "publication_types", list, where) or ()),
+                authors=_optional(record, "authors", str, where),
+                journal=_optional(record, "journal", str, where),
+                year=_optional(record, "year", int, where),
+                ids={str(k): str(v) for k, v in (_optional(record, "ids", dict, where) or {}).items()},
+                url=_optional(record, "url", str, where),
+                retracted=bool(record.get("retracted", False)),
+                text_file=_optional(record, "text_file", str, where),
+            )
+        )
+        text_file = references[-1].text_file
+        if text_file is not None and not (folder / text_file).is_file():
+            raise CorpusError(where, f"text_file {text_file!r} not found in {folder}")
+    return sorted(references, key=lambda r: r.number)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CorpusError(path, "file not found") from None
+    except UnicodeDecodeError as e:
+        raise CorpusError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise CorpusError(path, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    if not isinstance(data, dict):
+        raise CorpusError(path, "must hold a JSON object")
+    return data
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CorpusError(path, "file not found") from None
+    except UnicodeDecodeError as e:
+        raise CorpusError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+def _field(record: dict[str, Any], name: str, kind: type, where: Path | str) -> Any:
+    if name not in record or record[name] is None:
+        raise CorpusError(where, f"missing field {name!r}")
+    return _typed(record, name, kind, where)
+
+
+def _optional(record: dict[str, Any], name: str, kind: type, where: Path | str) -> Any:
+    return None if record.get(name) is None else _typed(record, name, kind, where)
+
+
+def _typed(record: dict[str, Any], name: str, kind: type, where: Path | str) -> Any:
+    value = record[name]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise CorpusError(where, f"field {name!r} must be {kind.__name__}, not {type(value).__name__}")
+    if isinstance(value, str) and not value.strip():
+        raise CorpusError(where, f"field {name!r} is empty")
+    return value

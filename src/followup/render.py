@@ -1,0 +1,137 @@
+"""Answers as the JSON contract and as text for a clinician. Rendering never changes quoted words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from followup.types import Answer, Document, Passage, Reference, Tier
+
+TIER_HEADINGS: dict[Tier, str] = {
+    Tier.GUIDELINE: "From the Guidelines",
+    Tier.DRUG_LABEL: "From the FDA Drug Label",
+    Tier.SYSTEMATIC_REVIEW: "From the Research: systematic reviews",
+    Tier.RCT: "From the Research: randomised trials",
+    Tier.OBSERVATIONAL: "From the Research: observational studies",
+    Tier.REVIEW: "From the Research: reviews",
+    Tier.CASE_REPORT: "From the Research: case reports",
+    Tier.PRECLINICAL: "From the Research: preclinical studies",
+    Tier.UNREFERENCED: "Citing a source of unknown kind",
+}
+UNCITED_HEADING = "From the article, without a citation (not evidence)"
+
+
+def heading_for(passage: Passage) -> str:
+    """The tier's heading; article text that cites nothing is set apart and never called evidence."""
+    return TIER_HEADINGS[passage.tier] if passage.citations else UNCITED_HEADING
+
+
+NOT_ANSWERED = "The article and its references do not answer this question."
+FOOTER = "Verbatim quotes from the article and its references; followup writes no text of its own. Not medical advice."
+
+
+def display_text(doc: Document, start: int, end: int) -> str:
+    """text[start:end] with the article's bare citation numbers shown as [n]; a reference's own text
+    gets its number appended."""
+    if doc.reference_number is not None:
+        return f"{doc.text[start:end]} [{doc.reference_number}]"
+    parts, cursor = [], start
+    for marker in doc.markers:
+        if start <= marker.start and marker.end <= end:
+            parts.append(doc.text[cursor : marker.start])
+            parts.append(" [" + ", ".join(str(n) for n in marker.numbers) + "]")
+            cursor = marker.end
+    parts.append(doc.text[cursor:end])
+    return "".join(parts)
+
+
+def reference_to_contract(article_id: str, ref: Reference) -> dict[str, Any]:
+    return {
+        "article_id": article_id,
+        "number": ref.number,
+        "title": ref.title,
+        "authors": ref.authors,
+        "journal": ref.journal,
+        "year": ref.year,
+        "kind": ref.kind,
+        "tier": ref.tier.value,
+        "tier_rank": ref.tier.rank,
+        "ids": ref.ids,
+        "url": ref.url,
+        "retracted": ref.retracted,
+    }
+
+
+def passage_to_contract(p: Passage) -> dict[str, Any]:
+    return {
+        "rank": p.rank,
+        "text": p.text,
+        "display_text": p.display_text,
+        "source_id": p.source_id,
+        "section": p.section,
+        "citations": list(p.citations),
+        "tier": p.tier.value,
+        "tier_rank": p.tier.rank,
+        "score": p.score,
+        "start": p.start,
+        "end": p.end,
+        "also_in": [
+            {
+                "source_id": q.source_id,
+                "section": q.section,
+                "text": q.text,
+                "start": q.start,
+                "end": q.end,
+                "citations": list(q.citations),
+            }
+            for q in p.also_in
+        ],
+    }
+
+
+def answer_to_contract(answer: Answer) -> dict[str, Any]:
+    return {
+        "question": answer.question,
+        "query": answer.query,
+        "article_id": answer.article_id,
+        "answered": answer.answered,
+        "passages": [passage_to_contract(p) for p in answer.passages],
+        "references": [reference_to_contract(c.article_id, c.reference) for c in answer.references],
+    }
+
+
+def _cite_line(ref: Reference) -> str:
+    parts = [ref.authors, ref.title or "(unidentified reference)", ref.journal, str(ref.year) if ref.year else None]
+    line = ". ".join(p.rstrip(".") for p in parts if p) + "."
+    ids = [f"PMID {ref.ids['pmid']}" if "pmid" in ref.ids else "", f"doi:{ref.ids['doi']}" if "doi" in ref.ids else ""]
+    extra = " ".join(i for i in ids if i)
+    tier = ref.tier.value.replace("_", " ")
+    return f"{line} {extra + ' ' if extra else ''}({tier}{', RETRACTED' if ref.retracted else ''})"
+
+
+def format_answer(answer: Answer) -> str:
+    lines = [answer.question]
+    if answer.query != answer.question.strip():
+        lines.append(f"(searched for: {answer.query})")
+    lines.append("")
+    if not answer.answered:
+        lines += [NOT_ANSWERED, "", FOOTER]
+        return "\n".join(lines)
+    heading = None
+    for passage in answer.passages:
+        if heading_for(passage) != heading:
+            heading = heading_for(passage)
+            lines += [heading, ""]
+        lines.append(f"  {passage.display_text}")
+        lines.append(f"    ({passage.source_id}, {passage.section or 'text'}; score {passage.score:.2f})")
+        for quote in passage.also_in:
+            lines.append(f'    also in {quote.source_id}, {quote.section}: "{quote.text}"')
+        lines.append("")
+    if answer.references:
+        lines += ["References", ""]
+        many_articles = len({c.article_id for c in answer.references}) > 1
+        for cited in answer.references:
+            prefix = f"{cited.article_id} " if many_articles else ""
+            lines.append(f"  {prefix}[{cited.reference.number}] {_cite_line(cited.reference)}")
+        lines.append("")
+    lines.append(FOOTER)
+    return "\n".join(lines)

@@ -1,0 +1,166 @@
+"""Follow-up questions about the seed article, answered by the real model on the real corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from followup.errors import InvalidRequest, UnknownArticle
+from followup.pipeline import Answerer
+from followup.types import Answer, AskRequest
+
+pytestmark = pytest.mark.model
+
+MS = "Which medication treats spasticity in multiple sclerosis?"
+VALIUM = "Is Valium useful for muscle spasm?"
+EAMC = "What causes exercise-associated muscle cramps?"
+
+# (question, history, any of these verbatim phrases in the top passages, the citation that grounds it, how deep)
+# Top three unless noted: the "why" question's answering sentence ranks 4th-5th, under sentences that restate
+# the topic more closely (sentence cosine is no answer detector; the evaluation issue tunes this).
+ANSWERABLE: list[tuple[str, tuple[str, ...], tuple[str, ...], int, int]] = [
+    ("What electrolyte problems cause muscle spasms?", (), ("hypokalemia, hypomagnesemia",), 1, 3),
+    ("Can water pills cause muscle cramps?", (), ("diuretics like furosemide",), 1, 3),
+    ("Can cholesterol medicine cause muscle spasms?", (), ("emetine, or statins",), 1, 3),
+    ("Does low potassium cause muscle spasms?", (), ("hypokalemia",), 1, 3),
+    (MS, (), ("baclofen, at a dose of 10-20 mg",), 1, 3),
+    ("What dose should be used?", (MS,), ("10-20 mg three times daily",), 1, 3),
+    ("What else can treat it?", (MS,), ("tizanidine, and dantrolene",), 7, 3),
+    (VALIUM, (), ("useful adjunct for the relief of skeletal muscle spasm",), 2, 3),
+    (
+        "What else is it indicated for?",
+        (VALIUM,),
+        ("convulsive disorders", "acute alcohol withdrawal", "anxiety"),
+        2,
+        3,
+    ),
+    ("Can diazepam be used alone for seizures?", (), ("not proved useful as the sole therapy",), 2, 3),
+    ("How long can Valium be used?", (), ("more than 4 months",), 2, 3),
+    ("Can diazepam help with alcohol withdrawal?", (), ("In acute alcohol withdrawal",), 2, 3),
+    ("How should exercise-associated muscle cramps be treated?", (), ("gentle static stretching",), 5, 3),
+    ("Is it mostly dehydration?", (EAMC,), ("Dehydration or electrolyte depletion",), 4, 3),
+    ("Why do spasms happen after spinal cord injury?", (), ("motoneuron excitability",), 6, 5),
+    ("What happens when synaptic inhibition is blocked?", (), ("all preparations became clearly spastic",), 6, 3),
+    ("Are muscle relaxants better than placebo for MS stiffness?", (), ("fair evidence that baclofen",), 7, 3),
+    (
+        "What is the quality of the trials of muscle relaxants?",
+        (),
+        ("No randomized trial was rated good quality",),
+        7,
+        3,
+    ),
+    ("What causes smooth muscle spasm?", (), ("smooth muscle contractile mechanisms",), 3, 3),
+    ("Which drugs cause toxic myopathy?", (), ("colchicine, chloroquine, emetine, or statins",), 1, 3),
+]
+
+OUT_OF_SCOPE = [
+    "What antibiotic dose is used for acute otitis media?",
+    "What is the capital of France?",
+    "How do I reset my router?",
+    "What is the best treatment for migraine?",
+    "How is type 2 diabetes diagnosed?",
+]
+
+
+def source_text(corpus: Path, source_id: str) -> str:
+    """The passage's source read from the corpus files themselves, not from the index."""
+    article_id, _, ref = source_id.partition("/ref-")
+    folder = corpus / article_id
+    if not ref:
+        return (folder / "article.md").read_text(encoding="utf-8")
+    records = json.loads((folder / "references.json").read_text(encoding="utf-8"))["references"]
+    record = next(r for r in records if r["number"] == int(ref))
+    return (folder / str(record["text_file"])).read_text(encoding="utf-8")
+
+
+def assert_contract(answer: Answer, corpus: Path) -> None:
+    numbers = {1, 2, 3, 4, 5, 6, 7}
+    assert [p.rank for p in answer.passages] == list(range(1, len(answer.passages) + 1))
+    tier_ranks = [p.tier.rank for p in answer.passages]
+    assert tier_ranks == sorted(tier_ranks), "passages are ordered by evidence tier"
+    for passage in answer.passages:
+        assert passage.text == source_text(corpus, passage.source_id)[passage.start : passage.end]
+        assert set(passage.citations) <= numbers
+        for quote in passage.also_in:
+            assert quote.text == source_text(corpus, quote.source_id)[quote.start : quote.end]
+            assert set(quote.citations) <= numbers
+    cited = {n for p in answer.passages for n in (*p.citations, *(n for q in p.also_in for n in q.citations))}
+    assert {r.reference.number for r in answer.references} == cited
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "phrases", "citation", "depth"), ANSWERABLE, ids=[q[0] for q in ANSWERABLE]
+)
+def test_answerable_questions_find_the_cited_passage(
+    answerer: Answerer, built: tuple[Path, Path], question: str, history: tuple[str, ...], phrases: tuple[str, ...],
+    citation: int, depth: int,
+) -> None:  # fmt: skip
+    answer = answerer.answer(AskRequest(question, history))
+    assert answer.answered
+    assert_contract(answer, built[0])
+    top = answer.passages[:depth]
+    hits = [p for p in top if any(phrase in p.text for phrase in phrases)]
+    assert hits, f"none of {phrases} in the top passages: {[p.text[:80] for p in top]}"
+    assert citation in hits[0].citations
+
+
+def test_elliptical_followup_shows_the_resolved_query(answerer: Answerer) -> None:
+    answer = answerer.answer(AskRequest("What dose should be used?", (MS,)))
+    assert answer.query == "What dose should be used? spasticity multiple sclerosis"
+    alone = answerer.answer(AskRequest("What dose should be used?"))
+    assert alone.query == "What dose should be used?"
+
+
+def test_lay_terms_are_shown_in_the_query(answerer: Answerer) -> None:
+    assert answerer.answer(AskRequest("Can water pills cause muscle cramps?")).query.endswith("(diuretics furosemide)")
+
+
+@pytest.mark.parametrize("question", OUT_OF_SCOPE)
+def test_out_of_scope_questions_abstain(answerer: Answerer, question: str) -> None:
+    answer = answerer.answer(AskRequest(question))
+    assert not answer.answered
+    assert answer.passages == () and answer.references == ()
+
+
+def test_the_same_statement_is_shown_once(answerer: Answerer, built: tuple[Path, Path]) -> None:
+    answer = answerer.answer(AskRequest(VALIUM))
+    assert_contract(answer, built[0])
+    adjunct = [p for p in answer.passages if "useful adjunct for the relief of skeletal muscle spasm" in p.text]
+    assert len(adjunct) == 1
+    [passage] = adjunct
+    assert passage.source_id == "muscle-spasm/ref-2" and passage.tier.value == "drug_label"
+    assert any(
+        q.source_id == "muscle-spasm" and q.text.startswith("Diazepam is a useful adjunct") for q in passage.also_in
+    )
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_every_mode_answers(answerer: Answerer, built: tuple[Path, Path], mode: str) -> None:
+    answer = answerer.answer(AskRequest("Is diazepam indicated for alcohol withdrawal?", mode=mode))
+    assert answer.answered
+    assert_contract(answer, built[0])
+    assert any("In acute alcohol withdrawal" in p.text for p in answer.passages[:3])
+
+
+def test_scoping_to_the_article(answerer: Answerer) -> None:
+    answer = answerer.answer(AskRequest(MS, article_id="muscle-spasm"))
+    assert answer.answered and all(p.source_id.startswith("muscle-spasm") for p in answer.passages)
+    with pytest.raises(UnknownArticle, match="unknown article 'hiccups'; known articles: muscle-spasm"):
+        answerer.answer(AskRequest(MS, article_id="hiccups"))
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (AskRequest(""), "question is empty"),
+        (AskRequest("x" * 50_000), "question is 50,000 characters long"),
+        (AskRequest("q", history=("ok",) * 21), "history has 21 turns"),
+        (AskRequest("q", top_k=0), "top_k must be between 1 and 20"),
+        (AskRequest("q", mode="sparse"), "mode must be one of bm25, dense, hybrid"),
+    ],
+)
+def test_bad_requests_are_refused(answerer: Answerer, request_: AskRequest, message: str) -> None:
+    with pytest.raises(InvalidRequest, match=message):
+        answerer.answer(request_)

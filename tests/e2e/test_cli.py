@@ -1,0 +1,134 @@
+"""The `followup` command as a user runs it: a separate process, the real model and index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from followup.indexer import build_index
+from followup.pipeline import Answerer
+from followup.store import current_build
+from followup.types import AskRequest
+
+pytestmark = pytest.mark.model
+
+MS = "Which medication treats spasticity in multiple sclerosis?"
+
+
+def followup(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "followup.cli", *args], input=stdin, capture_output=True, text=True, timeout=300
+    )
+
+
+def locations(built: tuple[Path, Path]) -> list[str]:
+    return ["--corpus", str(built[0]), "--index", str(built[1])]
+
+
+def test_reindexing_an_unchanged_corpus_does_no_work(built: tuple[Path, Path]) -> None:
+    before = current_build(built[1]).path
+    result = followup("index", *locations(built))
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout
+    assert current_build(built[1]).path == before
+
+
+def test_ask_json_follows_the_contract(built: tuple[Path, Path]) -> None:
+    result = followup("ask", "--json", "What dose should be used?", "--history", MS, *locations(built))
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["answered"] is True
+    assert answer["query"] == "What dose should be used? spasticity multiple sclerosis"
+    article = (built[0] / "muscle-spasm" / "article.md").read_text(encoding="utf-8")
+    top = answer["passages"][0]
+    assert top["source_id"] == "muscle-spasm" and top["tier"] == "guideline" and top["citations"] == [1]
+    assert top["text"] == article[top["start"] : top["end"]]
+    assert "10-20 mg three times daily" in top["text"]
+    assert {r["number"] for r in answer["references"]} >= {1}
+
+
+def test_ask_jsonl_answers_each_line_and_reports_bad_ones(built: tuple[Path, Path]) -> None:
+    requests = [
+        {"id": "a", "question": MS},
+        {"id": "b", "question": "What dose should be used?", "history": [MS]},
+        {"id": "c", "question": "What is the capital of France?"},
+        {"id": "d", "question": MS, "article_id": "hiccups"},
+        "not json",
+    ]
+    stdin = "\n".join(r if isinstance(r, str) else json.dumps(r) for r in requests) + "\n"
+    result = followup("ask", "--jsonl", *locations(built), stdin=stdin)
+    assert result.returncode == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line.get("id") for line in lines] == ["a", "b", "c", "d", None]
+    assert lines[0]["answered"] and lines[1]["answered"] and not lines[2]["answered"]
+    assert "unknown article 'hiccups'" in lines[3]["error"]
+    assert lines[4]["line"] == 5 and "invalid JSON" in lines[4]["error"]
+    assert "2 request(s) failed" in result.stderr
+
+
+def test_human_output_groups_by_tier_and_lists_references(built: tuple[Path, Path]) -> None:
+    result = followup("ask", MS, *locations(built))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert (
+        out.index("From the Guidelines") < out.index("From the Research: systematic reviews") < out.index("References")
+    )
+    assert "10-20 mg three times daily, may be used to alleviate symptoms of muscle spasms in conditions like " \
+           "multiple sclerosis [1]." in out  # fmt: skip
+    assert "[7] Chou R, Peterson K, Helfand M." in out
+    assert MS not in result.stderr  # questions may hold patient details: never logged
+
+
+def test_human_output_says_plainly_when_the_sources_do_not_answer(built: tuple[Path, Path]) -> None:
+    result = followup("ask", "How do I reset my router?", *locations(built))
+    assert result.returncode == 0, result.stderr
+    assert "The article and its references do not answer this question." in result.stdout
+    assert "From the" not in result.stdout
+
+
+def test_stale_index_is_refused_until_rebuilt(built: tuple[Path, Path], tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(built[0], corpus)
+    article = corpus / "muscle-spasm" / "article.md"
+    article.write_text(article.read_text(encoding="utf-8") + "\nAn added sentence 1.\n", encoding="utf-8")
+    result = followup("ask", MS, "--corpus", str(corpus), "--index", str(built[1]))
+    assert result.returncode == 1
+    assert "the index is stale" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_corrupt_index_is_refused(built: tuple[Path, Path], tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    shutil.copytree(built[1], index)
+    vectors = current_build(index).path / "chunk-vectors.npy"
+    data = bytearray(vectors.read_bytes())
+    data[-1] ^= 0xFF
+    vectors.write_bytes(bytes(data))
+    result = followup("ask", MS, "--corpus", str(built[0]), "--index", str(index))
+    assert result.returncode == 1
+    assert "chunk-vectors.npy: corrupt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_interrupted_rebuild_leaves_the_previous_index_in_use(
+    built: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(built[0], corpus)
+    shutil.copytree(built[1], index)
+    previous = current_build(index).path
+
+    def disk_full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "save", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        build_index(corpus, index, force=True)
+    monkeypatch.undo()
+    assert current_build(index).path == previous
+    assert [p.name for p in (index / "builds").iterdir() if p.name.startswith(".tmp-")] == []
+    assert Answerer.load(index, corpus).answer(AskRequest(MS)).answered

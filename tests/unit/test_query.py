@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+
+from followup.query import build_query, expand_lay_terms, names_something, resolve_followup
+
+MS = "Which medication treats spasticity in multiple sclerosis?"
+
+
+@pytest.mark.parametrize(
+    ("question", "specific"),
+    [
+        ("What dose should be used?", False),
+        ("Is it safe?", False),
+        ("What about the side effects?", False),
+        ("And in children?", False),
+        (MS, True),
+        ("What is the dose of baclofen?", True),
+        ("Does it help spasticity after spinal cord injury?", True),
+    ],
+)
+def test_names_something(question: str, specific: bool) -> None:
+    assert names_something(question) is specific
+
+
+def test_elliptical_followup_borrows_the_subject_of_the_conversation() -> None:
+    assert (
+        resolve_followup("What dose should be used?", (MS,))
+        == "What dose should be used? spasticity multiple sclerosis"
+    )
+
+
+def test_a_chain_of_ellipses_reaches_back_to_the_last_named_subject() -> None:
+    history = ("What is baclofen?", "Is it safe?")
+    assert resolve_followup("What dose?", history) == "What dose? baclofen"
+
+
+def test_a_question_that_names_its_subject_is_left_alone() -> None:
+    assert resolve_followup("What is the dose of baclofen?", (MS,)) == "What is the dose of baclofen?"
+    assert resolve_followup("What dose should be used?", ()) == "What dose should be used?"
+
+
+def test_lay_terms_add_clinical_terms() -> None:
+    assert expand_lay_terms("Can water pills cause cramps?") == "Can water pills cause cramps? (diuretics furosemide)"
+    assert expand_lay_terms("Is cholesterol medicine a cause?") == "Is cholesterol medicine a cause? (statins)"
+    assert expand_lay_terms("Does low potassium matter?") == "Does low potassium matter? (hypokalemia)"
+    assert expand_lay_terms("Is Valium safe?") == "Is Valium safe? (diazepam)"
+
+
+def test_upper_case_abbreviations_match_only_in_upper_case() -> None:
+    assert expand_lay_terms("spasms in MS") == "spasms in MS (multiple sclerosis)"
+    assert expand_lay_terms("a dose in ms") == "a dose in ms"
+
+
+def test_terms_already_present_are_not_added() -> None:
+    assert expand_lay_terms("Do water pills (diuretics, furosemide) cause spasms?") == (
+        "Do water pills (diuretics, furosemide) cause spasms?"
+    )
+
+
+def test_build_query_resolves_then_expands() -> None:
+    assert build_query("Is it safe?", ("Can water pills cause cramps?",)) == (
+        "Is it safe? water pills cramps (diuretics furosemide)"
+    )

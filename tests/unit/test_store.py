@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from followup.config import ChunkingParams
+from followup.corpus import corpus_fingerprint
+from followup.errors import IndexProblem
+from followup.index_reader import check_fresh
+from followup.indexer import build_recipe
+from followup.store import BUILDS, build_lock, current_build, new_build, publish, read_manifest, write_manifest
+
+
+def make_build(index_dir: Path, corpus_hash: str, payload: str) -> Path:
+    with new_build(index_dir) as work:
+        (work / "data.txt").write_text(payload)
+        write_manifest(work, {"corpus_hash": corpus_hash, **build_recipe(ChunkingParams())})
+        return publish(index_dir, work, corpus_hash).path
+
+
+def test_publish_switches_current_and_keeps_one_previous_build(tmp_path: Path) -> None:
+    first = make_build(tmp_path, "a" * 64, "one")
+    assert current_build(tmp_path).path == first
+    second = make_build(tmp_path, "b" * 64, "two")
+    third = make_build(tmp_path, "c" * 64, "three")
+    assert current_build(tmp_path).path == third
+    assert (current_build(tmp_path).path / "data.txt").read_text() == "three"
+    assert sorted(p.name for p in (tmp_path / BUILDS).iterdir()) == sorted([second.name, third.name])
+
+
+def test_a_failed_build_leaves_the_previous_index_in_use(tmp_path: Path) -> None:
+    first = make_build(tmp_path, "a" * 64, "one")
+    with pytest.raises(RuntimeError), new_build(tmp_path) as work:
+        (work / "data.txt").write_text("half written")
+        raise RuntimeError("interrupted")
+    assert current_build(tmp_path).path == first
+    assert [p for p in (tmp_path / BUILDS).iterdir() if p.name.startswith(".tmp-")] == []
+    read_manifest(current_build(tmp_path))
+
+
+def test_leftovers_of_a_killed_build_are_removed_by_the_next_one(tmp_path: Path) -> None:
+    make_build(tmp_path, "a" * 64, "one")
+    stale = tmp_path / BUILDS / ".tmp-killed"
+    stale.mkdir()
+    make_build(tmp_path, "b" * 64, "two")
+    assert not stale.exists()
+
+
+def test_missing_index_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(IndexProblem, match=r"no index in .*followup index"):
+        current_build(tmp_path)
+
+
+def test_corrupt_or_missing_file_is_detected(tmp_path: Path) -> None:
+    make_build(tmp_path, "a" * 64, "one")
+    location = current_build(tmp_path)
+    (location.path / "data.txt").write_text("tampered")
+    with pytest.raises(IndexProblem, match=r"data\.txt: corrupt"):
+        read_manifest(location)
+    (location.path / "data.txt").unlink()
+    with pytest.raises(IndexProblem, match=r"data\.txt: missing"):
+        read_manifest(location)
+
+
+def test_unreadable_manifest_and_wrong_format_are_reported(tmp_path: Path) -> None:
+    make_build(tmp_path, "a" * 64, "one")
+    location = current_build(tmp_path)
+    manifest = location.path / "manifest.json"
+    manifest.write_text(json.dumps({"format_version": 999}))
+    with pytest.raises(IndexProblem, match="index format 999"):
+        read_manifest(location)
+    manifest.write_text("{not json")
+    with pytest.raises(IndexProblem, match="unreadable manifest"):
+        read_manifest(location)
+
+
+def test_pointer_to_a_vanished_build_is_reported(tmp_path: Path) -> None:
+    make_build(tmp_path, "a" * 64, "one")
+    shutil.rmtree(current_build(tmp_path).path)
+    with pytest.raises(IndexProblem, match="names a build that does not exist"):
+        current_build(tmp_path)
+
+
+def test_one_build_at_a_time(tmp_path: Path) -> None:
+    with build_lock(tmp_path), pytest.raises(IndexProblem, match="another `followup index`"), build_lock(tmp_path):
+        pass
+
+
+def test_staleness_is_detected_when_the_corpus_changes(tmp_path: Path, corpus_dir: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, corpus)
+    manifest = {"corpus_hash": corpus_fingerprint(corpus), "created_at": "then", **build_recipe(ChunkingParams())}
+    check_fresh(manifest, corpus)
+    article = corpus / "muscle-spasm" / "article.md"
+    article.write_text(article.read_text() + "\nA new sentence 1.\n")
+    with pytest.raises(IndexProblem, match="stale"):
+        check_fresh(manifest, corpus)
+
+
+def test_an_index_from_another_version_is_refused(tmp_path: Path, corpus_dir: Path) -> None:
+    manifest = {"corpus_hash": corpus_fingerprint(corpus_dir), **build_recipe(ChunkingParams())}
+    manifest["followup_version"] = "0.0.0"
+    with pytest.raises(IndexProblem, match="another followup version"):
+        check_fresh(manifest, corpus_dir)

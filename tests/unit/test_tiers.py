@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from followup.tiers import tier_for_citations, tier_for_kind
+from followup.types import Reference, Tier
+
+
+def ref(number: int, tier: Tier, retracted: bool = False) -> Reference:
+    return Reference(number=number, title=f"ref {number}", kind="x", tier=tier, retracted=retracted)
+
+
+def test_tier_ranks_follow_design_order() -> None:
+    assert [t.rank for t in Tier] == list(range(1, 10))
+    assert Tier.GUIDELINE.rank < Tier.DRUG_LABEL.rank < Tier.SYSTEMATIC_REVIEW.rank < Tier.UNREFERENCED.rank
+
+
+@pytest.mark.parametrize(
+    ("kind", "tier"),
+    [
+        ("guideline", Tier.GUIDELINE),
+        ("drug_label", Tier.DRUG_LABEL),
+        ("systematic_review", Tier.SYSTEMATIC_REVIEW),
+        ("review", Tier.REVIEW),
+        ("preclinical_study", Tier.PRECLINICAL),
+        ("unknown", Tier.UNREFERENCED),
+    ],
+)
+def test_tier_for_kind(kind: str, tier: Tier) -> None:
+    assert tier_for_kind(kind) == tier
+
+
+def test_publication_types_can_raise_the_tier() -> None:
+    assert tier_for_kind("unknown", ["Journal Article", "Randomized Controlled Trial"]) == Tier.RCT
+    assert tier_for_kind("review", ["Review", "Meta-Analysis"]) == Tier.SYSTEMATIC_REVIEW
+
+
+def test_unknown_kind_is_an_error() -> None:
+    with pytest.raises(KeyError):
+        tier_for_kind("blog post")
+
+
+def test_article_text_inherits_best_cited_tier() -> None:
+    refs = [ref(1, Tier.GUIDELINE), ref(4, Tier.REVIEW), ref(6, Tier.PRECLINICAL)]
+    assert tier_for_citations((4, 6), refs) == Tier.REVIEW
+    assert tier_for_citations((6, 1), refs) == Tier.GUIDELINE
+    assert tier_for_citations((), refs) == Tier.UNREFERENCED
+    assert tier_for_citations((99,), refs) == Tier.UNREFERENCED
+
+
+def test_retracted_references_grant_no_tier() -> None:
+    refs = [ref(1, Tier.GUIDELINE, retracted=True), ref(2, Tier.REVIEW)]
+    assert tier_for_citations((1, 2), refs) == Tier.REVIEW
