@@ -132,3 +132,10 @@ def test_an_interrupted_rebuild_leaves_the_previous_index_in_use(
     assert current_build(index).path == previous
     assert [p.name for p in (index / "builds").iterdir() if p.name.startswith(".tmp-")] == []
     assert Answerer.load(index, corpus).answer(AskRequest(MS)).answered
+
+
+def test_articles_lists_references_with_their_tiers(built: tuple[Path, Path]) -> None:
+    result = followup("articles", "--index", str(built[1]))
+    assert result.returncode == 0, result.stderr
+    assert "muscle-spasm: What are the causes of muscle spasm? (last updated 2025-02-16)" in result.stdout
+    assert "[2] drug_label" in result.stdout and "[3] unreferenced" in result.stdout
