@@ -17,12 +17,3 @@ class BM25Index:
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         """One raw BM25 score per chunk (0 where no query term occurs)."""
         return np.asarray(self._bm25.get_scores(list(query_tokens)), dtype=np.float32)
-
-
-def top_matches(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> list[tuple[int, float]]:
-    """The k best (chunk id, score) among allowed chunks whose score is positive, best first."""
-    candidates = np.flatnonzero(scores > 0) if allowed is None else allowed[scores[allowed] > 0]
-    if candidates.size > k:
-        candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
-    order = sorted(candidates.tolist(), key=lambda i: (-float(scores[i]), i))
-    return [(i, float(scores[i])) for i in order]

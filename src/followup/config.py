@@ -38,7 +38,9 @@ class RetrievalParams:
     which differ in scale per query; min-max fusion is kept for the evaluation to compare."""
 
     candidates_per_retriever: int = 50
+    fusion: str = "rrf"  # or "minmax", with these weights for (bm25, dense)
     rrf_k: int = 60
+    minmax_weights: tuple[float, float] = (1.0, 1.0)
     # Abstention and passage gating use raw signals, not fused scores (RRF carries rank only).
     # Chosen on evals/abstention-calibration.jsonl with evals/calibrate_abstention.py.
     min_relevance: float = 0.41
@@ -47,8 +49,9 @@ class RetrievalParams:
     # A passage is shown only if its relevance is within this margin of the best one: tier orders
     # the passages that answer, it never lets a barely relevant guideline sentence in.
     relevance_margin: float = 0.25
-    # Two passages are one statement when their embeddings are this close.
-    duplicate_cosine: float = 0.88
+    # Switches for the evaluation's ablations; both on in use.
+    resolve_followups: bool = True
+    order_by_tier: bool = True
 
 
 DEFAULT_CHUNKING = ChunkingParams()

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from followup.bm25 import top_matches
 from followup.config import DEFAULT_RETRIEVAL, RetrievalParams
 from followup.extract import Candidate, best_spans, group_duplicates
 from followup.fusion import reciprocal_rank_fusion
 from followup.index_reader import SearchIndex, load_index
-from followup.query import build_query
+from followup.query import build_query, expand_lay_terms
 from followup.render import display_text
+from followup.search import fuse, top_scores
 from followup.text import tokenize
 from followup.tiers import tier_for_citations
 from followup.types import Answer, AskRequest, Chunk, CitedReference, Passage, Quote, Tier
@@ -78,18 +78,27 @@ class Answerer:
         return cls(index, Encoder())
 
     def retrieve(self, request: AskRequest) -> Retrieval:
-        query = build_query(request.question, request.history)
+        if self.params.resolve_followups:
+            query = build_query(request.question, request.history)
+        else:
+            query = expand_lay_terms(request.question.strip())
         allowed = self.index.allowed_chunks(request.article_id)
         tokens = tokenize(query)
         vector = self.encoder.encode_query(query)
         k0 = self.params.candidates_per_retriever
-        lexical = top_matches(self.index.bm25.scores(tokens), allowed, k0) if request.mode != "dense" else []
+        lexical: list[tuple[int, float]] = []
+        if request.mode != "dense":
+            scores = self.index.bm25.scores(tokens)
+            if allowed is not None:
+                scoped = np.zeros_like(scores)
+                scoped[allowed] = scores[allowed]
+                scores = scoped
+            lexical = top_scores(scores, k0, positive_only=True)
         dense = self.index.dense.search(vector, k0, allowed) if request.mode != "bm25" else []
-        ranking = {
-            "bm25": lexical,
-            "dense": dense,
-            "hybrid": reciprocal_rank_fusion([lexical, dense], k=self.params.rrf_k),
-        }[request.mode]
+        if request.mode == "hybrid":
+            ranking = fuse([lexical, dense], self.params.fusion, self.params.rrf_k, self.params.minmax_weights)
+        else:
+            ranking = lexical or dense
         coverage = term_coverage(tokens, self.index.vocabulary(request.article_id))
         return Retrieval(query, ranking, vector, coverage)
 
@@ -112,9 +121,10 @@ class Answerer:
         floor = max(self.params.min_relevance, best - self.params.relevance_margin)
         shown = sorted([c for c in pool if c.relevance >= floor], key=lambda c: (c.retrieval_rank, -c.relevance))
         groups = group_duplicates(shown, self.index.documents)[: request.top_k]
-        # Relevance chose the passages; tier orders them (stable: retrieval order within a tier).
+        # Relevance chose the passages; tier orders them, uncited article text last within its tier.
         agreement = _rank_agreement(groups)
-        groups.sort(key=lambda g: (g[0].tier.rank, not g[0].citations, -agreement[id(g)]))
+        by_tier = self.params.order_by_tier
+        groups.sort(key=lambda g: (g[0].tier.rank if by_tier else 0, by_tier and not g[0].citations, -agreement[id(g)]))
         passages = tuple(self._passage(rank, group) for rank, group in enumerate(groups, start=1))
         return Answer(request.question, retrieval.query, request.article_id, True, passages, self._references(passages))
 
