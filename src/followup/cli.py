@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from followup import __version__
-from followup.config import MODES
+from followup.config import DEFAULT_CHUNKING, MODES
 from followup.errors import FollowupError, InvalidRequest
 from followup.validation import check_text
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 DEFAULT_CORPUS = Path(os.environ.get("FOLLOWUP_CORPUS", "corpus"))
 DEFAULT_INDEX = Path(os.environ.get("FOLLOWUP_INDEX", "index"))
+DEFAULT_SUITE = Path("evals/muscle-spasm-suite.jsonl")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,6 +78,39 @@ def _parser() -> argparse.ArgumentParser:
         help="do not compare the index with the corpus directory (for an index deployed alone)",
     )
 
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure retrieval and answers on a suite or a BEIR benchmark, every mode side by side",
+        description="TARGET is a suite file (JSONL, default the muscle-spasm suite) answered against --index, "
+        "or a BEIR directory (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv) indexed in memory.",
+    )
+    locations(evaluate)
+    evaluate.add_argument("target", nargs="?", type=Path, default=DEFAULT_SUITE, help="default: %(default)s")
+    evaluate.add_argument("--split", default="test", help="dev, test (default) or, for suites, all")
+    evaluate.add_argument("--json", action="store_true", help="print the results as one JSON object on stdout")
+    evaluate.add_argument("--runs-dir", type=Path, default=Path("evals/runs"), help="where run folders go")
+    evaluate.add_argument("--no-save", action="store_true", help="do not write a run folder")
+    evaluate.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(".cache/embeddings"),
+        help="embedding cache for benchmark corpora (default: %(default)s)",
+    )
+    evaluate.add_argument(
+        "--max-words",
+        type=int,
+        default=DEFAULT_CHUNKING.max_words,
+        help="chunk size for benchmark documents (default: %(default)s)",
+    )
+    evaluate.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("RUN_A", "RUN_B"),
+        help="compare two run folders query by query instead of evaluating",
+    )
+    evaluate.add_argument("--measure", help="measure for --compare (default: nDCG@10, or hit@3 for suites)")
+
     articles = commands.add_parser("articles", help="list the indexed articles and their references")
     articles.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
     return parser
@@ -89,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _index(args)
         if args.command == "ask":
             return _ask(args)
+        if args.command == "eval":
+            return _eval(args)
         return _articles(args)
     except FollowupError as e:
         print(f"followup: error: {e}", file=sys.stderr)
@@ -188,6 +224,28 @@ def _ask_jsonl(answerer: Answerer, args: argparse.Namespace) -> int:
     if failures:
         print(f'followup: {failures} request(s) failed; see the "error" lines', file=sys.stderr)
     return 1 if failures else 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from followup.report import compare_runs
+
+    if args.compare:
+        first, second = args.compare
+        print(compare_runs(first, second, measure=args.measure))
+        return 0
+    from followup.config import ChunkingParams
+    from followup.evaluate import print_tables, run_eval
+    from followup.report import write_run
+
+    outcome = run_eval(args.target, args.split, args.index, args.corpus,
+                       ChunkingParams(max_words=args.max_words), args.cache)  # fmt: skip
+    print_tables(outcome)
+    if not args.no_save:
+        folder = write_run(args.runs_dir, outcome.summary, outcome.rows, outcome.curves)
+        print(f"\nrun saved in {folder}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(outcome.summary, indent=2))
+    return 0
 
 
 def _articles(args: argparse.Namespace) -> int:

@@ -114,7 +114,10 @@ class Answerer:
         return Assessment(retrieval, pool, max((c.relevance for c in pool), default=0.0))
 
     def answer(self, request: AskRequest) -> Answer:
-        assessment = self.assess(request)
+        return self.decide(request, self.assess(request))
+
+    def decide(self, request: AskRequest, assessment: Assessment) -> Answer:
+        """Abstain, or choose, merge and order the passages to show."""
         retrieval, pool, best = assessment.retrieval, assessment.candidates, assessment.best_relevance
         if not is_answerable(best, retrieval.term_coverage, self.params):
             return Answer(request.question, retrieval.query, request.article_id, False, (), ())
