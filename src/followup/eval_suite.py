@@ -35,8 +35,8 @@ def configs(base: RetrievalParams) -> list[Config]:
         Config("dense", "dense", base),
         Config("hybrid-rrf", "hybrid", replace(base, fusion="rrf")),
         Config("hybrid-minmax", "hybrid", replace(base, fusion="minmax")),
-        Config("hybrid-rrf, no follow-up resolution", "hybrid", replace(base, fusion="rrf", resolve_followups=False)),
-        Config("hybrid-rrf, no tier ordering", "hybrid", replace(base, fusion="rrf", order_by_tier=False)),
+        Config(f"hybrid-{base.fusion}, no follow-up resolution", "hybrid", replace(base, resolve_followups=False)),
+        Config(f"hybrid-{base.fusion}, no tier ordering", "hybrid", replace(base, order_by_tier=False)),
     ]
 
 

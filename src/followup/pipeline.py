@@ -99,7 +99,10 @@ class Answerer:
             ranking = fuse([lexical, dense], self.params.fusion, self.params.rrf_k, self.params.minmax_weights)
         else:
             ranking = lexical or dense
-        coverage = term_coverage(tokens, self.index.vocabulary(request.article_id))
+        # Coverage counts the question's own words (and their lay-term expansions), never words borrowed
+        # from the conversation: "Is it safe in pregnancy?" must not pass on the strength of "Valium".
+        own_tokens = tokenize(expand_lay_terms(request.question))
+        coverage = term_coverage(own_tokens, self.index.vocabulary(request.article_id))
         return Retrieval(query, ranking, vector, coverage)
 
     def assess(self, request: AskRequest) -> Assessment:

@@ -17,117 +17,15 @@ from followup.text import STOPWORDS, words
 # Words that ask about something without naming it: a question made only of these (and stopwords)
 # needs the conversation to be answerable.
 GENERIC_WORDS = frozenset(
-    [
-        "dose",
-        "doses",
-        "dosage",
-        "dosing",
-        "dosed",
-        "use",
-        "used",
-        "uses",
-        "using",
-        "usage",
-        "recommended",
-        "recommend",
-        "recommendation",
-        "given",
-        "give",
-        "take",
-        "taken",
-        "taking",
-        "much",
-        "many",
-        "often",
-        "long",
-        "safe",
-        "safety",
-        "work",
-        "works",
-        "working",
-        "help",
-        "helps",
-        "treat",
-        "treats",
-        "treated",
-        "treating",
-        "treatment",
-        "treatments",
-        "cause",
-        "causes",
-        "caused",
-        "causing",
-        "mean",
-        "means",
-        "effect",
-        "effects",
-        "side",
-        "else",
-        "tell",
-        "explain",
-        "also",
-        "instead",
-        "usual",
-        "typical",
-        "amount",
-        "best",
-        "first",
-        "line",
-        "option",
-        "options",
-        "alternative",
-        "alternatives",
-        "drug",
-        "drugs",
-        "medication",
-        "medications",
-        "medicine",
-        "medicines",
-        "therapy",
-        "therapies",
-        "kind",
-        "kinds",
-        "type",
-        "types",
-        "way",
-        "ways",
-        "happen",
-        "happens",
-        "know",
-        "need",
-        "needed",
-        "frequency",
-        "duration",
-        "risk",
-        "risks",
-        "evidence",
-        "study",
-        "studies",
-        "patients",
-        "patient",
-        "people",
-        "adults",
-        "children",
-        "someone",
-        "anyone",
-        "something",
-        "anything",
-        "start",
-        "stop",
-        "better",
-        "worse",
-        "good",
-        "bad",
-        "common",
-        "rare",
-        "really",
-        "okay",
-        "ok",
-        "effective",
-        "work",
-        "why",
-        "mg",
-    ]
+    """dose doses dosage dosing dosed use used uses using usage recommended recommend recommendation
+    given give take taken taking much many often long safe safety work works working help helps
+    treat treats treated treating treatment treatments cause causes caused causing mean means effect
+    effects side else tell explain also instead usual typical amount best first line option options
+    alternative alternatives drug drugs medication medications medicine medicines therapy therapies
+    kind kinds type types way ways happen happens know need needed frequency duration risk risks
+    evidence study studies patients patient people adults children someone anyone something anything
+    start stop better worse good bad common rare really okay ok effective work why mg studied
+    involved involve found find approved indicated indication indications role part""".split()  # noqa: SIM905
 )
 ANAPHORA = frozenset(["it", "its", "this", "that", "these", "those", "they", "them", "their", "same", "one", "ones"])
 _CONTINUATIONS = ("what about", "how about", "and ", "also ", "what else", "anything else")
@@ -146,11 +44,11 @@ def names_something(question: str) -> bool:
     specific = _specific_words(question)
     lowered = question.strip().lower()
     anaphoric = any(w in ANAPHORA for w in words(question))
-    if lowered.startswith(_CONTINUATIONS):
-        return len(specific) >= 2
-    if anaphoric:
+    # One specific word ("Which ion is involved?", "Which animals were studied?") is usually a
+    # follow-up's detail, not its whole subject; with a pronoun or "What about ..." even two are.
+    if lowered.startswith(_CONTINUATIONS) or anaphoric:
         return len(specific) >= 3
-    return len(specific) >= 1
+    return len(specific) >= 2
 
 
 def salient_terms(history: tuple[str, ...]) -> list[str]:

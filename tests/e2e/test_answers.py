@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,43 +18,54 @@ MS = "Which medication treats spasticity in multiple sclerosis?"
 VALIUM = "Is Valium useful for muscle spasm?"
 EAMC = "What causes exercise-associated muscle cramps?"
 
-# (question, history, any of these verbatim phrases in the top passages, the citation that grounds it, how deep)
-# Top three unless noted: the "why" question's answering sentence ranks 4th-5th, under sentences that restate
-# the topic more closely (sentence cosine is no answer detector; the evaluation issue tunes this).
-ANSWERABLE: list[tuple[str, tuple[str, ...], tuple[str, ...], int, int]] = [
-    ("What electrolyte problems cause muscle spasms?", (), ("hypokalemia, hypomagnesemia",), 1, 3),
-    ("Can water pills cause muscle cramps?", (), ("diuretics like furosemide",), 1, 3),
-    ("Can cholesterol medicine cause muscle spasms?", (), ("emetine, or statins",), 1, 3),
-    ("Does low potassium cause muscle spasms?", (), ("hypokalemia",), 1, 3),
-    (MS, (), ("baclofen, at a dose of 10-20 mg",), 1, 3),
-    ("What dose should be used?", (MS,), ("10-20 mg three times daily",), 1, 3),
-    ("What else can treat it?", (MS,), ("tizanidine, and dantrolene",), 7, 3),
-    (VALIUM, (), ("useful adjunct for the relief of skeletal muscle spasm",), 2, 3),
+# (question, history, any of these verbatim phrases in the top three passages, the citation that grounds it)
+ANSWERABLE: list[Any] = [
+    ("What electrolyte problems cause muscle spasms?", (), ("hypokalemia, hypomagnesemia",), 1),
+    ("Can water pills cause muscle cramps?", (), ("diuretics like furosemide",), 1),
+    ("Can cholesterol medicine cause muscle spasms?", (), ("emetine, or statins",), 1),
+    ("Does low potassium cause muscle spasms?", (), ("hypokalemia",), 1),
+    (MS, (), ("baclofen, at a dose of 10-20 mg",), 1),
+    ("What dose should be used?", (MS,), ("10-20 mg three times daily",), 1),
+    ("What else can treat it?", (MS,), ("tizanidine, and dantrolene",), 7),
+    (VALIUM, (), ("useful adjunct for the relief of skeletal muscle spasm",), 2),
     (
         "What else is it indicated for?",
         (VALIUM,),
         ("convulsive disorders", "acute alcohol withdrawal", "anxiety"),
         2,
-        3,
     ),
-    ("Can diazepam be used alone for seizures?", (), ("not proved useful as the sole therapy",), 2, 3),
-    ("How long can Valium be used?", (), ("more than 4 months",), 2, 3),
-    ("Can diazepam help with alcohol withdrawal?", (), ("In acute alcohol withdrawal",), 2, 3),
-    ("How should exercise-associated muscle cramps be treated?", (), ("gentle static stretching",), 5, 3),
-    ("Is it mostly dehydration?", (EAMC,), ("Dehydration or electrolyte depletion",), 4, 3),
-    ("Why do spasms happen after spinal cord injury?", (), ("motoneuron excitability",), 6, 5),
-    ("What happens when synaptic inhibition is blocked?", (), ("all preparations became clearly spastic",), 6, 3),
-    ("Are muscle relaxants better than placebo for MS stiffness?", (), ("fair evidence that baclofen",), 7, 3),
+    ("Can diazepam be used alone for seizures?", (), ("not proved useful as the sole therapy",), 2),
+    ("How long can Valium be used?", (), ("more than 4 months",), 2),
+    ("Can diazepam help with alcohol withdrawal?", (), ("In acute alcohol withdrawal",), 2),
+    ("How should exercise-associated muscle cramps be treated?", (), ("gentle static stretching",), 5),
+    ("Is it mostly dehydration?", (EAMC,), ("Dehydration or electrolyte depletion",), 4),
+    pytest.param(
+        "Why do spasms happen after spinal cord injury?",
+        (),
+        ("motoneuron excitability",),
+        6,
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="known miss: sentences restating the topic (spasms are common "
+            "in SCI) outrank the causal one; sentence cosine is no answer detector",
+        ),
+    ),
+    ("What happens when synaptic inhibition is blocked?", (), ("all preparations became clearly spastic",), 6),
+    ("Are muscle relaxants better than placebo for MS stiffness?", (), ("fair evidence that baclofen",), 7),
     (
         "What is the quality of the trials of muscle relaxants?",
         (),
         ("No randomized trial was rated good quality",),
         7,
-        3,
     ),
-    ("What causes smooth muscle spasm?", (), ("smooth muscle contractile mechanisms",), 3, 3),
-    ("Which drugs cause toxic myopathy?", (), ("colchicine, chloroquine, emetine, or statins",), 1, 3),
+    ("What causes smooth muscle spasm?", (), ("smooth muscle contractile mechanisms",), 3),
+    ("Which drugs cause toxic myopathy?", (), ("colchicine, chloroquine, emetine, or statins",), 1),
 ]
+
+
+def _ids(cases: list[Any]) -> list[str]:
+    return [str(case.values[0] if hasattr(case, "values") else case[0]) for case in cases]
+
 
 OUT_OF_SCOPE = [
     "What antibiotic dose is used for acute otitis media?",
@@ -90,17 +102,15 @@ def assert_contract(answer: Answer, corpus: Path) -> None:
     assert {r.reference.number for r in answer.references} == cited
 
 
-@pytest.mark.parametrize(
-    ("question", "history", "phrases", "citation", "depth"), ANSWERABLE, ids=[q[0] for q in ANSWERABLE]
-)
+@pytest.mark.parametrize(("question", "history", "phrases", "citation"), ANSWERABLE, ids=_ids(ANSWERABLE))
 def test_answerable_questions_find_the_cited_passage(
     answerer: Answerer, built: tuple[Path, Path], question: str, history: tuple[str, ...], phrases: tuple[str, ...],
-    citation: int, depth: int,
+    citation: int,
 ) -> None:  # fmt: skip
     answer = answerer.answer(AskRequest(question, history))
     assert answer.answered
     assert_contract(answer, built[0])
-    top = answer.passages[:depth]
+    top = answer.passages[:3]
     hits = [p for p in top if any(phrase in p.text for phrase in phrases)]
     assert hits, f"none of {phrases} in the top passages: {[p.text[:80] for p in top]}"
     assert citation in hits[0].citations
