@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,12 +16,14 @@ from followup.bm25 import BM25Index
 from followup.chunking import chunk_documents, indexed_text
 from followup.config import ChunkingParams
 from followup.embedding_cache import cached_embeddings
-from followup.encoder import Encoder
-from followup.metrics import RECALL_CURVE, aggregate, per_query
+from followup.metrics import RECALL_CURVE, aggregate, per_query, percentiles
 from followup.progress import ProgressLine
 from followup.search import best_chunk_per_document, fuse, top_scores
 from followup.text import tokenize
 from followup.types import Block, Document
+
+if TYPE_CHECKING:
+    from followup.encoder import Encoder
 
 BEIR_MODES = ("bm25", "dense", "hybrid-rrf", "hybrid-minmax")
 DEPTH = 100  # documents kept per query: R@100 is the deepest measure
@@ -38,10 +41,6 @@ class ModeResult:
 def as_documents(dataset: BeirDataset) -> list[Document]:
     """Each benchmark document as one block; its title becomes the indexed context of its chunks."""
     return [Document(d.id, dataset.name, d.title, d.text, (Block(0, len(d.text), ()),)) for d in dataset.documents]
-
-
-def percentiles(samples: Sequence[float]) -> dict[str, float]:
-    return {"p50": float(np.percentile(samples, 50)), "p95": float(np.percentile(samples, 95))}
 
 
 def evaluate_beir(

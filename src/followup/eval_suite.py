@@ -10,8 +10,7 @@ from typing import Any
 from followup.config import RetrievalParams
 from followup.corpus import Corpus
 from followup.errors import CorpusError
-from followup.eval_beir import percentiles
-from followup.metrics import RECALL_CURVE, aggregate, per_query
+from followup.metrics import RECALL_CURVE, aggregate, per_query, percentiles
 from followup.pipeline import Answerer
 from followup.progress import ProgressLine
 from followup.suite import SuiteItem

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import ir_measures
+import numpy as np
 from ir_measures import RR, P, R, nDCG
 from ir_measures.measures import Measure
 
@@ -38,3 +39,8 @@ def per_query(qrels: Qrels, run: Run, measures: list[Measure] | None = None) -> 
     for metric in ir_measures.iter_calc(measures, _qrels(qrels), _run(complete)):
         table[metric.query_id][str(metric.measure)] = float(metric.value)
     return table
+
+
+def percentiles(samples: Sequence[float]) -> dict[str, float]:
+    """Latency summary in the units given: median and 95th percentile."""
+    return {"p50": float(np.percentile(samples, 50)), "p95": float(np.percentile(samples, 95))}
