@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 QUESTION ?= What dose should be used?
 HISTORY ?= Which medication treats spasticity in multiple sclerosis?
 
-.PHONY: install demo test lint calibrate clean
+.PHONY: install demo test lint calibrate eval benchmarks clean
 
 # Installs into a project virtual environment; re-runs only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -29,6 +29,16 @@ lint: install
 
 test: lint
 	$(BIN)/pytest
+
+# The own suite (test split), then the public benchmarks beside the project (../shared/benchmarks).
+BENCHMARKS ?= ../shared/benchmarks
+eval: install
+	$(BIN)/followup index
+	$(BIN)/followup eval --split test
+
+benchmarks: install
+	$(BIN)/followup eval $(BENCHMARKS)/nfcorpus --split test
+	$(BIN)/followup eval $(BENCHMARKS)/medquad --split test
 
 calibrate: install
 	$(BIN)/followup index
