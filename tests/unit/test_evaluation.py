@@ -1,0 +1,171 @@
+"""The evaluation harness without the model: BEIR loading, metrics, the BEIR loop with a stand-in
+encoder, the embedding cache, suite validation, run folders and run comparison."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import pytest
+
+from followup.beir import load_beir
+from followup.config import ChunkingParams
+from followup.embedding_cache import cached_embeddings
+from followup.errors import CorpusError
+from followup.eval_beir import BEIR_MODES, evaluate_beir
+from followup.metrics import aggregate
+from followup.report import compare_runs, table, write_run
+from followup.suite import load_suite
+from followup.text import tokenize
+
+if TYPE_CHECKING:
+    from followup.encoder import Encoder
+
+VOCABULARY = ["statin", "cancer", "breast", "diet", "asthma", "fish", "mercury", "coffee"]
+
+
+class BagOfWordsEncoder:
+    """Stands in for the model: a normalised bag of known words, so the right document is findable."""
+
+    dimension = len(VOCABULARY)
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        self.calls += 1
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in tokenize(text):
+                for column, word in enumerate(VOCABULARY):
+                    if token == tokenize(word)[0]:
+                        vectors[row, column] += 1
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1, norms)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return np.asarray(self.encode([text])[0])
+
+
+def write_beir(root: Path) -> Path:
+    docs = [
+        {"_id": "D1", "title": "Statins and breast cancer", "text": "Statin users had lower breast cancer deaths."},
+        {"_id": "D2", "title": "Diet and asthma", "text": "A plant diet eased asthma."},
+        {"_id": "D3", "title": "Fish", "text": "Fish can carry mercury."},
+        {"_id": "D4", "title": "Coffee", "text": "Coffee was not linked to cancer."},
+    ]
+    queries = [{"_id": "Q1", "text": "statin breast cancer"}, {"_id": "Q2", "text": "mercury in fish"},
+               {"_id": "Q3", "text": "diet for asthma"}]  # fmt: skip
+    (root / "qrels").mkdir(parents=True)
+    (root / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    (root / "queries.jsonl").write_text("\n".join(json.dumps(q) for q in queries) + "\n")
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nQ1\tD1\t2\nQ1\tD4\t1\nQ2\tD3\t1\n")
+    return root
+
+
+def test_beir_loader_keeps_judged_queries_only(tmp_path: Path) -> None:
+    dataset = load_beir(write_beir(tmp_path / "mini"), "test")
+    assert dataset.name == "mini" and len(dataset.documents) == 4
+    assert dataset.queries == {"Q1": "statin breast cancer", "Q2": "mercury in fish"}
+    assert dataset.qrels == {"Q1": {"D1": 2, "D4": 1}, "Q2": {"D3": 1}}
+
+
+def test_beir_loader_errors_name_the_file_and_line(tmp_path: Path) -> None:
+    root = write_beir(tmp_path / "mini")
+    with pytest.raises(CorpusError, match=r"qrels/dev\.tsv: file not found; splits here: test"):
+        load_beir(root, "dev")
+    (root / "corpus.jsonl").write_text('{"_id": "D1", "text": "x"}\n{broken\n')
+    with pytest.raises(CorpusError, match=r"corpus\.jsonl:2: invalid JSON"):
+        load_beir(root, "test")
+
+
+def test_metrics_by_hand() -> None:
+    qrels = {"q1": {"d1": 1}, "q2": {"d2": 1}}
+    run = {"q1": {"d9": 2.0, "d1": 1.0}}  # q2 retrieved nothing: it counts as 0, not as absent
+    values = aggregate(qrels, run)
+    assert values["RR@10"] == pytest.approx((0.5 + 0.0) / 2)
+    assert values["R@5"] == pytest.approx(0.5)
+    assert values["nDCG@10"] == pytest.approx((1 / np.log2(3)) / 2)
+
+
+def test_beir_evaluation_side_by_side_with_cached_embeddings(tmp_path: Path) -> None:
+    dataset = load_beir(write_beir(tmp_path / "mini"), "test")
+    encoder = BagOfWordsEncoder()
+    results = evaluate_beir(dataset, cast("Encoder", encoder), ChunkingParams(), tmp_path / "cache")
+    assert set(results) == set(BEIR_MODES)
+    for result in results.values():
+        assert result.metrics["RR@10"] == pytest.approx(1.0)
+        assert set(result.per_query) == {"Q1", "Q2"}
+        assert set(result.latency_ms) == {"p50", "p95"}
+    calls = encoder.calls
+    evaluate_beir(dataset, cast("Encoder", encoder), ChunkingParams(), tmp_path / "cache")
+    assert encoder.calls == calls + 2, "the corpus came from the cache; only the two queries were embedded"
+
+
+def test_embedding_cache_is_keyed_by_content(tmp_path: Path) -> None:
+    encoder = BagOfWordsEncoder()
+    first = cached_embeddings(["fish", "coffee"], encoder.encode, tmp_path, "x")
+    again = cached_embeddings(["fish", "coffee"], encoder.encode, tmp_path, "x")
+    assert encoder.calls == 1 and np.array_equal(first, again)
+    cached_embeddings(["fish", "diet"], encoder.encode, tmp_path, "x")
+    assert encoder.calls == 2
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_suite_lines_are_validated(tmp_path: Path) -> None:
+    good = {"id": "a", "split": "dev", "kind": "direct", "question": "q", "answerable": True,
+            "gold": [{"source_id": "s", "text": "t"}], "citations": [1]}  # fmt: skip
+    path = tmp_path / "suite.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "id": "b", "split": "test"}) + "\n")
+    assert [i.id for i in load_suite(path, "dev")] == ["a"]
+    assert [i.id for i in load_suite(path, "all")] == ["a", "b"]
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "answerable": False}) + "\n")
+    with pytest.raises(CorpusError, match=r"suite\.jsonl:2: .*duplicate id 'a'"):
+        load_suite(path)
+    path.write_text(json.dumps({**good, "gold": []}) + "\n")
+    with pytest.raises(CorpusError, match="needs gold and citations"):
+        load_suite(path)
+
+
+def test_the_project_suite_is_well_formed() -> None:
+    suite = Path(__file__).resolve().parents[2] / "evals" / "muscle-spasm-suite.jsonl"
+    items = load_suite(suite)
+    assert len(items) >= 95
+    assert sum(not i.answerable for i in items) >= 15
+    assert {i.kind for i in items} == {"direct", "paraphrase", "lay", "elliptical", "out_of_scope"}
+    assert all(i.history for i in items if i.kind == "elliptical")
+    assert abs(sum(i.split == "dev" for i in items) - len(items) / 2) <= 2
+
+
+def _run(tmp_path: Path, values: dict[str, float]) -> Path:
+    summary: dict[str, Any] = {
+        "suite": "mini",
+        "split": "test",
+        "queries": 2,
+        "results": {"bm25": {"nDCG@10": 0.5}},
+        "latency_ms": {"bm25": {"p50": 1, "p95": 2}},
+    }
+    rows = [{"query_id": q, "mode": "bm25", "metrics": {"nDCG@10": v}} for q, v in values.items()]
+    return write_run(tmp_path, summary, rows, {"bm25": {"R@1": 0.2, "R@10": 0.6}})
+
+
+def test_run_folder_and_comparison(tmp_path: Path) -> None:
+    first = _run(tmp_path / "a", {"q1": 0.2, "q2": 0.9})
+    second = _run(tmp_path / "b", {"q1": 0.7, "q2": 0.4})
+    assert {p.name for p in first.iterdir()} == {"results.json", "per-query.jsonl", "report.md", "recall.png"}
+    assert (first / "recall.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| bm25 | 0.5000 |" in (first / "report.md").read_text()
+    report = compare_runs(first, second)
+    assert "bm25: 0.5500 -> 0.5500 (+0.0000) over 2 queries; 1 better, 1 worse" in report
+    assert "+0.500  q1" in report and "-0.500  q2" in report
+
+
+def test_terminal_table_aligns_columns() -> None:
+    text = table({"bm25": {"nDCG@10": 0.31}, "hybrid-minmax": {"nDCG@10": 0.35}}, {
+        "bm25": {"p50": 1.0, "p95": 2.0}, "hybrid-minmax": {"p50": 3.0, "p95": 4.0}})  # fmt: skip
+    lines = text.splitlines()
+    assert lines[0].split() == ["mode", "nDCG@10", "p50", "ms", "p95", "ms"]
+    assert len({len(line) for line in lines}) == 1
