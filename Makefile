@@ -1,5 +1,5 @@
 # The two set-up commands of the README:
-#   make demo   install, build the index of the bundled corpus, answer a sample follow-up question
+#   make run    install, build the index of the bundled corpus if needed, serve the API and the page
 #   make test   install with the development tools, then lint, type-check and run every test
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 QUESTION ?= What dose should be used?
 HISTORY ?= Which medication treats spasticity in multiple sclerosis?
 
-.PHONY: install demo test lint calibrate eval benchmarks clean
+.PHONY: install run demo test lint browser calibrate eval benchmarks load clean
 
 # Installs into a project virtual environment; re-runs only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -18,16 +18,27 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+run: install
+	$(BIN)/followup serve --host $(HOST) --port $(PORT)
+
 demo: install
 	$(BIN)/followup index
 	$(BIN)/followup ask "$(QUESTION)" --history "$(HISTORY)"
 
 lint: install
-	$(BIN)/ruff check src tests evals
-	$(BIN)/ruff format --check src tests evals
+	$(BIN)/ruff check src tests evals bench
+	$(BIN)/ruff format --check src tests evals bench
 	$(BIN)/mypy
 
-test: lint
+# The page is tested in Debian's chromium, driven through chromedriver; installed here when missing.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "the page test needs Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver" >&2; exit 1; fi
+
+test: lint browser
 	$(BIN)/pytest
 
 # The own suite (test split), then the public benchmarks beside the project (../shared/benchmarks).
@@ -39,6 +50,10 @@ eval: install
 benchmarks: install
 	$(BIN)/followup eval $(BENCHMARKS)/nfcorpus --split test
 	$(BIN)/followup eval $(BENCHMARKS)/medquad --split test
+
+# Throughput and latency of a running service (start it with `make run` first).
+load: install
+	$(BIN)/python bench/load.py --url http://$(HOST):$(PORT)
 
 calibrate: install
 	$(BIN)/followup index

@@ -111,6 +111,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--measure", help="measure for --compare (default: nDCG@10, or hit@3 for suites)")
 
+    serve = commands.add_parser("serve", help="serve the HTTP API and the follow-up page (builds the index if needed)")
+    locations(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="allow a browser frontend at this origin; repeatable (also $FOLLOWUP_CORS_ORIGINS, comma-separated)",
+    )
+    serve.add_argument("--no-build", action="store_true", help="serve the index as it is, without building it")
+
     articles = commands.add_parser("articles", help="list the indexed articles and their references")
     articles.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
     return parser
@@ -125,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ask(args)
         if args.command == "eval":
             return _eval(args)
+        if args.command == "serve":
+            return _serve(args)
         return _articles(args)
     except FollowupError as e:
         print(f"followup: error: {e}", file=sys.stderr)
@@ -245,6 +260,33 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"\nrun saved in {folder}", file=sys.stderr)
     if args.json:
         print(json.dumps(outcome.summary, indent=2))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from followup.api import ServiceSettings, create_app
+
+    if not args.no_build:
+        from followup.indexer import build_index
+
+        result = build_index(args.corpus, args.index)
+        print(f"index {'built' if result.rebuilt else 'up to date'}: {result.chunks} chunks", file=sys.stderr)
+    origins = [*args.cors_origin, *filter(None, os.environ.get("FOLLOWUP_CORS_ORIGINS", "").split(","))]
+    settings = ServiceSettings(
+        index_dir=args.index,
+        corpus_dir=args.corpus if args.corpus.exists() else None,
+        cors_origins=tuple(o.strip() for o in origins),
+        api_key=os.environ.get("FOLLOWUP_API_KEY") or None,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    print(f"followup: open http://{args.host}:{args.port}/ (API docs at /docs)", file=sys.stderr, flush=True)
+    # uvicorn's own access log is off: ours logs method, path, status and time, never the body.
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
     return 0
 
 

@@ -135,3 +135,23 @@ def format_answer(answer: Answer) -> str:
         lines.append("")
     lines.append(FOOTER)
     return "\n".join(lines)
+
+
+def format_markdown(answer: Answer) -> str:
+    """The answer for a chat window: tier headings, quoted passages with [n], then the references."""
+    if not answer.answered:
+        return f"{NOT_ANSWERED}\n\n_{FOOTER}_"
+    lines: list[str] = []
+    heading = None
+    for passage in answer.passages:
+        if heading_for(passage) != heading:
+            heading = heading_for(passage)
+            lines += [f"**{heading}**", ""]
+        lines += [f"> {passage.display_text}", ""]
+    if answer.references:
+        lines += ["**References**", ""]
+        for cited in answer.references:
+            lines.append(f"[{cited.reference.number}] {_cite_line(cited.reference)}  ")
+        lines.append("")
+    lines.append(f"_{FOOTER}_")
+    return "\n".join(lines)

@@ -27,3 +27,31 @@ def built(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterato
 def answerer(built: tuple[Path, Path]) -> Answerer:
     corpus, index = built
     return Answerer.load(index, corpus)
+
+
+@pytest.fixture(scope="session")
+def live_server(built: tuple[Path, Path], answerer: Answerer) -> Iterator[str]:
+    """The real service on a free loopback port, in a thread, sharing the session's loaded model."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from followup.api import ServiceSettings, create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(ServiceSettings(index_dir=built[1], corpus_dir=built[0]), answerer)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -1,0 +1,242 @@
+"""The HTTP service: the answer contract, article metadata, health, an OpenAI-compatible chat endpoint
+and the follow-up page. The index and model load once, at start-up; inference runs in worker threads
+so the event loop never blocks. Logs carry method, path, status and time, never question text."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import swagger_ui_bundle
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from followup import __version__
+from followup.api_models import (
+    AnswerOut,
+    ArticleOut,
+    ArticleSummary,
+    AskBody,
+    ChatBody,
+    ChatCompletion,
+    ErrorOut,
+    Health,
+    ModelList,
+    Ready,
+)
+from followup.chat import MODEL_PREFIX, article_from_model, completion, question_and_history, stream_events
+from followup.errors import InvalidRequest, UnknownArticle
+from followup.pipeline import Answerer
+from followup.render import answer_to_contract, format_markdown, reference_to_contract
+from followup.types import AskRequest
+
+log = logging.getLogger("followup.api")
+WEB = resources.files("followup") / "web"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    index_dir: Path
+    corpus_dir: Path | None
+    cors_origins: tuple[str, ...] = ()
+    api_key: str | None = None  # when set, /v1/* needs "Authorization: Bearer <key>" or "X-API-Key: <key>"
+    max_body_bytes: int = 64 * 1024  # far above any question with 20 turns of history
+
+
+class BodySizeLimit:
+    """413 for a body over the limit, whether announced by Content-Length or streamed in chunks."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse({"detail": f"request body over {self.limit} bytes"}, status_code=413)
+        await response({"type": "http"}, _no_receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def ready_answerer(request: Request) -> Answerer:
+    loaded: Answerer | None = request.app.state.answerer
+    if loaded is None:
+        raise HTTPException(503, "the index and model are still loading")
+    return loaded
+
+
+def check_key(request: Request) -> None:
+    expected: str | None = request.app.state.settings.api_key
+    if expected is None:
+        return
+    bearer = request.headers.get("authorization", "")
+    given = bearer[7:] if bearer.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(401, "missing or wrong API key", headers={"WWW-Authenticate": "Bearer"})
+
+
+Loaded = Annotated[Answerer, Depends(ready_answerer)]
+
+
+def create_app(settings: ServiceSettings, answerer: Answerer | None = None) -> FastAPI:
+    """The app; `answerer` lets tests share one loaded model, otherwise it loads in the lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.answerer = answerer or await run_in_threadpool(Answerer.load, settings.index_dir, settings.corpus_dir)
+        yield
+
+    app = FastAPI(
+        title="followup",
+        version=__version__,
+        summary="Verbatim, cited answers to follow-up questions about a medical article.",
+        lifespan=lifespan,
+        docs_url=None,  # served below from the swagger-ui-bundle package: no CDN, works offline
+        redoc_url=None,
+        responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 500: {"model": ErrorOut}},
+    )
+    app.state.answerer = None
+    app.state.settings = settings
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type", "X-API-Key"])  # fmt: skip
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        log.info("%s %s %d %.1fms", request.method, request.url.path, response.status_code,
+                 (time.perf_counter() - started) * 1000)  # fmt: skip
+        return response
+
+    @app.exception_handler(InvalidRequest)
+    async def invalid(_: Request, error: InvalidRequest) -> JSONResponse:
+        status = 404 if isinstance(error, UnknownArticle) else 400
+        return JSONResponse({"detail": str(error)}, status_code=status)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.error("internal error: %s", type(error).__name__)  # no message: it could quote the request
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    @app.exception_handler(RequestValidationError)
+    async def unprocessable(_: Request, error: RequestValidationError) -> JSONResponse:
+        # Name what is wrong and where, without echoing the submitted text back.
+        problems = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()]
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    keyed = [Depends(check_key)]
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", response_model=Ready, responses={503: {"model": ErrorOut}}, tags=["health"])
+    async def readyz(loaded: Loaded) -> dict[str, Any]:
+        """The index and model are loaded; a summary of the index in use."""
+        manifest = loaded.index.manifest
+        summary = {k: manifest.get(k) for k in ("created_at", "counts", "model", "chunking", "followup_version")}
+        return {"status": "ready", "index": {**summary, "corpus_hash": str(manifest.get("corpus_hash", ""))[:12]}}
+
+    @app.post("/v1/ask", response_model=AnswerOut, dependencies=keyed, responses={404: {"model": ErrorOut}},
+              tags=["answers"])  # fmt: skip
+    async def ask(body: AskBody, loaded: Loaded) -> dict[str, Any]:
+        """Verbatim passages that answer the question, with citations, ordered by evidence tier."""
+        request = AskRequest(body.question, tuple(body.history), body.article_id, body.top_k, body.mode)
+        answer = await run_in_threadpool(loaded.answer, request)
+        return answer_to_contract(answer)
+
+    @app.get("/v1/articles", response_model=list[ArticleSummary], dependencies=keyed, tags=["articles"])
+    async def articles(loaded: Loaded) -> list[dict[str, Any]]:
+        return [
+            {"id": a.id, "title": a.title, "question": a.question, "last_updated": a.last_updated,
+             "references": len(a.references)}
+            for a in loaded.index.articles.values()
+        ]  # fmt: skip
+
+    @app.get("/v1/articles/{article_id}", response_model=ArticleOut, dependencies=keyed,
+             responses={404: {"model": ErrorOut}}, tags=["articles"])  # fmt: skip
+    async def article(article_id: str, loaded: Loaded) -> dict[str, Any]:
+        found = loaded.index.articles.get(article_id)
+        if found is None:
+            raise UnknownArticle(article_id, list(loaded.index.articles))
+        return {"id": found.id, "title": found.title, "question": found.question, "last_updated": found.last_updated,
+                "references": [reference_to_contract(found.id, r) for r in found.references]}  # fmt: skip
+
+    @app.get("/v1/models", response_model=ModelList, dependencies=keyed, tags=["chat"])
+    async def models(loaded: Loaded) -> dict[str, Any]:
+        """For chat UIs: "followup" searches every article, "followup/<id>" one."""
+        names = [MODEL_PREFIX, *(f"{MODEL_PREFIX}/{a}" for a in loaded.index.articles)]
+        return {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "followup"}
+                                           for n in names]}  # fmt: skip
+
+    @app.post("/v1/chat/completions", response_model=ChatCompletion, dependencies=keyed,
+              responses={200: {"content": {"text/event-stream": {}}}, 404: {"model": ErrorOut}},
+              tags=["chat"])  # fmt: skip
+    async def chat(body: ChatBody, loaded: Loaded) -> Any:
+        """OpenAI-compatible: the last user message is the question, earlier user messages the history;
+        the answer is the extractive one as markdown, with the structured answer under `followup`."""
+        question, history = question_and_history([(m.role, m.text()) for m in body.messages])
+        request = AskRequest(question, history, article_from_model(body.model))
+        answer = await run_in_threadpool(loaded.answer, request)
+        markdown = format_markdown(answer)
+        if body.stream:
+            return StreamingResponse(stream_events(markdown, body.model), media_type="text/event-stream")
+        return completion(markdown, answer_to_contract(answer), body.model)
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(str(WEB / "index.html"), media_type="text/html")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="followup API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")  # fmt: skip
+
+    app.mount("/static", StaticFiles(directory=str(WEB)), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+    return app

@@ -1,0 +1,191 @@
+"""HTTP request and response models, apart from the internal types (validated at the edge)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from followup.config import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class AskBody(BaseModel):
+    """A follow-up question with the conversation so far."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: Text = Field(description="the follow-up question", examples=["What dose should be used?"])
+    history: Annotated[list[Text], Field(max_length=MAX_HISTORY_TURNS)] = Field(
+        default_factory=list,
+        description="earlier questions of the conversation, oldest first",
+        examples=[["Which medication treats spasticity in multiple sclerosis?"]],
+    )
+    article_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="answer from this article only; all articles when absent"
+    )
+    top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K)] = 5
+    mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
+
+    @field_validator("question")
+    @classmethod
+    def _question_not_blank(cls, value: str) -> str:
+        return _not_blank(value)
+
+    @field_validator("history")
+    @classmethod
+    def _history_not_blank(cls, value: list[str]) -> list[str]:
+        return [_not_blank(turn) for turn in value]
+
+
+class QuoteOut(BaseModel):
+    source_id: str
+    section: str
+    text: str
+    start: int
+    end: int
+    citations: list[int]
+
+
+class PassageOut(BaseModel):
+    rank: int
+    text: str = Field(description="exactly the source's text[start:end]")
+    display_text: str = Field(description="the same words with citation numbers written as [n]")
+    source_id: str
+    section: str
+    citations: list[int]
+    tier: str
+    tier_rank: int
+    score: float
+    start: int
+    end: int
+    also_in: list[QuoteOut]
+
+
+class ReferenceOut(BaseModel):
+    article_id: str
+    number: int
+    title: str | None
+    authors: str | None
+    journal: str | None
+    year: int | None
+    kind: str
+    tier: str
+    tier_rank: int
+    ids: dict[str, str]
+    url: str | None
+    retracted: bool
+
+
+class AnswerOut(BaseModel):
+    question: str
+    query: str = Field(description="the retrieval query after follow-up resolution and lay-term expansion")
+    article_id: str | None
+    answered: bool = Field(description="false when the sources do not answer; passages are then empty")
+    passages: list[PassageOut]
+    references: list[ReferenceOut]
+
+
+class ArticleSummary(BaseModel):
+    id: str
+    title: str
+    question: str
+    last_updated: str
+    references: int
+
+
+class ArticleOut(BaseModel):
+    id: str
+    title: str
+    question: str
+    last_updated: str
+    references: list[ReferenceOut]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    index: dict[str, Any]
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+# OpenAI-compatible chat completions: what off-the-shelf chat UIs and SDKs send and expect.
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "user", "assistant", "tool", "developer", "function"]
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(part.text or "" for part in self.content or [] if part.type == "text")
+
+
+class ChatBody(BaseModel):
+    """Unknown OpenAI parameters (temperature, max_tokens, ...) are accepted and ignored: the answer is
+    extractive, nothing is generated."""
+
+    model_config = ConfigDict(extra="allow")
+    model: Annotated[str, StringConstraints(max_length=200)] = "followup"
+    messages: Annotated[list[ChatMessage], Field(min_length=1, max_length=4 * MAX_HISTORY_TURNS)]
+    stream: bool = False
+
+
+class ChatChoiceMessage(BaseModel):
+    role: Literal["assistant"]
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: ChatChoiceMessage
+    finish_reason: Literal["stop"]
+
+
+class ChatUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: ChatUsage
+    followup: AnswerOut = Field(description="the structured answer behind the markdown")
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"]
+    data: list[ModelCard]

@@ -1,0 +1,189 @@
+"""The HTTP service with the real model: contract, validation, errors, auth, CORS, chat, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from followup.api import ServiceSettings, create_app
+from followup.pipeline import Answerer
+
+pytestmark = pytest.mark.model
+
+MS = "Which medication treats spasticity in multiple sclerosis?"
+
+
+@pytest.fixture(scope="module")
+def client(built: tuple[Path, Path], answerer: Answerer) -> Iterator[TestClient]:
+    app = create_app(ServiceSettings(index_dir=built[1], corpus_dir=built[0], cors_origins=("https://chat.example",)),
+                     answerer)  # fmt: skip
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def test_ask_returns_the_answer_contract(client: TestClient, built: tuple[Path, Path]) -> None:
+    response = client.post("/v1/ask", json={"question": "What dose should be used?", "history": [MS]})
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["answered"] and answer["query"] == "What dose should be used? spasticity multiple sclerosis"
+    article = (built[0] / "muscle-spasm" / "article.md").read_text(encoding="utf-8")
+    top = answer["passages"][0]
+    assert top["text"] == article[top["start"] : top["end"]] and "10-20 mg" in top["text"]
+    assert top["citations"] == [1] and top["tier"] == "guideline"
+    assert {r["number"] for r in answer["references"]} >= {1}
+
+
+def test_ask_abstains_plainly(client: TestClient) -> None:
+    answer = client.post("/v1/ask", json={"question": "How do I reset my router?"}).json()
+    assert answer["answered"] is False and answer["passages"] == [] and answer["references"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ({"question": ""}, 422, "question"),
+        ({"question": "   "}, 422, "must not be blank"),
+        ({"question": "x" * 2001}, 422, "at most 2000 characters"),
+        ({"question": "q", "history": ["h"] * 21}, 422, "at most 20 items"),
+        ({"question": "q", "top_k": 0}, 422, "greater than or equal to 1"),
+        ({"question": "q", "mode": "sparse"}, 422, "'bm25', 'dense' or 'hybrid'"),
+        ({"question": "q", "extra": 1}, 422, "Extra inputs are not permitted"),
+        ({"history": []}, 422, "Field required"),
+        ({"question": "q", "article_id": "hiccups"}, 404, "unknown article 'hiccups'"),
+    ],
+)
+def test_bad_requests_get_a_4xx_that_says_what_is_wrong(
+    client: TestClient, body: dict[str, Any], status: int, fragment: str
+) -> None:
+    response = client.post("/v1/ask", json=body)
+    assert response.status_code == status
+    assert fragment in response.text
+    assert "Traceback" not in response.text
+
+
+def test_malformed_json_and_oversized_bodies(client: TestClient) -> None:
+    broken = client.post("/v1/ask", content=b'{"question": ', headers={"Content-Type": "application/json"})
+    assert broken.status_code == 422 and "json" in broken.text.lower()
+    huge = client.post("/v1/ask", content=json.dumps({"question": "x" * 70_000}),
+                       headers={"Content-Type": "application/json"})  # fmt: skip
+    assert huge.status_code == 413 and "over 65536 bytes" in huge.text
+
+
+def test_no_stack_trace_reaches_a_client(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("secret detail of the failure")
+
+    monkeypatch.setattr(client.app.state.answerer, "answer", broken)  # type: ignore[attr-defined]
+    response = client.post("/v1/ask", json={"question": MS})
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error"}
+
+
+def test_articles_and_health(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["index"]["counts"]["chunks"] > 0
+    [summary] = client.get("/v1/articles").json()
+    assert summary["id"] == "muscle-spasm" and summary["references"] == 7
+    article = client.get("/v1/articles/muscle-spasm").json()
+    assert [(r["number"], r["tier"]) for r in article["references"]][:2] == [(1, "guideline"), (2, "drug_label")]
+    assert client.get("/v1/articles/hiccups").status_code == 404
+
+
+def test_question_text_is_not_logged(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    marker = "Patient Jane Roe, 54, asks: does baclofen help spasticity?"
+    with caplog.at_level(logging.DEBUG):
+        assert client.post("/v1/ask", json={"question": marker}).status_code == 200
+    assert "POST /v1/ask 200" in caplog.text
+    assert "Jane Roe" not in caplog.text
+
+
+def test_cors_allows_the_configured_origin_only(client: TestClient) -> None:
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    allowed = client.options("/v1/ask", headers={"Origin": "https://chat.example", **preflight})
+    assert allowed.headers.get("access-control-allow-origin") == "https://chat.example"
+    other = client.options("/v1/ask", headers={"Origin": "https://evil.example", **preflight})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_api_key_guards_the_api_but_not_health(built: tuple[Path, Path], answerer: Answerer) -> None:
+    app = create_app(ServiceSettings(index_dir=built[1], corpus_dir=built[0], api_key="s3cret"), answerer)
+    with TestClient(app) as guarded:
+        assert guarded.post("/v1/ask", json={"question": MS}).status_code == 401
+        assert (
+            guarded.post("/v1/ask", json={"question": MS}, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        )
+        assert (
+            guarded.post("/v1/ask", json={"question": MS}, headers={"Authorization": "Bearer s3cret"}).status_code
+            == 200
+        )
+        assert guarded.get("/v1/articles", headers={"X-API-Key": "s3cret"}).status_code == 200
+        assert guarded.get("/healthz").status_code == 200 and guarded.get("/readyz").status_code == 200
+
+
+def test_chat_completions_turn_messages_into_a_cited_markdown_answer(client: TestClient) -> None:
+    messages = [
+        {"role": "system", "content": "You are helpful."},
+        {"role": "user", "content": MS},
+        {"role": "assistant", "content": "**From the Guidelines** ..."},
+        {"role": "user", "content": [{"type": "text", "text": "What dose should be used?"}]},
+    ]
+    body = client.post("/v1/chat/completions", json={"model": "followup/muscle-spasm", "messages": messages,
+                                                     "temperature": 0.2}).json()  # fmt: skip
+    assert body["object"] == "chat.completion" and body["model"] == "followup/muscle-spasm"
+    content = body["choices"][0]["message"]["content"]
+    assert content.startswith("**From the Guidelines**")
+    assert "10-20 mg three times daily" in content and "[1]" in content and "**References**" in content
+    assert body["followup"]["query"] == "What dose should be used? spasticity multiple sclerosis"
+
+
+def test_chat_completions_stream_as_server_sent_events(client: TestClient) -> None:
+    request = {"messages": [{"role": "user", "content": "Is Valium useful for muscle spasm?"}], "stream": True}
+    with client.stream("POST", "/v1/chat/completions", json=request) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant"}
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert "useful adjunct for the relief of skeletal muscle spasm" in text
+
+
+@pytest.mark.parametrize(
+    ("request_", "status", "fragment"),
+    [
+        ({"messages": [{"role": "assistant", "content": "hi"}]}, 400, "last message must come from the user"),
+        ({"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}, 400, "unknown model 'gpt-4'"),
+        ({"model": "followup/hiccups", "messages": [{"role": "user", "content": "hi"}]}, 404, "unknown article"),
+        ({"messages": []}, 422, "at least 1 item"),
+    ],
+)
+def test_chat_completions_refuse_what_they_cannot_answer(
+    client: TestClient, request_: dict[str, Any], status: int, fragment: str
+) -> None:
+    response = client.post("/v1/chat/completions", json=request_)
+    assert response.status_code == status and fragment in response.text
+
+
+def test_concurrent_requests_get_the_same_answers_as_serial_ones(live_server: str) -> None:
+    questions = [MS, "Can water pills cause muscle cramps?", "What is the capital of France?",
+                 "How long can Valium be used?", "Why do spasms happen after spinal cord injury?"]  # fmt: skip
+    bodies = [{"question": q} for q in questions] + [{"question": "What dose should be used?", "history": [MS]}]
+
+    async def run() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        async with httpx.AsyncClient(base_url=live_server, timeout=60) as http:
+            serial = [(await http.post("/v1/ask", json=b)).json() for b in bodies]
+            responses = await asyncio.gather(*(http.post("/v1/ask", json=b) for b in bodies * 5))
+            return serial, [r.json() for r in responses]
+
+    serial, concurrent = asyncio.run(run())
+    assert concurrent == serial * 5
