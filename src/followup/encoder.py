@@ -7,6 +7,7 @@ print help never pay for them.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -34,14 +35,18 @@ class Encoder:
         if dimension is None:
             raise RuntimeError("the packaged model reports no embedding dimension")
         self.dimension = int(dimension)
+        # One encode at a time: Hugging Face fast tokenizers raise "Already borrowed" when threads share
+        # one, and torch already spreads a single forward pass over every core.
+        self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), BATCH_SIZE):
             batch = list(texts[start : start + BATCH_SIZE])
-            vectors[start : start + len(batch)] = self._model.encode(
-                batch, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
-            )
+            with self._lock:
+                vectors[start : start + len(batch)] = self._model.encode(
+                    batch, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
+                )
             if progress:
                 progress(start + len(batch), len(texts))
         return vectors
