@@ -1,19 +1,79 @@
-"""BM25 (rank-bm25's BM25Okapi) over chunk tokens. Tokens are persisted, not pickles: rank-bm25 has
-no save/load, and rebuilding its statistics from tokens takes milliseconds at this size."""
+"""BM25 over chunk tokens: rank-bm25's BM25Okapi scores (k1=1.5, b=0.75, epsilon=0.25), from postings.
+
+Each term's postings (the chunks holding it and its precomputed contribution to their scores) are built
+once, as in bm25s, so a query touches only its terms' postings instead of looping over every chunk in
+Python. tests/unit/test_bm25.py checks the scores equal `rank_bm25.BM25Okapi(...).get_scores`, edge
+cases included. Measured on this 2-core machine at 100,000 chunks of ~80 tokens (30,000-term Zipf
+vocabulary): 0.6-0.9 ms per 5-term query (median of 200) against rank-bm25's ~100 ms; building takes
+~1.7-2.5 s, as long as rank-bm25's, with 12 bytes per (term, chunk) pair. Tokens are persisted, not
+pickles: the postings are rebuilt from them at load.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
-from rank_bm25 import BM25Okapi
+import numpy.typing as npt
+
+K1 = 1.5
+B = 0.75
+EPSILON = 0.25
 
 
 class BM25Index:
     def __init__(self, chunk_tokens: Sequence[Sequence[str]]) -> None:
-        self._bm25 = BM25Okapi([list(t) for t in chunk_tokens])
-        self.vocabulary = frozenset(t for tokens in chunk_tokens for t in tokens)
+        n_docs = len(chunk_tokens)
+        self._n_docs = n_docs
+        # Term ids in order of first appearance: the order rank-bm25 sums idf in for its average.
+        term_ids: dict[str, int] = {}
+        lengths = np.fromiter((len(tokens) for tokens in chunk_tokens), dtype=np.int64, count=n_docs)
+        flat = np.fromiter(
+            (term_ids.setdefault(t, len(term_ids)) for tokens in chunk_tokens for t in tokens),
+            dtype=np.int64,
+            count=int(lengths.sum()),
+        )
+        self.vocabulary = frozenset(term_ids)
+        self._spans: dict[str, tuple[int, int]] = {}
+        self._docs = np.zeros(0, dtype=np.int32)
+        self._weights = np.zeros(0, dtype=np.float64)
+        if not term_ids:  # no chunk or only empty ones: rank-bm25 divides by zero here; every score is 0
+            return
 
-    def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
+        # One key per token, term-major: sorted, each term's postings are contiguous and ordered by chunk,
+        # and a run of equal keys is one (term, chunk) pair whose length is the term frequency.
+        # (Sorted and diffed by hand: np.unique(..., return_counts=True) was markedly slower at 100k chunks.)
+        keys = flat * n_docs + np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        keys.sort()
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        tf = np.diff(np.append(starts, len(keys)))
+        terms, docs = np.divmod(keys[starts], n_docs)
+        df = np.bincount(terms, minlength=len(term_ids))
+
+        # math.log and a sequential sum, as rank-bm25 computes them, so the idf floor is the same float.
+        raw_idf = [math.log(n_docs - n + 0.5) - math.log(n + 0.5) for n in df.tolist()]
+        floor = EPSILON * (sum(raw_idf) / len(raw_idf))
+        # Only idf < 0 is floored (idf == 0 stays 0); the floor is negative when the average idf is.
+        idf = np.array([floor if x < 0 else x for x in raw_idf])
+
+        avgdl = int(lengths.sum()) / n_docs  # empty chunks count, as in rank-bm25
+        dl = lengths[docs]
+        # rank-bm25's expression in its order of operations, in float64, so each contribution is identical.
+        self._weights = idf[terms] * (tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / avgdl)))
+        self._docs = docs.astype(np.int32)  # half the memory of int64; chunk counts stay far below 2**31
+        counts = df.tolist()
+        ends = np.cumsum(df).tolist()
+        self._spans = {t: (ends[i] - counts[i], ends[i]) for t, i in term_ids.items()}
+
+    def scores(self, query_tokens: Sequence[str]) -> npt.NDArray[np.float32]:
         """One raw BM25 score per chunk (0 where no query term occurs)."""
-        return np.asarray(self._bm25.get_scores(list(query_tokens)), dtype=np.float32)
+        scores = np.zeros(self._n_docs, dtype=np.float64)
+        # Term by term in query order, a repeated term once per occurrence: rank-bm25's summation order.
+        # A term's postings hold each chunk once, so plain fancy-index addition is safe.
+        for token in query_tokens:
+            span = self._spans.get(token)
+            if span is not None:
+                lo, hi = span
+                scores[self._docs[lo:hi]] += self._weights[lo:hi]
+        return scores.astype(np.float32)
