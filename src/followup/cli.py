@@ -283,7 +283,10 @@ def _serve(args: argparse.Namespace) -> int:
         api_key=os.environ.get("FOLLOWUP_API_KEY") or None,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
+    from followup.pipeline import Answerer
+
+    # Loaded here, before the server starts: a missing, stale or corrupt index is a one-line error.
+    app = create_app(settings, Answerer.load(settings.index_dir, settings.corpus_dir))
     print(f"followup: open http://{args.host}:{args.port}/ (API docs at /docs)", file=sys.stderr, flush=True)
     # uvicorn's own access log is off: ours logs method, path, status and time, never the body.
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
