@@ -58,3 +58,8 @@ def test_malformed_corpus_names_the_file(capsys: pytest.CaptureFixture[str], tmp
     err = capsys.readouterr().err
     assert "broken/article.json: invalid JSON at line 1" in err
     assert not (tmp_path / "index" / "CURRENT").exists()
+
+
+def test_serve_without_an_index_is_a_one_line_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["serve", "--no-build", "--index", str(tmp_path / "none"), "--corpus", str(tmp_path)]) == 1
+    assert "no index in" in capsys.readouterr().err
