@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from followup import __version__
-from followup.config import DEFAULT_CHUNKING, MODES
+from followup.config import DEFAULT_CHUNKING, MAX_TOP_K, MODES
 from followup.errors import FollowupError, InvalidRequest
 from followup.validation import check_text
 
@@ -166,6 +166,8 @@ def _ask(args: argparse.Namespace) -> int:
         raise InvalidRequest("give a QUESTION, or --jsonl with requests on stdin (not both)")
     if not args.jsonl:  # fail before the index and model load
         check_text(args.question, "question")
+        if not 1 <= args.top_k <= MAX_TOP_K:
+            raise InvalidRequest(f"--top-k must be between 1 and {MAX_TOP_K}, not {args.top_k}")
         for i, turn in enumerate(args.history):
             check_text(turn, f"--history #{i + 1}")
     from followup.pipeline import Answerer
