@@ -12,7 +12,7 @@ from followup.config import DEFAULT_RETRIEVAL, RetrievalParams
 from followup.extract import Candidate, best_spans, group_duplicates
 from followup.fusion import reciprocal_rank_fusion
 from followup.index_reader import SearchIndex, load_index
-from followup.query import build_query, expand_lay_terms
+from followup.query import asks_for_more, build_query, expand_lay_terms
 from followup.render import display_text
 from followup.search import fuse, top_scores
 from followup.text import tokenize
@@ -52,6 +52,12 @@ def is_answerable(best_relevance: float, coverage: float, params: RetrievalParam
     if best_relevance >= params.confident_relevance:
         return True
     return best_relevance >= params.min_relevance and coverage >= params.min_term_coverage
+
+
+def _overlaps(candidate: Candidate, passage: Passage) -> bool:
+    places = [(passage.source_id, passage.start, passage.end)]
+    places += [(q.source_id, q.start, q.end) for q in passage.also_in]
+    return any(candidate.chunk.doc_id == s and candidate.start < e and b < candidate.end for s, b, e in places)
 
 
 def _rank_agreement(groups: list[list[Candidate]]) -> dict[int, float]:
@@ -114,7 +120,19 @@ class Answerer:
             for rank, (chunk_id, _) in enumerate(retrieval.ranking[: max(2 * request.top_k, 10)])
             for candidate in self._candidates(self.index.chunks[chunk_id], rank, retrieval.query_vector)
         ]
-        return Assessment(retrieval, pool, max((c.relevance for c in pool), default=0.0))
+        best = max((c.relevance for c in pool), default=0.0)  # before exclusion: it decides answerability
+        if request.history and self.params.resolve_followups and asks_for_more(request.question):
+            seen = self._previous_top_passage(request)
+            if seen is not None:
+                pool = [c for c in pool if not _overlaps(c, seen)]
+        return Assessment(retrieval, pool, best)
+
+    def _previous_top_passage(self, request: AskRequest) -> Passage | None:
+        """The passage the previous question got first, answered as it was then."""
+        previous = AskRequest(request.history[-1], request.history[:-1], request.article_id, request.top_k,
+                              request.mode)  # fmt: skip
+        answer = self.answer(previous)
+        return answer.passages[0] if answer.passages else None
 
     def answer(self, request: AskRequest) -> Answer:
         return self.decide(request, self.assess(request))

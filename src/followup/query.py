@@ -102,3 +102,14 @@ def expand_lay_terms(query: str) -> str:
 
 def build_query(question: str, history: tuple[str, ...]) -> str:
     return expand_lay_terms(resolve_followup(question, history))
+
+
+_MORE = re.compile(
+    r"\b(else|other|others|another|besides|apart from|except|in addition|alternatives?)\b", re.IGNORECASE
+)
+
+
+def asks_for_more(question: str) -> bool:
+    """ "What else is it indicated for?", "Any other options?": the user has seen one answer and wants
+    the next, so the previous turn's first passage should not come back first."""
+    return bool(_MORE.search(question))

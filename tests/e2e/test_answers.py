@@ -185,3 +185,12 @@ def test_scoping_to_the_article(answerer: Answerer) -> None:
 def test_bad_requests_are_refused(answerer: Answerer, request_: AskRequest, message: str) -> None:
     with pytest.raises(InvalidRequest, match=message):
         answerer.answer(request_)
+
+
+def test_what_else_moves_past_the_previous_answer(answerer: Answerer) -> None:
+    before = answerer.answer(AskRequest(VALIUM))
+    assert "useful adjunct for the relief of skeletal muscle spasm" in before.passages[0].text
+    after = answerer.answer(AskRequest("What else is it indicated for?", (VALIUM,)))
+    assert after.answered
+    assert "useful adjunct" not in after.passages[0].text
+    assert after.passages[0].source_id == "muscle-spasm/ref-2"

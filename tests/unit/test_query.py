@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from followup.query import build_query, expand_lay_terms, names_something, resolve_followup
+from followup.query import asks_for_more, build_query, expand_lay_terms, names_something, resolve_followup
 
 MS = "Which medication treats spasticity in multiple sclerosis?"
 
@@ -65,3 +65,17 @@ def test_build_query_resolves_then_expands() -> None:
     assert build_query("Is it safe?", ("Can water pills cause cramps?",)) == (
         "Is it safe? water pills cramps (diuretics furosemide)"
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "more"),
+    [
+        ("What else is it indicated for?", True),
+        ("Any other options?", True),
+        ("Are there alternatives?", True),
+        ("What is it indicated for?", False),
+        ("Is it safe?", False),
+    ],
+)
+def test_asks_for_more(question: str, more: bool) -> None:
+    assert asks_for_more(question) is more
