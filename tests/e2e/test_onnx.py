@@ -1,0 +1,45 @@
+"""The ONNX query path: the same embeddings as sentence-transformers, and no torch when answering."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from followup.encoder import Encoder
+from followup.onnx_encoder import OnnxQueryEncoder
+from followup.pipeline import Answerer
+from followup.store import current_build
+from followup.suite import load_suite
+
+pytestmark = pytest.mark.model
+
+SUITE = Path(__file__).resolve().parents[2] / "evals" / "muscle-spasm-suite.jsonl"
+
+
+def test_the_index_answers_through_onnx(answerer: Answerer) -> None:
+    assert isinstance(answerer.encoder, OnnxQueryEncoder)
+
+
+def test_onnx_embeddings_match_sentence_transformers(built: tuple[Path, Path], answerer: Answerer) -> None:
+    texts = [item.question for item in load_suite(SUITE)][:60]
+    texts += [answerer.index.documents[c.doc_id].text[c.start : c.end] for c in answerer.index.chunks[:40]]
+    texts.append("Muscle spasms are common in chronic spinal cord injury. " * 40)  # past 256 tokens: truncated alike
+    onnx = OnnxQueryEncoder(current_build(built[1]).path / "query-encoder.onnx").encode(texts)
+    reference = Encoder().encode(texts)
+    assert float(np.min(np.sum(onnx * reference, axis=1))) >= 0.999
+
+
+def test_asking_imports_no_torch(built: tuple[Path, Path]) -> None:
+    corpus, index = built
+    code = (
+        "import sys; from followup.cli import main; "
+        f"code = main(['ask', 'What dose of baclofen?', '--index', {str(index)!r}, '--corpus', {str(corpus)!r}]); "
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', code)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == "NO-TORCH 0", result.stderr
+    assert "10-20 mg three times daily" in result.stdout
