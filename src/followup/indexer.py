@@ -32,6 +32,8 @@ from followup.store import (
 )
 from followup.text import tokenize
 
+QUERY_MODEL_FILE = "query-encoder.onnx"
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -50,6 +52,7 @@ def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
         "followup_version": __version__,
         "model": {"name": MODEL_NAME, "package": MODEL_PACKAGE, "package_version": metadata.version(MODEL_PACKAGE)},
         "chunking": chunking.as_dict(),
+        "query_encoder": QUERY_MODEL_FILE,  # an index without it (older builds) is rebuilt
     }
 
 
@@ -107,7 +110,7 @@ def build_index(
             encoder.encode(bare_sentences, ProgressLine("embedding sentences"))
             + encoder.encode(sentence_texts, ProgressLine("embedding sentences in context"))
         ) / 2
-        from followup.onnx_encoder import QUERY_MODEL_FILE, export_query_model
+        from followup.onnx_encoder import export_query_model
 
         with new_build(index_dir) as work:
             # The query path's model, checked against sentence-transformers, so `ask` needs no torch.
@@ -138,7 +141,6 @@ def build_index(
                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "counts": counts,
                     "embedding_dimension": encoder.dimension,
-                    "query_encoder": QUERY_MODEL_FILE,
                     "versions": {
                         "python": platform.python_version(),
                         "numpy": np.__version__,

@@ -18,7 +18,6 @@ from tokenizers import Tokenizer
 if TYPE_CHECKING:
     from followup.encoder import Encoder
 
-QUERY_MODEL_FILE = "query-encoder.onnx"
 # Cosine to sentence-transformers' embedding below which an export is refused (measured: 1 - 1.2e-7).
 MIN_FIDELITY = 0.999
 
