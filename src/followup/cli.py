@@ -157,6 +157,7 @@ def _index(args: argparse.Namespace) -> int:
     print(
         f"index {state}: {result.location.path}\n  {result.articles} article(s), {result.documents} documents, "
         f"{result.chunks} chunks, {result.sentences} sentences, {result.seconds:.1f} s"
+        + (f", {result.embedded} texts embedded" if result.rebuilt else "")
     )
     return 0
 

@@ -53,10 +53,3 @@ class Encoder:
 
     def encode_query(self, text: str) -> np.ndarray:
         return np.asarray(self.encode([text])[0])
-
-
-def versions() -> dict[str, str]:
-    import sentence_transformers
-    import torch
-
-    return {"sentence_transformers": sentence_transformers.__version__, "torch": torch.__version__}

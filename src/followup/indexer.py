@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -31,8 +33,10 @@ from followup.store import (
     write_manifest,
 )
 from followup.text import tokenize
+from followup.text_embeddings import TextEmbeddingStore, model_key
 
 QUERY_MODEL_FILE = "query-encoder.onnx"
+EMBEDDINGS = "embeddings"  # inside the index directory, beside builds/: kept from build to build
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class BuildResult:
     chunks: int
     sentences: int
     seconds: float
+    embedded: int = 0  # texts embedded by this build; the rest came from earlier builds
 
 
 def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
@@ -100,21 +105,36 @@ def build_index(
             file=sys.stderr,
         )
 
-        from followup.encoder import Encoder, versions  # heavy: torch
+        # Only text no earlier build embedded is embedded now: changing one article re-embeds its chunks.
+        key = model_key()
+        store = TextEmbeddingStore(index_dir / EMBEDDINGS, key)
+        all_texts = [*chunk_texts, *bare_sentences, *sentence_texts]
+        new_texts = store.missing(all_texts)
+        cached_model = index_dir / EMBEDDINGS / f"{key}-{QUERY_MODEL_FILE}"
+        print(f"{len(new_texts)} texts to embed, {len(set(all_texts)) - len(new_texts)} from earlier builds",
+              file=sys.stderr)  # fmt: skip
+        if new_texts or not cached_model.is_file():
+            from followup.encoder import Encoder  # heavy: torch, only when something needs the model
 
-        encoder = Encoder()
-        chunk_vectors = encoder.encode(chunk_texts, ProgressLine("embedding chunks"))
+            encoder = Encoder()
+            if new_texts:
+                store.add(new_texts, encoder.encode(new_texts, ProgressLine("embedding")))
+            if not cached_model.is_file():
+                from followup.onnx_encoder import export_query_model
+
+                # The query path's model, checked against sentence-transformers, so `ask` needs no torch;
+                # exported aside and renamed, so a killed build never leaves half a model in the cache.
+                cached_model.parent.mkdir(parents=True, exist_ok=True)
+                partial = cached_model.with_name(f".{cached_model.name}.partial")
+                export_query_model(partial, encoder, chunk_texts[:32])
+                os.replace(partial, cached_model)
+        chunk_vectors = store.lookup(chunk_texts)
         # A sentence's relevance is the mean of its cosine alone and with its context: context alone lifts
         # every bullet of a list towards any question about the article's topic; alone, "Trauma" means little.
-        sentence_vectors = (
-            encoder.encode(bare_sentences, ProgressLine("embedding sentences"))
-            + encoder.encode(sentence_texts, ProgressLine("embedding sentences in context"))
-        ) / 2
-        from followup.onnx_encoder import export_query_model
+        sentence_vectors = (store.lookup(bare_sentences) + store.lookup(sentence_texts)) / 2
 
         with new_build(index_dir) as work:
-            # The query path's model, checked against sentence-transformers, so `ask` needs no torch.
-            export_query_model(work / QUERY_MODEL_FILE, encoder, chunk_texts[:32])
+            shutil.copyfile(cached_model, work / QUERY_MODEL_FILE)
             write_json(
                 work / "corpus.json",
                 {
@@ -140,18 +160,21 @@ def build_index(
                     "corpus_dir": str(corpus_dir),
                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "counts": counts,
-                    "embedding_dimension": encoder.dimension,
+                    "embedding_dimension": int(chunk_vectors.shape[1]),
                     "versions": {
                         "python": platform.python_version(),
                         "numpy": np.__version__,
                         "rank_bm25": metadata.version("rank-bm25"),
                         "pystemmer": metadata.version("PyStemmer"),
                         "faiss": metadata.version("faiss-cpu"),
-                        **versions(),
+                        "sentence_transformers": metadata.version("sentence-transformers"),
+                        "torch": metadata.version("torch"),
+                        "onnxruntime": metadata.version("onnxruntime"),
                     },
                 },
             )
             location = publish(index_dir, work, corpus_hash)
+        store.save(keep=all_texts)
         return BuildResult(
             location,
             True,
@@ -160,4 +183,5 @@ def build_index(
             counts["chunks"],
             counts["sentences"],
             time.perf_counter() - started,
+            len(new_texts),
         )

@@ -139,3 +139,20 @@ def test_articles_lists_references_with_their_tiers(built: tuple[Path, Path]) ->
     assert result.returncode == 0, result.stderr
     assert "muscle-spasm: What are the causes of muscle spasm? (last updated 2025-02-16)" in result.stdout
     assert "[2] drug_label" in result.stdout and "[3] unreferenced" in result.stdout
+
+
+def test_changing_one_sentence_re_embeds_only_its_texts(built: tuple[Path, Path], tmp_path: Path) -> None:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(built[0], corpus)
+    shutil.copytree(built[1], index)
+    unchanged = build_index(corpus, index, force=True)
+    assert unchanged.rebuilt and unchanged.embedded == 0
+    article = corpus / "muscle-spasm" / "article.md"
+    text = article.read_text(encoding="utf-8")
+    edited = text.replace("identify and address the underlying cause", "identify and treat the underlying cause")
+    article.write_text(edited, encoding="utf-8")
+    changed = build_index(corpus, index)
+    # The sentence alone, the sentence in context, and its chunk.
+    assert changed.rebuilt and changed.embedded == 3
+    answer = Answerer.load(index, corpus).answer(AskRequest("Why identify and treat the underlying cause of spasms?"))
+    assert any("identify and treat the underlying cause" in p.text for p in answer.passages)
