@@ -12,53 +12,36 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from followup.beir import load_beir
-from followup.bm25 import BM25Index
-from followup.chunking import chunk_documents, indexed_text
 from followup.config import DEFAULT_CHUNKING
-from followup.embedding_cache import cached_embeddings
 from followup.encoder import Encoder
-from followup.eval_beir import CANDIDATES, DEPTH, as_documents
+from followup.eval_beir import BenchmarkIndex, build_benchmark_index
 from followup.metrics import aggregate
-from followup.search import best_chunk_per_document, fuse, top_scores
-from followup.text import tokenize
+from followup.search import fuse
 
 Rankings = dict[str, tuple[list[tuple[int, float]], list[tuple[int, float]]]]
+Qrels = dict[str, dict[str, int]]
 BM25_WEIGHTS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0]
 RRF_KS = [10, 30, 60, 100]
 
 
-def rankings(
-    path: Path, split: str, encoder: Encoder, cache: Path
-) -> tuple[Rankings, list[str], dict[str, dict[str, int]]]:
+def rankings(path: Path, split: str, encoder: Encoder, cache: Path) -> tuple[Rankings, BenchmarkIndex, Qrels]:
     dataset = load_beir(path, split)
-    documents = [d for d in as_documents(dataset) if d.text.strip()]
-    position = {d.id: i for i, d in enumerate(documents)}
-    texts = {d.id: d.text for d in documents}
-    chunks = chunk_documents(documents, DEFAULT_CHUNKING)
-    chunk_texts = [indexed_text(c, texts[c.doc_id]) for c in chunks]
-    chunk_document = np.asarray([position[c.doc_id] for c in chunks], dtype=np.int64)
-    bm25 = BM25Index([tokenize(t) for t in chunk_texts])
-    label = f"{dataset.name}-w{DEFAULT_CHUNKING.max_words}-o{DEFAULT_CHUNKING.overlap_sentences}"
-    vectors = cached_embeddings(chunk_texts, encoder.encode, cache, label)
-    result: Rankings = {}
-    for qid, text in dataset.queries.items():
-        lexical = best_chunk_per_document(bm25.scores(tokenize(text)), chunk_document, len(documents))
-        dense = best_chunk_per_document(vectors @ encoder.encode_query(text), chunk_document, len(documents))
-        result[qid] = (top_scores(lexical, CANDIDATES), top_scores(dense, CANDIDATES))
-    return result, [d.id for d in documents], dataset.qrels
+    index = build_benchmark_index(dataset, encoder, DEFAULT_CHUNKING, cache)
+    result = {
+        qid: (index.lexical(text), index.dense(encoder.encode_query(text))) for qid, text in dataset.queries.items()
+    }
+    return result, index, dataset.qrels
 
 
-def ndcg(runs: Rankings, ids: list[str], qrels: dict[str, dict[str, int]], method: str, **options: float) -> float:
+def ndcg(runs: Rankings, index: BenchmarkIndex, qrels: Qrels, method: str, **options: float) -> float:
     run = {}
     for qid, (lexical, dense) in runs.items():
         if method == "rrf":
             ranking = fuse([lexical, dense], "rrf", rrf_k=int(options["k"]))
         else:
             ranking = fuse([lexical, dense], "minmax", weights=[options["bm25"], 1.0])
-        run[qid] = {ids[i]: float(DEPTH - n) for n, (i, _) in enumerate(ranking[:DEPTH])}
+        run[qid] = index.as_run(ranking)
     return aggregate(qrels, run)["nDCG@10"]
 
 
@@ -68,23 +51,23 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(".cache/embeddings"))
     args = parser.parse_args()
     encoder = Encoder()
-    dev, ids, dev_qrels = rankings(args.benchmark, "dev", encoder, args.cache)
+    dev, index, dev_qrels = rankings(args.benchmark, "dev", encoder, args.cache)
     test, _, test_qrels = rankings(args.benchmark, "test", encoder, args.cache)
     print("min-max, BM25 weight (dense 1):  dev nDCG@10")
-    scores = {w: ndcg(dev, ids, dev_qrels, "minmax", bm25=w) for w in BM25_WEIGHTS}
+    scores = {w: ndcg(dev, index, dev_qrels, "minmax", bm25=w) for w in BM25_WEIGHTS}
     for w, value in scores.items():
         print(f"  {w:.1f}  {value:.4f}")
     best_w = max(scores, key=lambda w: scores[w])
     print("RRF k:  dev nDCG@10")
-    rrf = {k: ndcg(dev, ids, dev_qrels, "rrf", k=k) for k in RRF_KS}
+    rrf = {k: ndcg(dev, index, dev_qrels, "rrf", k=k) for k in RRF_KS}
     for k, value in rrf.items():
         print(f"  {k:3d}  {value:.4f}")
     best_k = max(rrf, key=lambda k: rrf[k])
     print(f"\nchosen on dev: min-max BM25 weight {best_w}, RRF k {best_k}")
-    print(f"test nDCG@10: min-max w={best_w}: {ndcg(test, ids, test_qrels, 'minmax', bm25=best_w):.4f}; "
-          f"min-max w=1.0: {ndcg(test, ids, test_qrels, 'minmax', bm25=1.0):.4f}; "
-          f"RRF k={best_k}: {ndcg(test, ids, test_qrels, 'rrf', k=best_k):.4f}; "
-          f"dense alone: {ndcg(test, ids, test_qrels, 'minmax', bm25=0.0):.4f}")  # fmt: skip
+    print(f"test nDCG@10: min-max w={best_w}: {ndcg(test, index, test_qrels, 'minmax', bm25=best_w):.4f}; "
+          f"min-max w=1.0: {ndcg(test, index, test_qrels, 'minmax', bm25=1.0):.4f}; "
+          f"RRF k={best_k}: {ndcg(test, index, test_qrels, 'rrf', k=best_k):.4f}; "
+          f"dense alone: {ndcg(test, index, test_qrels, 'minmax', bm25=0.0):.4f}")  # fmt: skip
 
 
 if __name__ == "__main__":

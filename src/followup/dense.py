@@ -10,9 +10,9 @@ class DenseIndex:
     """Exact cosine search (faiss IndexFlatIP over normalised vectors); scoping is an id filter."""
 
     def __init__(self, vectors: np.ndarray) -> None:
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._index = faiss.IndexFlatIP(self.vectors.shape[1])
-        self._index.add(self.vectors)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._index = faiss.IndexFlatIP(vectors.shape[1])
+        self._index.add(vectors)  # faiss keeps its own copy; holding ours too would double the memory
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         k = min(k, self._index.ntotal if allowed is None else allowed.size)

@@ -43,6 +43,49 @@ def as_documents(dataset: BeirDataset) -> list[Document]:
     return [Document(d.id, dataset.name, d.title, d.text, (Block(0, len(d.text), ()),)) for d in dataset.documents]
 
 
+@dataclass(frozen=True)
+class BenchmarkIndex:
+    """A benchmark corpus chunked as the project's corpus is, with BM25 and (cached) chunk embeddings;
+    rankings are per document, a document scoring as its best chunk."""
+
+    ids: list[str]
+    chunk_document: np.ndarray
+    bm25: BM25Index
+    vectors: np.ndarray
+
+    def lexical(self, text: str) -> list[tuple[int, float]]:
+        scores = best_chunk_per_document(self.bm25.scores(tokenize(text)), self.chunk_document, len(self.ids))
+        return top_scores(scores, CANDIDATES)
+
+    def dense(self, query_vector: np.ndarray) -> list[tuple[int, float]]:
+        scores = best_chunk_per_document(self.vectors @ query_vector, self.chunk_document, len(self.ids))
+        return top_scores(scores, CANDIDATES)
+
+    def as_run(self, ranking: Sequence[tuple[int, float]]) -> dict[str, float]:
+        """The top DEPTH documents with rank-derived scores, so trec_eval keeps our order (it breaks
+        score ties by document id)."""
+        return {self.ids[i]: float(DEPTH - n) for n, (i, _) in enumerate(ranking[:DEPTH])}
+
+
+def build_benchmark_index(
+    dataset: BeirDataset, encoder: Encoder, chunking: ChunkingParams, cache_dir: Path
+) -> BenchmarkIndex:
+    documents = [d for d in as_documents(dataset) if d.text.strip()]
+    chunks = chunk_documents(documents, chunking)
+    doc_index = {d.id: i for i, d in enumerate(documents)}
+    texts = {d.id: d.text for d in documents}
+    chunk_texts = [indexed_text(c, texts[c.doc_id]) for c in chunks]
+    print(f"{dataset.name} ({dataset.split}): {len(documents)} documents, {len(chunks)} chunks, "
+          f"{len(dataset.queries)} queries", file=sys.stderr)  # fmt: skip
+    label = f"{dataset.name}-w{chunking.max_words}-o{chunking.overlap_sentences}"
+    return BenchmarkIndex(
+        ids=[d.id for d in documents],
+        chunk_document=np.asarray([doc_index[c.doc_id] for c in chunks], dtype=np.int64),
+        bm25=BM25Index([tokenize(t) for t in chunk_texts]),
+        vectors=cached_embeddings(chunk_texts, encoder.encode, cache_dir, label),
+    )
+
+
 def evaluate_beir(
     dataset: BeirDataset,
     encoder: Encoder,
@@ -52,29 +95,17 @@ def evaluate_beir(
     rrf_k: int = 60,
     minmax_weights: tuple[float, float] = (1.0, 1.0),
 ) -> dict[str, ModeResult]:
-    documents = [d for d in as_documents(dataset) if d.text.strip()]
-    chunks = chunk_documents(documents, chunking)
-    doc_index = {d.id: i for i, d in enumerate(documents)}
-    texts = {d.id: d.text for d in documents}
-    chunk_texts = [indexed_text(c, texts[c.doc_id]) for c in chunks]
-    chunk_document = np.asarray([doc_index[c.doc_id] for c in chunks], dtype=np.int64)
-    print(f"{dataset.name} ({dataset.split}): {len(documents)} documents, {len(chunks)} chunks, "
-          f"{len(dataset.queries)} queries", file=sys.stderr)  # fmt: skip
-    bm25 = BM25Index([tokenize(t) for t in chunk_texts])
-    label = f"{dataset.name}-w{chunking.max_words}-o{chunking.overlap_sentences}"
-    vectors = cached_embeddings(chunk_texts, encoder.encode, cache_dir, label)
-
+    index = build_benchmark_index(dataset, encoder, chunking, cache_dir)
     runs: dict[str, dict[str, dict[str, float]]] = {mode: {} for mode in modes}
     timings: dict[str, list[float]] = {mode: [] for mode in modes}
     progress = ProgressLine("queries")
-    ids = [d.id for d in documents]
     for done, (qid, text) in enumerate(dataset.queries.items(), start=1):
         started = time.perf_counter()
         vector = encoder.encode_query(text)
         encoded = time.perf_counter()
-        lexical = top_scores(best_chunk_per_document(bm25.scores(tokenize(text)), chunk_document, len(ids)), CANDIDATES)
+        lexical = index.lexical(text)
         lexical_done = time.perf_counter()
-        dense = top_scores(best_chunk_per_document(vectors @ vector, chunk_document, len(ids)), CANDIDATES)
+        dense = index.dense(vector)
         dense_done = time.perf_counter()
         rankings = {"bm25": lexical, "dense": dense}
         costs = {"bm25": lexical_done - encoded, "dense": (encoded - started) + (dense_done - lexical_done)}
@@ -85,7 +116,7 @@ def evaluate_beir(
                 cost = costs["bm25"] + costs["dense"] + time.perf_counter() - mode_started
             else:
                 ranking, cost = rankings[mode], costs[mode]
-            runs[mode][qid] = {ids[i]: score for i, score in ranking[:DEPTH]}
+            runs[mode][qid] = index.as_run(ranking)
             timings[mode].append(cost * 1000)
         progress(done, len(dataset.queries))
     return {
