@@ -147,6 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("followup: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`followup ask ... | head`): stop quietly, and keep Python's exit-time
+        # flush from raising again on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _index(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from followup.config import ChunkingParams
 from followup.corpus import corpus_fingerprint
 from followup.dense import DenseIndex
 from followup.errors import CorpusError, IndexProblem
-from followup.indexer import build_recipe
+from followup.indexer import DENSE_INDEX_FILE, build_recipe
 from followup.store import current_build, read_jsonl, read_manifest
 from followup.types import Article, Chunk, Document
 
@@ -53,8 +53,10 @@ def check_fresh(manifest: dict[str, Any], corpus_dir: Path) -> None:
             "run `followup index`"
         )
     recipe = build_recipe(ChunkingParams(**manifest["chunking"]))
-    if manifest.get("followup_version") != recipe["followup_version"] or manifest.get("model") != recipe["model"]:
-        raise IndexProblem("the index was built by another followup version or model: run `followup index --force`")
+    if any(manifest.get(key) != value for key, value in recipe.items()):
+        raise IndexProblem(
+            "the index was built by another followup version, model or index layout: run `followup index`"
+        )
 
 
 def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
@@ -69,14 +71,14 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         documents = {d.id: d for d in map(document_from_dict, corpus["documents"])}
         chunks = tuple(chunk_from_dict(c) for c in read_jsonl(path / "chunks.jsonl"))
         tokens = read_jsonl(path / "chunk-tokens.jsonl")
-        chunk_vectors = np.load(path / "chunk-vectors.npy")
+        dense = DenseIndex.load(path / DENSE_INDEX_FILE)
         sentence_vectors = np.load(path / "sentence-vectors.npy")
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:  # faiss raises RuntimeError
         raise IndexProblem(
             f"{path}: unreadable index ({type(e).__name__}: {e}): run `followup index --force`"
         ) from None
     counts = [len(c.sentences) for c in chunks]
-    if not (len(tokens) == len(chunks) == chunk_vectors.shape[0] and sum(counts) == sentence_vectors.shape[0]):
+    if not (len(tokens) == len(chunks) == dense.info.vectors and sum(counts) == sentence_vectors.shape[0]):
         raise IndexProblem(f"{path}: index files disagree on the number of chunks: run `followup index --force`")
     by_article: dict[str, list[int]] = {}
     vocab: dict[str, set[str]] = {}
@@ -89,7 +91,7 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         documents=documents,
         chunks=chunks,
         bm25=BM25Index(tokens),
-        dense=DenseIndex(chunk_vectors),
+        dense=dense,
         sentence_vectors=sentence_vectors,
         sentence_offsets=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
         chunk_ids_by_article={a: np.asarray(ids, dtype=np.int64) for a, ids in by_article.items()},

@@ -7,7 +7,7 @@ import platform
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from followup.chunking import chunk_documents, indexed_sentence, indexed_text
 from followup.codec import article_to_dict, chunk_to_dict, document_to_dict
 from followup.config import DEFAULT_CHUNKING, MODEL_NAME, MODEL_PACKAGE, ChunkingParams
 from followup.corpus import corpus_fingerprint, load_corpus
+from followup.dense import FLAT_LIMIT, DenseIndex
 from followup.errors import IndexProblem
 from followup.progress import ProgressLine
 from followup.store import (
@@ -36,6 +37,7 @@ from followup.text import tokenize
 from followup.text_embeddings import TextEmbeddingStore, model_key
 
 QUERY_MODEL_FILE = "query-encoder.onnx"
+DENSE_INDEX_FILE = "chunk-vectors.faiss"  # flat or HNSW by size (dense.py); read back whole at load
 EMBEDDINGS = "embeddings"  # inside the index directory, beside builds/: kept from build to build
 
 
@@ -58,6 +60,7 @@ def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
         "model": {"name": MODEL_NAME, "package": MODEL_PACKAGE, "package_version": metadata.version(MODEL_PACKAGE)},
         "chunking": chunking.as_dict(),
         "query_encoder": QUERY_MODEL_FILE,  # an index without it (older builds) is rebuilt
+        "dense_index_file": DENSE_INDEX_FILE,  # older builds kept vectors in chunk-vectors.npy
     }
 
 
@@ -144,7 +147,10 @@ def build_index(
             )
             write_jsonl(work / "chunks.jsonl", [chunk_to_dict(c) for c in chunks])
             write_jsonl(work / "chunk-tokens.jsonl", [tokenize(t) for t in chunk_texts])
-            np.save(work / "chunk-vectors.npy", chunk_vectors)
+            if len(chunk_vectors) > FLAT_LIMIT:
+                print(f"building the HNSW graph over {len(chunk_vectors)} chunk vectors", file=sys.stderr)
+            dense = DenseIndex.build(chunk_vectors)
+            dense.save(work / DENSE_INDEX_FILE)
             np.save(work / "sentence-vectors.npy", sentence_vectors)
             counts = {
                 "articles": len(corpus.articles),
@@ -161,6 +167,7 @@ def build_index(
                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "counts": counts,
                     "embedding_dimension": int(chunk_vectors.shape[1]),
+                    "dense_index": asdict(dense.info),
                     "versions": {
                         "python": platform.python_version(),
                         "numpy": np.__version__,

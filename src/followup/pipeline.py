@@ -14,7 +14,7 @@ from followup.fusion import reciprocal_rank_fusion
 from followup.index_reader import SearchIndex, load_index
 from followup.query import asks_for_more, build_query, expand_lay_terms
 from followup.render import display_text
-from followup.search import fuse, top_scores
+from followup.search import rank_chunks
 from followup.text import tokenize
 from followup.tiers import tier_for_citations
 from followup.types import Answer, AskRequest, Chunk, CitedReference, Passage, Quote, Tier
@@ -96,22 +96,10 @@ class Answerer:
         else:
             query = expand_lay_terms(request.question.strip())
         allowed = self.index.allowed_chunks(request.article_id)
-        tokens = tokenize(query)
         vector = self.encoder.encode_query(query)
-        k0 = self.params.candidates_per_retriever
-        lexical: list[tuple[int, float]] = []
-        if request.mode != "dense":
-            scores = self.index.bm25.scores(tokens)
-            if allowed is not None:
-                scoped = np.zeros_like(scores)
-                scoped[allowed] = scores[allowed]
-                scores = scoped
-            lexical = top_scores(scores, k0, positive_only=True)
-        dense = self.index.dense.search(vector, k0, allowed) if request.mode != "bm25" else []
-        if request.mode == "hybrid":
-            ranking = fuse([lexical, dense], self.params.fusion, self.params.rrf_k, self.params.minmax_weights)
-        else:
-            ranking = lexical or dense
+        ranking = rank_chunks(
+            self.index.bm25, self.index.dense, tokenize(query), vector, request.mode, self.params, allowed
+        )
         # Coverage counts the question's own words (and their lay-term expansions), never words borrowed
         # from the conversation: "Is it safe in pregnancy?" must not pass on the strength of "Valium".
         own_tokens = tokenize(expand_lay_terms(request.question))

@@ -3,7 +3,7 @@
     index/
       CURRENT              name of the build in use (replaced atomically with os.replace)
       builds/<name>/       manifest.json, corpus.json, chunks.jsonl, chunk-tokens.jsonl,
-                           chunk-vectors.npy, sentence-vectors.npy
+                           chunk-vectors.faiss, sentence-vectors.npy
       .lock                held while a build runs
 
 A reader resolves CURRENT once and reads that build; a build in progress lives in builds/.tmp-*

@@ -105,13 +105,13 @@ def test_stale_index_is_refused_until_rebuilt(built: tuple[Path, Path], tmp_path
 def test_corrupt_index_is_refused(built: tuple[Path, Path], tmp_path: Path) -> None:
     index = tmp_path / "index"
     shutil.copytree(built[1], index)
-    vectors = current_build(index).path / "chunk-vectors.npy"
+    vectors = current_build(index).path / "chunk-vectors.faiss"
     data = bytearray(vectors.read_bytes())
     data[-1] ^= 0xFF
     vectors.write_bytes(bytes(data))
     result = followup("ask", MS, "--corpus", str(built[0]), "--index", str(index))
     assert result.returncode == 1
-    assert "chunk-vectors.npy: corrupt" in result.stderr and "Traceback" not in result.stderr
+    assert "chunk-vectors.faiss: corrupt" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_an_interrupted_rebuild_leaves_the_previous_index_in_use(
@@ -156,3 +156,17 @@ def test_changing_one_sentence_re_embeds_only_its_texts(built: tuple[Path, Path]
     assert changed.rebuilt and changed.embedded == 3
     answer = Answerer.load(index, corpus).answer(AskRequest("Why identify and treat the underlying cause of spasms?"))
     assert any("identify and treat the underlying cause" in p.text for p in answer.passages)
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(built: tuple[Path, Path]) -> None:
+    # `followup ask ... | head -1`: the pipe closes before the answer is written.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "followup.cli", "ask", MS, *locations(built)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 141
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr

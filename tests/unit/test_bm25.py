@@ -103,3 +103,15 @@ def test_vocabulary_is_every_corpus_token() -> None:
     corpus = [["muscle", "spasm"], [], ["spasm", "cramp", "cramp"]]
     assert BM25Index(corpus).vocabulary == frozenset({"muscle", "spasm", "cramp"})
     assert BM25Index([]).vocabulary == frozenset()
+
+
+def test_scores_for_rows_equal_the_full_scores_at_those_rows() -> None:
+    corpus = zipf_corpus(seed=21, n_docs=500)
+    index = BM25Index(corpus)
+    rng = np.random.default_rng(22)
+    for size in (0, 1, 7, 120, 500):
+        rows = np.sort(rng.choice(len(corpus), size=size, replace=False)).astype(np.int64)
+        for query in (["t0", "t3", "t0"], ["t59"], ["unknown", "t1"], []):
+            got = index.scores_for(query, rows)
+            assert got.dtype == np.float32 and got.shape == (size,)
+            assert np.array_equal(got, index.scores(query)[rows]), (size, query)  # the same floats, not close

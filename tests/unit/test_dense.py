@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from followup.bm25 import BM25Index
+from followup.config import RetrievalParams
+from followup.dense import DenseIndex
+from followup.search import rank_chunks, top_scores
+
+
+def unit_vectors(n: int, seed: int, d: int = 32) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+def exact(vectors: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    return [i for i, _ in top_scores(vectors @ query, k)]
+
+
+def test_small_corpora_are_searched_exactly() -> None:
+    vectors, queries = unit_vectors(300, seed=1), unit_vectors(20, seed=2)
+    index = DenseIndex.build(vectors)
+    assert index.info.kind == "flat" and index.info.vectors == 300 and index.info.dimension == 32
+    for query in queries:
+        got = index.search(query, 10)
+        assert [i for i, _ in got] == exact(vectors, query, 10)
+        np.testing.assert_allclose([s for _, s in got], np.sort(vectors @ query)[::-1][:10], rtol=1e-5)
+
+
+def test_large_corpora_get_an_approximate_index_that_finds_the_exact_neighbours() -> None:
+    vectors, queries = unit_vectors(3000, seed=3), unit_vectors(50, seed=4)
+    index = DenseIndex.build(vectors, flat_limit=1000)
+    assert index.info.kind == "hnsw"
+    found = [len({i for i, _ in index.search(q, 10)} & set(exact(vectors, q, 10))) for q in queries]
+    assert sum(found) / (10 * len(queries)) >= 0.99
+
+
+def test_a_scoped_search_ranks_only_the_allowed_rows_exactly_whatever_the_index() -> None:
+    vectors, queries = unit_vectors(3000, seed=5), unit_vectors(10, seed=6)
+    allowed = np.arange(1200, 1230, dtype=np.int64)
+    for index in (DenseIndex.build(vectors), DenseIndex.build(vectors, flat_limit=1000)):
+        for query in queries:
+            got = index.search(query, 8, allowed)
+            expected = [1200 + i for i in exact(vectors[1200:1230], query, 8)]
+            assert [i for i, _ in got] == expected
+        assert len(index.search(queries[0], 50, allowed)) == 30  # k beyond the scope: every allowed row
+        assert index.search(queries[0], 5, np.zeros(0, dtype=np.int64)) == []
+
+
+def test_saved_index_loads_with_the_same_kind_and_answers(tmp_path: Path) -> None:
+    vectors, query = unit_vectors(2000, seed=7), unit_vectors(1, seed=8)[0]
+    for limit in (5000, 1000):
+        index = DenseIndex.build(vectors, flat_limit=limit)
+        index.save(tmp_path / "dense.faiss")
+        loaded = DenseIndex.load(tmp_path / "dense.faiss")
+        assert loaded.info == index.info
+        assert loaded.search(query, 10) == index.search(query, 10)
+
+
+def test_ranking_scoped_to_an_article_equals_the_full_ranking_restricted_to_it() -> None:
+    rng = np.random.default_rng(9)
+    tokens = [[f"t{i}" for i in rng.integers(0, 400, size=30)] for _ in range(400)]
+    vectors = unit_vectors(400, seed=10)
+    bm25, dense = BM25Index(tokens), DenseIndex.build(vectors)
+    allowed = np.arange(100, 160, dtype=np.int64)
+    params = RetrievalParams()
+    query_tokens, query_vector = ["t1", "t7", "t30"], unit_vectors(1, seed=11)[0]
+    for mode in ("bm25", "dense", "hybrid"):
+        scoped = rank_chunks(bm25, dense, query_tokens, query_vector, mode, params, allowed)
+        assert scoped and all(100 <= i < 160 for i, _ in scoped)
+    lexical = rank_chunks(bm25, dense, query_tokens, query_vector, "bm25", params, allowed)
+    full = bm25.scores(query_tokens)
+    inside = np.zeros_like(full)
+    inside[allowed] = full[allowed]
+    assert lexical == top_scores(inside, params.candidates_per_retriever, positive_only=True)
+
+
+def test_vectors_read_back_and_size_of_each_kind() -> None:
+    vectors = unit_vectors(2000, seed=12)
+    flat, hnsw = DenseIndex.build(vectors), DenseIndex.build(vectors, flat_limit=1000)
+    for index in (flat, hnsw):
+        assert np.array_equal(index.all_vectors(), vectors)
+    assert flat.nbytes >= vectors.nbytes and hnsw.nbytes > flat.nbytes  # HNSW adds its graph
