@@ -71,11 +71,13 @@ def same_statement(a: Candidate, a_text: str, b: Candidate, b_text: str) -> bool
     """The same span twice (overlapping chunks), or one statement quoted in two documents."""
     if a.chunk.doc_id == b.chunk.doc_id:
         return a.start < b.end and b.start < a.end
-    terms_a, terms_b = set(tokenize(a_text)), set(tokenize(b_text))
-    shorter = min(len(terms_a), len(terms_b))
-    if shorter < DUPLICATE_MIN_TERMS:
-        return False
-    return len(terms_a & terms_b) / shorter >= DUPLICATE_CONTAINMENT
+    return restates(frozenset(tokenize(a_text)), frozenset(tokenize(b_text)))
+
+
+def restates(text_terms: frozenset[str], other_terms: frozenset[str]) -> bool:
+    """Most of the shorter text's terms are in the longer one (at least DUPLICATE_MIN_TERMS of them)."""
+    shorter = min(len(text_terms), len(other_terms))
+    return shorter >= DUPLICATE_MIN_TERMS and len(text_terms & other_terms) / shorter >= DUPLICATE_CONTAINMENT
 
 
 def group_duplicates(candidates: Sequence[Candidate], documents: dict[str, Document]) -> list[list[Candidate]]:

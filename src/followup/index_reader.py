@@ -37,6 +37,9 @@ class SearchIndex:
     def allowed_chunks(self, article_id: str | None) -> np.ndarray | None:
         return None if article_id is None else self.chunk_ids_by_article[article_id]
 
+    def chunks_of(self, article_id: str) -> list[Chunk]:
+        return [self.chunks[i] for i in self.chunk_ids_by_article[article_id]]
+
     def vocabulary(self, article_id: str | None) -> frozenset[str]:
         return self.bm25.vocabulary if article_id is None else self.vocabulary_by_article[article_id]
 

@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from followup.config import DEFAULT_RETRIEVAL, RetrievalParams
-from followup.extract import Candidate, best_spans, group_duplicates
+from followup.extract import Candidate, best_spans, group_duplicates, restates
 from followup.fusion import reciprocal_rank_fusion
 from followup.index_reader import SearchIndex, load_index
 from followup.query import asks_for_more, build_query, expand_lay_terms
@@ -78,6 +78,7 @@ class Answerer:
         self.index = index
         self.encoder = encoder
         self.params = params
+        self._reference_terms: dict[str, list[tuple[Chunk, int, frozenset[str]]]] = {}
 
     @classmethod
     def load(cls, index_dir: Path, corpus_dir: Path | None = None) -> Answerer:
@@ -115,12 +116,47 @@ class Answerer:
             for rank, (chunk_id, _) in enumerate(retrieval.ranking[: max(2 * request.top_k, 10)])
             for candidate in self._candidates(self.index.chunks[chunk_id], rank, retrieval.query_vector)
         ]
+        pool += [twin for candidate in pool for twin in self._cited_twins(candidate, retrieval.query_vector)]
         best = max((c.relevance for c in pool), default=0.0)  # before exclusion: it decides answerability
         if request.history and self.params.resolve_followups and asks_for_more(request.question):
             seen = self._previous_top_passage(request)
             if seen is not None:
                 pool = [c for c in pool if not _overlaps(c, seen)]
         return Assessment(retrieval, pool, best)
+
+    def _cited_twins(self, candidate: Candidate, query_vector: np.ndarray) -> list[Candidate]:
+        """Where the article restates, uncited, a sentence of one of its references (as the seed's
+        drug-label section does with the Valium label), the reference's sentence: it is cited evidence.
+        It gets the article sentence's relevance when that is higher: it says the same thing. Grouped
+        with it as one statement, the cited sentence is shown and the article's is listed in also_in."""
+        doc = self.index.documents[candidate.chunk.doc_id]
+        if candidate.citations or doc.reference_number is not None:
+            return []
+        terms = frozenset(tokenize(doc.text[candidate.start : candidate.end]))
+        twins = []
+        for chunk, index, sentence_terms in self._reference_sentences(candidate.chunk.article_id):
+            if restates(terms, sentence_terms):
+                sentence = chunk.sentences[index]
+                row = int(self.index.sentence_offsets[chunk.id]) + index
+                own = float(self.index.sentence_vectors[row] @ query_vector)
+                relevance = max(own, candidate.relevance)
+                tier = self._tier(chunk, sentence.citations)
+                twins.append(Candidate(chunk, sentence.start, sentence.end, sentence.citations, relevance, tier,
+                                       candidate.retrieval_rank))  # fmt: skip
+        return twins
+
+    def _reference_sentences(self, article_id: str) -> list[tuple[Chunk, int, frozenset[str]]]:
+        """Each sentence of the article's reference texts with its terms; computed once per article."""
+        found = self._reference_terms.get(article_id)
+        if found is None:
+            found = [
+                (chunk, i, frozenset(tokenize(self.index.documents[chunk.doc_id].text[s.start : s.end])))
+                for chunk in self.index.chunks_of(article_id)
+                if self.index.documents[chunk.doc_id].reference_number is not None
+                for i, s in enumerate(chunk.sentences)
+            ]
+            self._reference_terms[article_id] = found
+        return found
 
     def _previous_top_passage(self, request: AskRequest) -> Passage | None:
         """The passage the previous question got first, answered as it was then."""

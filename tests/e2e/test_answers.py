@@ -157,6 +157,19 @@ def test_the_same_statement_is_shown_once(answerer: Answerer, built: tuple[Path,
     )
 
 
+def test_an_uncited_restatement_is_shown_as_the_reference_it_restates(
+    answerer: Answerer, built: tuple[Path, Path]
+) -> None:
+    # Asked with the article's wording ("diazepam"), not the label's ("Valium"): retrieval finds the
+    # article's uncited sentence first; the label's sentence, which it restates, is what is shown.
+    answer = answerer.answer(AskRequest("Is diazepam an adjunct for spasm from inflamed joints or trauma?"))
+    assert_contract(answer, built[0])
+    adjunct = [p for p in answer.passages if "useful adjunct for the relief of skeletal muscle spasm" in p.text]
+    assert [(p.source_id, p.citations) for p in adjunct] == [("muscle-spasm/ref-2", (2,))]
+    assert any(q.source_id == "muscle-spasm" and q.citations == () for q in adjunct[0].also_in)
+    assert all(p.citations for p in answer.passages if p.tier.value != "unreferenced")
+
+
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
 def test_every_mode_answers(answerer: Answerer, built: tuple[Path, Path], mode: str) -> None:
     answer = answerer.answer(AskRequest("Is diazepam indicated for alcohol withdrawal?", mode=mode))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from followup.extract import Candidate, best_spans, group_duplicates
+from followup.extract import Candidate, best_spans, group_duplicates, restates
 from followup.types import Block, Chunk, Document, Sentence, Tier
 
 
@@ -58,3 +58,11 @@ def test_different_sentences_of_one_document_are_not_merged() -> None:
         {"a": doc},
     )
     assert len(groups) == 2
+
+
+def test_a_restatement_shares_most_of_the_shorter_texts_terms() -> None:
+    label = frozenset("valium use adjunct relief skelet muscl spasm reflex local patholog".split())
+    article = frozenset("diazepam use adjunct relief skelet muscl spasm reflex local patholog".split())
+    assert restates(article, label) and restates(label, article)  # 9 of 10 terms shared
+    assert not restates(frozenset("diazepam anxieti disord".split()), label)
+    assert not restates(frozenset("muscl spasm".split()), label)  # two terms say too little to match
