@@ -75,7 +75,8 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         chunks = tuple(chunk_from_dict(c) for c in read_jsonl(path / "chunks.jsonl"))
         tokens = read_jsonl(path / "chunk-tokens.jsonl")
         dense = DenseIndex.load(path / DENSE_INDEX_FILE)
-        sentence_vectors = np.load(path / "sentence-vectors.npy")
+        # Mapped, not read: a question touches the sentences of its top chunks only (250 MB at MedQuAD scale).
+        sentence_vectors = np.load(path / "sentence-vectors.npy", mmap_mode="r")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:  # faiss raises RuntimeError
         raise IndexProblem(
             f"{path}: unreadable index ({type(e).__name__}: {e}): run `followup index --force`"
