@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 QUESTION ?= What dose should be used?
 HISTORY ?= Which medication treats spasticity in multiple sclerosis?
 
-.PHONY: install run demo test lint browser calibrate eval benchmarks load clean
+.PHONY: install run demo test lint browser calibrate eval benchmarks compare-haystack load clean
 
 # Installs into a project virtual environment; re-runs only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -50,6 +50,11 @@ eval: install
 benchmarks: install
 	$(BIN)/followup eval $(BENCHMARKS)/nfcorpus --split test
 	$(BIN)/followup eval $(BENCHMARKS)/medquad --split test
+
+# followup beside a Haystack 2.x in-memory hybrid pipeline on NFCorpus (test): nDCG@10 and per-query latency.
+# Haystack goes into its own venv (.cache/haystack-venv), never this one.
+compare-haystack: install
+	$(BIN)/python bench/haystack_compare.py --dataset $(BENCHMARKS)/nfcorpus
 
 # Throughput and latency of a running service (start it with `make run` first).
 load: install

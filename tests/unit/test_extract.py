@@ -61,8 +61,10 @@ def test_different_sentences_of_one_document_are_not_merged() -> None:
 
 
 def test_a_restatement_shares_most_of_the_shorter_texts_terms() -> None:
-    label = frozenset("valium use adjunct relief skelet muscl spasm reflex local patholog".split())
-    article = frozenset("diazepam use adjunct relief skelet muscl spasm reflex local patholog".split())
+    label = frozenset(["valium", "use", "adjunct", "relief", "skelet", "muscl", "spasm", "reflex", "local", "patholog"])
+    article = frozenset(
+        ["diazepam", "use", "adjunct", "relief", "skelet", "muscl", "spasm", "reflex", "local", "patholog"]
+    )
     assert restates(article, label) and restates(label, article)  # 9 of 10 terms shared
-    assert not restates(frozenset("diazepam anxieti disord".split()), label)
-    assert not restates(frozenset("muscl spasm".split()), label)  # two terms say too little to match
+    assert not restates(frozenset(["diazepam", "anxieti", "disord"]), label)
+    assert not restates(frozenset(["muscl", "spasm"]), label)  # two terms say too little to match
