@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 QUESTION ?= What dose should be used?
 HISTORY ?= Which medication treats spasticity in multiple sclerosis?
 
-.PHONY: install run demo test lint browser calibrate eval benchmarks compare-haystack load clean
+.PHONY: install run demo test lint browser calibrate eval benchmarks bench compare-haystack load clean
 
 # Installs into a project virtual environment; re-runs only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -50,6 +50,13 @@ eval: install
 benchmarks: install
 	$(BIN)/followup eval $(BENCHMARKS)/nfcorpus --split test
 	$(BIN)/followup eval $(BENCHMARKS)/medquad --split test
+
+# Performance in one run: the seed corpus (bench/bench.py), then library scale (bench/scale.py): MedQuAD
+# as 5,401 articles through the whole pipeline, synthetic corpora of 10k-1M chunks, docs/scale.png.
+# The first run embeds the library (about an hour on 2 cores); later runs reuse its embeddings.
+bench: install
+	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/scale.py
 
 # followup beside a Haystack 2.x in-memory hybrid pipeline on NFCorpus (test): nDCG@10 and per-query latency.
 # Haystack goes into its own venv (.cache/haystack-venv), never this one.

@@ -19,7 +19,7 @@ import numpy as np
 
 FLAT_LIMIT = 20_000  # chunks; above this the index is HNSW
 HNSW_NEIGHBOURS = 32  # M: links per node; 32 keeps recall@10 >= 0.99 on these 384-d embeddings
-HNSW_BUILD_DEPTH = 80  # efConstruction
+HNSW_BUILD_DEPTH = 200  # efConstruction: at 80, recall@10 was 0.986 at 100k chunks; 200 gives 0.996
 HNSW_SEARCH_DEPTH = 128  # efSearch, raised to k when a search asks for more
 
 

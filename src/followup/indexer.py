@@ -19,7 +19,7 @@ from followup.chunking import chunk_documents, indexed_sentence, indexed_text
 from followup.codec import article_to_dict, chunk_to_dict, document_to_dict
 from followup.config import DEFAULT_CHUNKING, MODEL_NAME, MODEL_PACKAGE, ChunkingParams
 from followup.corpus import corpus_fingerprint, load_corpus
-from followup.dense import FLAT_LIMIT, DenseIndex
+from followup.dense import FLAT_LIMIT, HNSW_BUILD_DEPTH, HNSW_NEIGHBOURS, DenseIndex
 from followup.errors import IndexProblem
 from followup.progress import ProgressLine
 from followup.store import (
@@ -61,6 +61,11 @@ def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
         "chunking": chunking.as_dict(),
         "query_encoder": QUERY_MODEL_FILE,  # an index without it (older builds) is rebuilt
         "dense_index_file": DENSE_INDEX_FILE,  # older builds kept vectors in chunk-vectors.npy
+        "dense_index_params": {
+            "flat_limit": FLAT_LIMIT,
+            "hnsw_m": HNSW_NEIGHBOURS,
+            "hnsw_ef_construction": HNSW_BUILD_DEPTH,
+        },
     }
 
 
