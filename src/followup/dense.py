@@ -47,7 +47,7 @@ def build_faiss_index(vectors: np.ndarray, flat_limit: int = FLAT_LIMIT) -> fais
 class DenseIndex:
     def __init__(self, index: faiss.Index) -> None:
         self._index = index
-        self._hnsw = faiss.downcast_index(index) if "HNSW" in type(faiss.downcast_index(index)).__name__ else None
+        self._is_hnsw = isinstance(faiss.downcast_index(index), faiss.IndexHNSW)
 
     @classmethod
     def build(cls, vectors: np.ndarray, flat_limit: int = FLAT_LIMIT) -> DenseIndex:
@@ -62,7 +62,7 @@ class DenseIndex:
 
     @property
     def info(self) -> DenseIndexInfo:
-        return DenseIndexInfo("hnsw" if self._hnsw is not None else "flat", int(self._index.ntotal), self._index.d)
+        return DenseIndexInfo("hnsw" if self._is_hnsw else "flat", int(self._index.ntotal), self._index.d)
 
     @property
     def nbytes(self) -> int:
@@ -81,7 +81,7 @@ class DenseIndex:
         if k <= 0:
             return []
         params = None
-        if self._hnsw is not None:
+        if self._is_hnsw:
             params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # faiss's stubs lag
             params.efSearch = max(HNSW_SEARCH_DEPTH, k)
         scores, ids = self._index.search(query, k, params=params)
