@@ -144,11 +144,12 @@ def library_queries_warm(corpus: Path, index: Path, queries: list[LibraryQuery])
     answerer = Answerer.load(index, corpus)
     load_seconds = time.perf_counter() - started
     chunks = len(answerer.index.chunks)
+    after = rss_mb()
     results: dict[str, Any] = {
         "load_seconds": load_seconds,
-        "rss_after_load_mb": rss_mb(),
-        "rss_growth_mb": rss_mb() - before,
-        "bytes_per_chunk_in_memory": (rss_mb() - before) * 1e6 / chunks,
+        "rss_after_load_mb": after,
+        "rss_growth_mb": after - before,
+        "bytes_per_chunk_in_memory": (after - before) * 1e6 / chunks,
     }
     progress = ProgressLine("library queries")
     for n, mode in enumerate(MODES):
@@ -190,7 +191,7 @@ def library_incremental(corpus: Path, index: Path, article: str) -> dict[str, An
     }
 
 
-def library(where: Path, queries_limit: int, cold: bool, articles: int | None) -> dict[str, Any]:
+def library(where: Path, all_queries: list[LibraryQuery], cold: bool, articles: int | None) -> dict[str, Any]:
     corpus, index = where / "corpus", where / "index"
     if not (corpus / "PROVENANCE.md").is_file():
         write_library(DEFAULT_BEIR, corpus, articles)
@@ -198,7 +199,7 @@ def library(where: Path, queries_limit: int, cold: bool, articles: int | None) -
         shutil.rmtree(index)
     print("library: indexing (the first run embeds every text; later runs reuse them)", file=sys.stderr)
     report: dict[str, Any] = {"build": library_build(corpus, index)}
-    queries = [q for q in library_queries(queries_limit) if (corpus / q.article).is_dir()]
+    queries = [q for q in all_queries if (corpus / q.article).is_dir()]
     print("library: cold starts", file=sys.stderr)
     ask = ["ask", queries[0].text, "--corpus", str(corpus), "--index", str(index)]
     report["cold_start_seconds"] = statistics.median(followup(*ask)[0] for _ in range(3))
@@ -360,10 +361,11 @@ def main() -> None:
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
         "flat_limit": FLAT_LIMIT,
     }
+    queries = library_queries(args.queries)
     if not args.skip_library:
-        report["library"] = library(args.library, args.queries, args.cold, args.articles)
+        report["library"] = library(args.library, queries, args.cold, args.articles)
     index = args.library / "index"
-    base = load_base(index, library_queries(args.queries))
+    base = load_base(index, queries)
     report["synthetic"] = [scale_point(base, size) for size in args.sizes]
     chart(report["synthetic"], args.chart)
     if args.json:
