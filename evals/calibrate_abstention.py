@@ -1,8 +1,9 @@
 """Choose the abstention threshold on written questions: evals/abstention-calibration.jsonl.
 
 Each line: {"question": ..., "answerable": true|false, "history": [...]?}. For every question the
-script records the raw signals the answerer uses (best passage relevance, query-term coverage), then
-sweeps `min_relevance` and reports abstention precision, recall and F1 (positive = should abstain).
+script records the raw signals the answerer uses (best passage relevance; what the question names
+that the sources never mention), then sweeps `min_relevance` and reports abstention precision,
+recall and F1 (positive = should abstain).
 The chosen value is the middle of the widest run of thresholds with the best F1: as far as possible
 from both classes. Run after `followup index`:
 
@@ -21,9 +22,9 @@ from followup.pipeline import Answerer, is_answerable
 from followup.types import AskRequest
 
 
-def f1_scores(signals: list[tuple[float, float, bool]], threshold: float) -> tuple[float, float, float]:
+def f1_scores(signals: list[tuple[float, tuple[str, ...], bool]], threshold: float) -> tuple[float, float, float]:
     params = replace(DEFAULT_RETRIEVAL, min_relevance=threshold)
-    abstained = [not is_answerable(rel, cov, params) for rel, cov, _ in signals]
+    abstained = [not is_answerable(rel, not_covered, params) for rel, not_covered, _ in signals]
     should = [not answerable for _, _, answerable in signals]
     tp = sum(a and s for a, s in zip(abstained, should, strict=True))
     precision = tp / sum(abstained) if any(abstained) else 1.0
@@ -42,10 +43,11 @@ def main() -> None:
     for line in args.file.read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
         assessment = answerer.assess(AskRequest(item["question"], tuple(item.get("history", []))))
-        signals.append((assessment.best_relevance, assessment.retrieval.term_coverage, bool(item["answerable"])))
+        not_covered = assessment.retrieval.not_covered
+        signals.append((assessment.best_relevance, not_covered, bool(item["answerable"])))
         print(
             f"{'answerable' if item['answerable'] else 'out-of-scope':12} relevance {assessment.best_relevance:.3f} "
-            f"coverage {assessment.retrieval.term_coverage:.2f}  {item['question']}"
+            f"{'not covered: ' + ', '.join(not_covered) if not_covered else ''}  {item['question']}"
         )
     thresholds = [round(0.20 + 0.01 * i, 2) for i in range(41)]
     results = [(t, *f1_scores(signals, t)) for t in thresholds]

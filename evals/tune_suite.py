@@ -23,9 +23,7 @@ from followup.suite import SuiteItem, load_suite
 from followup.types import AskRequest
 
 GRID = {
-    "min_relevance": [0.30, 0.33, 0.36, 0.39, 0.41, 0.44],
-    "confident_relevance": [0.45, 0.50, 0.55, 0.60],
-    "min_term_coverage": [0.34, 0.5, 0.67],
+    "min_relevance": [0.30, 0.33, 0.35, 0.36, 0.37, 0.38, 0.39, 0.41, 0.44],
     "relevance_margin": [0.15, 0.20, 0.25, 0.30],
 }
 
@@ -66,11 +64,10 @@ def main() -> None:
             dev = score(answerer, params, splits["dev"], assessed["dev"], sources)
             results.append((dev["abstention_F1"] + dev["hit@3"], dev["hit@1"], params, dev, assessed))
     results.sort(key=lambda r: (-r[0], -r[1]))
-    print("objective  hit@1  hit@3  absF1  | fusion  min_rel  confident  coverage  margin")
+    print("objective  hit@1  hit@3  absF1  | fusion  min_rel  margin")
     for objective, _, params, dev, _ in results[:15]:
         print(f"{objective:9.3f}  {dev['hit@1']:.3f}  {dev['hit@3']:.3f}  {dev['abstention_F1']:.3f}  | "
-              f"{params.fusion:6}  {params.min_relevance:7.2f}  {params.confident_relevance:9.2f}  "
-              f"{params.min_term_coverage:8.2f}  {params.relevance_margin:6.2f}")  # fmt: skip
+              f"{params.fusion:6}  {params.min_relevance:7.2f}  {params.relevance_margin:6.2f}")  # fmt: skip
     _, _, best, dev, assessed = results[0]
     test = score(answerer, best, splits["test"], assessed["test"], sources)
     in_use = score(

@@ -89,6 +89,11 @@ class AnswerOut(BaseModel):
     query: str = Field(description="the retrieval query after follow-up resolution and lay-term expansion")
     article_id: str | None
     answered: bool = Field(description="false when the sources do not answer; passages are then empty")
+    not_covered: list[str] = Field(
+        description="when not answered: medications (as the question wrote them) and clinical facets "
+        "(pregnancy, children, overdose, ...) the question names and the sources never mention; "
+        "empty when the sources are simply not relevant enough"
+    )
     passages: list[PassageOut]
     references: list[ReferenceOut]
 

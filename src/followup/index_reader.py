@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from followup.config import ChunkingParams
 from followup.corpus import corpus_fingerprint
 from followup.dense import DenseIndex
 from followup.errors import CorpusError, IndexProblem
-from followup.indexer import DENSE_INDEX_FILE, build_recipe
+from followup.indexer import DENSE_INDEX_FILE, MEDICATIONS_FILE, build_recipe
 from followup.store import current_build, read_jsonl, read_manifest
 from followup.types import Article, Chunk, Document
 
@@ -33,6 +34,9 @@ class SearchIndex:
     chunk_ids_by_article: dict[str, np.ndarray]
     vocabulary_by_article: dict[str, frozenset[str]]
     query_model: Path | None  # the ONNX query encoder of this build, when it has one
+    medication_lexicon: dict[str, str]  # medication name -> drug (medications.py)
+    medication_names_by_article: dict[str, dict[str, list[str]]]  # article -> drug -> names its sources use
+    medication_names_anywhere: dict[str, list[str]]  # the same over all articles
 
     def allowed_chunks(self, article_id: str | None) -> np.ndarray | None:
         return None if article_id is None else self.chunk_ids_by_article[article_id]
@@ -42,6 +46,11 @@ class SearchIndex:
 
     def vocabulary(self, article_id: str | None) -> frozenset[str]:
         return self.bm25.vocabulary if article_id is None else self.vocabulary_by_article[article_id]
+
+    def medication_names(self, article_id: str | None) -> dict[str, list[str]]:
+        if article_id is None:
+            return self.medication_names_anywhere
+        return self.medication_names_by_article.get(article_id, {})
 
 
 def check_fresh(manifest: dict[str, Any], corpus_dir: Path) -> None:
@@ -77,6 +86,8 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         dense = DenseIndex.load(path / DENSE_INDEX_FILE)
         # Mapped, not read: a question touches the sentences of its top chunks only (250 MB at MedQuAD scale).
         sentence_vectors = np.load(path / "sentence-vectors.npy", mmap_mode="r")
+        medications = json.loads((path / MEDICATIONS_FILE).read_text(encoding="utf-8"))
+        lexicon, names_by_article = medications["lexicon"], medications["names_by_article"]
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:  # faiss raises RuntimeError
         raise IndexProblem(
             f"{path}: unreadable index ({type(e).__name__}: {e}): run `followup index --force`"
@@ -101,4 +112,16 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         chunk_ids_by_article={a: np.asarray(ids, dtype=np.int64) for a, ids in by_article.items()},
         vocabulary_by_article={a: frozenset(v) for a, v in vocab.items()},
         query_model=path / manifest["query_encoder"] if manifest.get("query_encoder") else None,
+        medication_lexicon=lexicon,
+        medication_names_by_article=names_by_article,
+        medication_names_anywhere=_merge_names(names_by_article.values()),
     )
+
+
+def _merge_names(per_article: Iterable[dict[str, list[str]]]) -> dict[str, list[str]]:
+    merged: dict[str, list[str]] = {}
+    for names in per_article:
+        for drug, found in names.items():
+            known = merged.setdefault(drug, [])
+            known.extend(n for n in found if n not in known)
+    return merged

@@ -7,6 +7,7 @@ import platform
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +22,7 @@ from followup.config import DEFAULT_CHUNKING, MODEL_NAME, MODEL_PACKAGE, Chunkin
 from followup.corpus import corpus_fingerprint, load_corpus
 from followup.dense import FLAT_LIMIT, HNSW_BUILD_DEPTH, HNSW_NEIGHBOURS, DenseIndex
 from followup.errors import IndexProblem
+from followup.medications import LEXICON_PACKAGE, lexicon_version, load_package_lexicon, names_by_drug
 from followup.progress import ProgressLine
 from followup.store import (
     BuildLocation,
@@ -35,9 +37,11 @@ from followup.store import (
 )
 from followup.text import tokenize
 from followup.text_embeddings import TextEmbeddingStore, model_key
+from followup.types import Document
 
 QUERY_MODEL_FILE = "query-encoder.onnx"
 DENSE_INDEX_FILE = "chunk-vectors.faiss"  # flat or HNSW by size (dense.py); read back whole at load
+MEDICATIONS_FILE = "medications.json"  # the medication lexicon and each article's drug names
 EMBEDDINGS = "embeddings"  # inside the index directory, beside builds/: kept from build to build
 
 
@@ -66,6 +70,18 @@ def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
             "hnsw_m": HNSW_NEIGHBOURS,
             "hnsw_ef_construction": HNSW_BUILD_DEPTH,
         },
+        "medication_lexicon": {"package": LEXICON_PACKAGE, "version": lexicon_version(), "file": MEDICATIONS_FILE},
+    }
+
+
+def _medications(documents: Sequence[Document]) -> dict[str, Any]:
+    lexicon = load_package_lexicon()
+    texts_by_article: dict[str, list[str]] = {}
+    for doc in documents:
+        texts_by_article.setdefault(doc.article_id, []).append(doc.text)
+    return {
+        "lexicon": lexicon,
+        "names_by_article": {a: names_by_drug(texts, lexicon) for a, texts in texts_by_article.items()},
     }
 
 
@@ -157,6 +173,7 @@ def build_index(
             dense = DenseIndex.build(chunk_vectors)
             dense.save(work / DENSE_INDEX_FILE)
             np.save(work / "sentence-vectors.npy", sentence_vectors)
+            write_json(work / MEDICATIONS_FILE, _medications(corpus.documents))
             counts = {
                 "articles": len(corpus.articles),
                 "documents": len(corpus.documents),

@@ -10,9 +10,11 @@ import numpy as np
 
 from followup.config import DEFAULT_RETRIEVAL, RetrievalParams
 from followup.extract import Candidate, best_spans, group_duplicates, restates
+from followup.facets import clinical_facets, unaddressed_facets
 from followup.fusion import reciprocal_rank_fusion
 from followup.index_reader import SearchIndex, load_index
-from followup.query import asks_for_more, build_query, expand_lay_terms
+from followup.medications import check_medications
+from followup.query import append_terms, asks_for_more, build_query, expand_lay_terms
 from followup.render import display_text
 from followup.search import rank_chunks
 from followup.text import tokenize
@@ -34,7 +36,9 @@ class Retrieval:
     query: str
     ranking: list[tuple[int, float]]  # (chunk id, fused or raw score), best first
     query_vector: np.ndarray
-    term_coverage: float
+    # What the question itself names that the searched sources never mention: medications
+    # ("quinine") and clinical facets ("pregnancy"). Any of it means the sources cannot answer.
+    not_covered: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,17 +48,8 @@ class Assessment:
     best_relevance: float
 
 
-def term_coverage(query_tokens: list[str], vocabulary: frozenset[str]) -> float:
-    """Share of the query's terms that occur anywhere in the searched articles: a question about
-    otitis media or routers is mostly words the sources never use."""
-    unique = set(query_tokens)
-    return len(unique & vocabulary) / len(unique) if unique else 0.0
-
-
-def is_answerable(best_relevance: float, coverage: float, params: RetrievalParams) -> bool:
-    if best_relevance >= params.confident_relevance:
-        return True
-    return best_relevance >= params.min_relevance and coverage >= params.min_term_coverage
+def is_answerable(best_relevance: float, not_covered: tuple[str, ...], params: RetrievalParams) -> bool:
+    return not not_covered and best_relevance >= params.min_relevance
 
 
 def _overlaps(candidate: Candidate, passage: Passage) -> bool:
@@ -96,16 +91,19 @@ class Answerer:
             query = build_query(request.question, request.history)
         else:
             query = expand_lay_terms(request.question.strip())
+        medications = check_medications(
+            request.question, self.index.medication_lexicon, self.index.medication_names(request.article_id)
+        )
+        query = append_terms(query, list(medications.other_names))  # "Lioresal" is the sources' "baclofen"
         allowed = self.index.allowed_chunks(request.article_id)
         vector = self.encoder.encode_query(query)
         ranking = rank_chunks(
             self.index.bm25, self.index.dense, tokenize(query), vector, request.mode, self.params, allowed
         )
-        # Coverage counts the question's own words (and their lay-term expansions), never words borrowed
-        # from the conversation: "Is it safe in pregnancy?" must not pass on the strength of "Valium".
-        own_tokens = tokenize(expand_lay_terms(request.question))
-        coverage = term_coverage(own_tokens, self.index.vocabulary(request.article_id))
-        return Retrieval(query, ranking, vector, coverage)
+        # The question's own words, never words borrowed from the conversation: "Is it safe in
+        # pregnancy?" must not pass on the strength of "Valium".
+        facets = unaddressed_facets(request.question, self.index.vocabulary(request.article_id), clinical_facets())
+        return Retrieval(query, ranking, vector, (*medications.unmentioned, *facets))
 
     def assess(self, request: AskRequest) -> Assessment:
         """Retrieve, and find the best quotable span of each of the top chunks."""
@@ -171,8 +169,8 @@ class Answerer:
     def decide(self, request: AskRequest, assessment: Assessment) -> Answer:
         """Abstain, or choose, merge and order the passages to show."""
         retrieval, pool, best = assessment.retrieval, assessment.candidates, assessment.best_relevance
-        if not is_answerable(best, retrieval.term_coverage, self.params):
-            return Answer(request.question, retrieval.query, request.article_id, False, (), ())
+        if not is_answerable(best, retrieval.not_covered, self.params):
+            return Answer(request.question, retrieval.query, request.article_id, False, (), (), retrieval.not_covered)
         floor = max(self.params.min_relevance, best - self.params.relevance_margin)
         shown = sorted([c for c in pool if c.relevance >= floor], key=lambda c: (c.retrieval_rank, -c.relevance))
         groups = group_duplicates(shown, self.index.documents)[: request.top_k]

@@ -90,13 +90,18 @@ def lay_terms() -> tuple[tuple[re.Pattern[str], str], ...]:
 
 def expand_lay_terms(query: str) -> str:
     """Append the clinical terms for lay phrases in the query, once each, unless already present."""
+    return append_terms(query, [clinical for pattern, clinical in lay_terms() if pattern.search(query)])
+
+
+def append_terms(query: str, terms: list[str]) -> str:
+    """The query with the words of `terms` it lacks appended in brackets, once each: visible in the
+    answer's `query`, so a reader sees what was searched for."""
     present = set(words(query))
     added: list[str] = []
-    for pattern, clinical in lay_terms():
-        if pattern.search(query):
-            for term in clinical.split():
-                if term.lower() not in present and term not in added:
-                    added.append(term)
+    for term in terms:
+        for word in term.split():
+            if word.lower() not in present and word not in added:
+                added.append(word)
     return f"{query} ({' '.join(added)})" if added else query
 
 

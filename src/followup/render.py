@@ -26,6 +26,19 @@ def heading_for(passage: Passage) -> str:
 
 
 NOT_ANSWERED = "The article and its references do not answer this question."
+
+
+def not_answered(answer: Answer) -> str:
+    """Why there are no passages: said plainly, naming what the sources never mention if that is why."""
+    if not answer.not_covered:
+        return NOT_ANSWERED
+    return f"{NOT_ANSWERED[:-1]}: they say nothing about {_join(answer.not_covered)}."
+
+
+def _join(items: tuple[str, ...]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
 FOOTER = "Verbatim quotes from the article and its references; followup writes no text of its own. Not medical advice."
 
 
@@ -94,6 +107,7 @@ def answer_to_contract(answer: Answer) -> dict[str, Any]:
         "query": answer.query,
         "article_id": answer.article_id,
         "answered": answer.answered,
+        "not_covered": list(answer.not_covered),
         "passages": [passage_to_contract(p) for p in answer.passages],
         "references": [reference_to_contract(c.article_id, c.reference) for c in answer.references],
     }
@@ -114,7 +128,7 @@ def format_answer(answer: Answer) -> str:
         lines.append(f"(searched for: {answer.query})")
     lines.append("")
     if not answer.answered:
-        lines += [NOT_ANSWERED, "", FOOTER]
+        lines += [not_answered(answer), "", FOOTER]
         return "\n".join(lines)
     heading = None
     for passage in answer.passages:
@@ -140,7 +154,7 @@ def format_answer(answer: Answer) -> str:
 def format_markdown(answer: Answer) -> str:
     """The answer for a chat window: tier headings, quoted passages with [n], then the references."""
     if not answer.answered:
-        return f"{NOT_ANSWERED}\n\n_{FOOTER}_"
+        return f"{not_answered(answer)}\n\n_{FOOTER}_"
     lines: list[str] = []
     heading = None
     for passage in answer.passages:

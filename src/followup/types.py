@@ -163,3 +163,5 @@ class Answer:
     answered: bool
     passages: tuple[Passage, ...]
     references: tuple[CitedReference, ...]
+    # Why an unanswered question is out of reach: what it names that the sources never mention.
+    not_covered: tuple[str, ...] = ()

@@ -145,6 +145,34 @@ def test_out_of_scope_questions_abstain(answerer: Answerer, question: str) -> No
     assert answer.passages == () and answer.references == ()
 
 
+# Near-topic questions the sources cannot answer although passages about the same drug or symptom are
+# relevant enough to pass the relevance gate: what they name is never mentioned.
+NOT_COVERED: list[Any] = [
+    ("Is quinine effective for night-time leg cramps?", (), ("quinine",)),
+    ("Can Lyrica cause muscle cramps?", (), ("lyrica",)),
+    ("Is it safe during pregnancy?", (VALIUM,), ("pregnancy",)),
+    ("Is it habit forming?", (VALIUM,), ("dependence",)),
+    ("Can baclofen be given to children with cerebral palsy?", (), ("children",)),
+]
+
+
+@pytest.mark.parametrize(("question", "history", "not_covered"), NOT_COVERED, ids=_ids(NOT_COVERED))
+def test_questions_naming_what_the_sources_never_mention_abstain_and_say_so(
+    answerer: Answerer, question: str, history: tuple[str, ...], not_covered: tuple[str, ...]
+) -> None:
+    request = AskRequest(question, history, article_id="muscle-spasm")
+    assert answerer.assess(request).best_relevance >= answerer.params.min_relevance  # relevance alone would answer
+    answer = answerer.answer(request)
+    assert not answer.answered and answer.passages == ()
+    assert answer.not_covered == not_covered
+
+
+def test_a_brand_name_is_searched_under_the_name_the_sources_use(answerer: Answerer) -> None:
+    answer = answerer.answer(AskRequest("Is Lioresal used for spasms in multiple sclerosis?"))
+    assert answer.query.endswith("(baclofen)") and answer.not_covered == ()
+    assert any("baclofen, at a dose of 10-20 mg" in p.text for p in answer.passages[:3])
+
+
 def test_the_same_statement_is_shown_once(answerer: Answerer, built: tuple[Path, Path]) -> None:
     answer = answerer.answer(AskRequest(VALIUM))
     assert_contract(answer, built[0])

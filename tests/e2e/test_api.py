@@ -44,6 +44,9 @@ def test_ask_returns_the_answer_contract(client: TestClient, built: tuple[Path, 
 def test_ask_abstains_plainly(client: TestClient) -> None:
     answer = client.post("/v1/ask", json={"question": "How do I reset my router?"}).json()
     assert answer["answered"] is False and answer["passages"] == [] and answer["references"] == []
+    assert answer["not_covered"] == []
+    quinine = client.post("/v1/ask", json={"question": "Is quinine good for leg cramps?"}).json()
+    assert quinine["answered"] is False and quinine["not_covered"] == ["quinine"]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from followup.query import asks_for_more, build_query, expand_lay_terms, names_something, resolve_followup
+from followup.query import (
+    append_terms,
+    asks_for_more,
+    build_query,
+    expand_lay_terms,
+    names_something,
+    resolve_followup,
+)
 
 MS = "Which medication treats spasticity in multiple sclerosis?"
 
@@ -79,3 +86,10 @@ def test_build_query_resolves_then_expands() -> None:
 )
 def test_asks_for_more(question: str, more: bool) -> None:
     assert asks_for_more(question) is more
+
+
+def test_append_terms_adds_missing_words_once_in_brackets() -> None:
+    assert append_terms("Is Lioresal safe?", ["baclofen"]) == "Is Lioresal safe? (baclofen)"
+    both = append_terms("Is baclofen safe?", ["baclofen", "multiple sclerosis"])
+    assert both == "Is baclofen safe? (multiple sclerosis)"
+    assert append_terms("Why?", []) == "Why?"

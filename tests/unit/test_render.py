@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from followup.render import NOT_ANSWERED, answer_to_contract, display_text, format_answer
+from dataclasses import replace
+
+from followup.render import NOT_ANSWERED, answer_to_contract, display_text, format_answer, format_markdown
 from followup.types import (
     Answer,
     Block,
@@ -46,7 +48,7 @@ def _answer(answered: bool) -> Answer:
 
 def test_contract_has_the_documented_fields() -> None:
     contract = answer_to_contract(_answer(True))
-    assert set(contract) == {"question", "query", "article_id", "answered", "passages", "references"}
+    assert set(contract) == {"question", "query", "article_id", "answered", "not_covered", "passages", "references"}
     passage = contract["passages"][0]
     assert {"rank", "text", "source_id", "section", "citations", "tier", "tier_rank", "score", "start", "end"} <= set(
         passage
@@ -64,3 +66,11 @@ def test_human_output_groups_by_tier_heading_and_lists_references() -> None:
 
 def test_abstention_is_said_plainly() -> None:
     assert NOT_ANSWERED in format_answer(_answer(False))
+
+
+def test_abstention_names_what_the_sources_never_mention() -> None:
+    answer = replace(_answer(False), not_covered=("quinine", "pregnancy"))
+    expected = "do not answer this question: they say nothing about quinine or pregnancy."
+    assert expected in format_answer(answer) and expected in format_markdown(answer)
+    assert answer_to_contract(answer)["not_covered"] == ["quinine", "pregnancy"]
+    assert answer_to_contract(_answer(False))["not_covered"] == []

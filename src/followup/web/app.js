@@ -87,7 +87,9 @@ function renderAnswer(answer) {
   block.append(element("p", "q", answer.question));
   if (answer.query.trim() !== answer.question.trim()) block.append(element("p", "query", `Searched for: ${answer.query}`));
   if (!answer.answered) {
-    block.append(element("p", "not-answered", NOT_ANSWERED));
+    const missing = answer.not_covered || [];
+    const why = missing.length ? ` They say nothing about ${missing.join(", ")}.` : "";
+    block.append(element("p", "not-answered", NOT_ANSWERED + why));
     return block;
   }
   let heading = null;

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import pytest
+
+from followup.medications import (
+    check_medications,
+    find_mentions,
+    is_usable_name,
+    load_package_lexicon,
+    names_by_drug,
+)
+
+LEXICON = {
+    "baclofen": "baclofen",
+    "lioresal": "baclofen",
+    "quinine": "quinine",
+    "vitamin d": "ergocalciferol",
+    "diazepam": "diazepam",
+    "valium": "diazepam",
+}
+
+
+def test_mentions_take_the_longest_name_and_each_drug_once() -> None:
+    mentions = find_mentions("Is Vitamin D or Lioresal better than baclofen?", LEXICON)
+    assert [(m.surface, m.drug) for m in mentions] == [("vitamin d", "ergocalciferol"), ("lioresal", "baclofen")]
+    assert find_mentions("Does vitamin help?", LEXICON) == []
+
+
+def test_names_by_drug_lists_every_name_the_sources_use() -> None:
+    texts = ["Diazepam is a useful adjunct.", "Valium is indicated; VALIUM tablets.", "baclofen 10-20 mg"]
+    assert names_by_drug(texts, LEXICON) == {"diazepam": ["diazepam", "valium"], "baclofen": ["baclofen"]}
+
+
+def test_a_drug_the_sources_never_mention_is_reported_as_the_question_wrote_it() -> None:
+    in_sources = {"baclofen": ["baclofen"], "diazepam": ["diazepam", "valium"]}
+    check = check_medications("Is quinine better than Lioresal?", LEXICON, in_sources)
+    assert check.unmentioned == ("quinine",)
+    assert check.other_names == ("baclofen",)  # the sources' name for Lioresal, added to the query
+    valium = check_medications("Is Valium safe?", LEXICON, in_sources)
+    assert valium.unmentioned == () and valium.other_names == ("diazepam",)
+    assert check_medications("Why do muscles cramp?", LEXICON, in_sources) == check_medications("", LEXICON, {})
+
+
+@pytest.mark.parametrize(
+    ("name", "usable"), [("baclofen", True), ("abc", False), ("the and", False), ("a b c d e", False)]
+)
+def test_short_stopword_and_combination_names_are_left_out(name: str, usable: bool) -> None:
+    assert is_usable_name(name) is usable
+
+
+def test_the_packaged_lexicon_has_medications_not_everyday_words_or_classes() -> None:
+    lexicon = load_package_lexicon()
+    assert lexicon["quinine"] == "quinine"
+    assert lexicon["lioresal"] == "baclofen" and lexicon["zanaflex"] == "tizanidine"
+    assert lexicon["valium"] == "diazepam"
+    for word in ("water", "magnesium", "potassium", "alcohol", "salt", "benzodiazepines", "diuretics", "statins"):
+        assert word not in lexicon, word
