@@ -91,10 +91,12 @@ class Answerer:
             query = build_query(request.question, request.history)
         else:
             query = expand_lay_terms(request.question.strip())
-        medications = check_medications(
-            request.question, self.index.medication_lexicon, self.index.medication_names(request.article_id)
-        )
-        query = append_terms(query, list(medications.other_names))  # "Lioresal" is the sources' "baclofen"
+        lexicon, in_sources = self.index.medication_lexicon, self.index.medication_names(request.article_id)
+        # "Lioresal" is the sources' "baclofen" (in words borrowed from the conversation too: "What else is
+        # it approved for?" after a diazepam question searches for Valium as well); a drug only the
+        # question names, and the sources never, makes the question unanswerable.
+        query = append_terms(query, list(check_medications(query, lexicon, in_sources).other_names))
+        unmentioned = check_medications(request.question, lexicon, in_sources).unmentioned
         allowed = self.index.allowed_chunks(request.article_id)
         vector = self.encoder.encode_query(query)
         ranking = rank_chunks(
@@ -103,7 +105,7 @@ class Answerer:
         # The question's own words, never words borrowed from the conversation: "Is it safe in
         # pregnancy?" must not pass on the strength of "Valium".
         facets = unaddressed_facets(request.question, self.index.vocabulary(request.article_id), clinical_facets())
-        return Retrieval(query, ranking, vector, (*medications.unmentioned, *facets))
+        return Retrieval(query, ranking, vector, (*unmentioned, *facets))
 
     def assess(self, request: AskRequest) -> Assessment:
         """Retrieve, and find the best quotable span of each of the top chunks."""

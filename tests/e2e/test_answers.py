@@ -34,6 +34,12 @@ ANSWERABLE: list[Any] = [
         ("convulsive disorders", "acute alcohol withdrawal", "anxiety"),
         2,
     ),
+    (
+        "What else is it approved for?",
+        ("Is diazepam useful for skeletal muscle spasm?",),
+        ("convulsive disorders", "acute alcohol withdrawal", "anxiety"),
+        2,
+    ),
     ("Can diazepam be used alone for seizures?", (), ("not proved useful as the sole therapy",), 2),
     ("How long can Valium be used?", (), ("more than 4 months",), 2),
     ("Can diazepam help with alcohol withdrawal?", (), ("In acute alcohol withdrawal",), 2),
