@@ -1,5 +1,5 @@
-"""Clinical facets (pregnancy, overdose, children, ...) a question asks about and the sources never
-address; the list and the reasons for it are in data/facets.tsv."""
+"""Clinical facets (pregnancy, overdose, children, ...): which ones a question names, and whether a
+source's vocabulary addresses them. The list and the reasons for it are in data/facets.tsv."""
 
 from __future__ import annotations
 
@@ -40,13 +40,13 @@ def _contains(tokens: list[str], term: tuple[str, ...]) -> bool:
     return any(tuple(tokens[i : i + n]) == term for i in range(len(tokens) - n + 1))
 
 
-def unaddressed_facets(question: str, vocabulary: Set[str], facets: tuple[Facet, ...]) -> tuple[str, ...]:
-    """Facets the question names of which the sources' vocabulary holds no term (every word of a
-    phrase must occur; the vocabulary is a bag of words, so a phrase may pass on scattered words)."""
+def named_facets(question: str, facets: tuple[Facet, ...]) -> tuple[Facet, ...]:
+    """The facets one of whose terms the question contains (a phrase's words in order)."""
     tokens = tokenize(question)
-    return tuple(
-        facet.name
-        for facet in facets
-        if any(_contains(tokens, term) for term in facet.terms)
-        and not any(all(t in vocabulary for t in term) for term in facet.terms)
-    )
+    return tuple(f for f in facets if any(_contains(tokens, term) for term in f.terms))
+
+
+def addresses(vocabulary: Set[str], facet: Facet) -> bool:
+    """Whether sources with this vocabulary use a term of the facet. The vocabulary is a bag of words,
+    so a phrase counts when its words occur anywhere (data/facets.tsv says how terms are chosen)."""
+    return any(all(t in vocabulary for t in term) for term in facet.terms)

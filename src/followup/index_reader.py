@@ -36,7 +36,6 @@ class SearchIndex:
     query_model: Path | None  # the ONNX query encoder of this build, when it has one
     medication_lexicon: dict[str, str]  # medication name -> drug (medications.py)
     medication_names_by_article: dict[str, dict[str, list[str]]]  # article -> drug -> names its sources use
-    medication_names_anywhere: dict[str, list[str]]  # the same over all articles
 
     def allowed_chunks(self, article_id: str | None) -> np.ndarray | None:
         return None if article_id is None else self.chunk_ids_by_article[article_id]
@@ -44,13 +43,9 @@ class SearchIndex:
     def chunks_of(self, article_id: str) -> list[Chunk]:
         return [self.chunks[i] for i in self.chunk_ids_by_article[article_id]]
 
-    def vocabulary(self, article_id: str | None) -> frozenset[str]:
-        return self.bm25.vocabulary if article_id is None else self.vocabulary_by_article[article_id]
-
-    def medication_names(self, article_id: str | None) -> dict[str, list[str]]:
-        if article_id is None:
-            return self.medication_names_anywhere
-        return self.medication_names_by_article.get(article_id, {})
+    def chunks_of_articles(self, article_ids: Iterable[str]) -> np.ndarray:
+        """The articles' chunk ids in ascending order, as scoped search wants them."""
+        return np.sort(np.concatenate([self.chunk_ids_by_article[a] for a in article_ids]))
 
 
 def check_fresh(manifest: dict[str, Any], corpus_dir: Path) -> None:
@@ -114,14 +109,4 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         query_model=path / manifest["query_encoder"] if manifest.get("query_encoder") else None,
         medication_lexicon=lexicon,
         medication_names_by_article=names_by_article,
-        medication_names_anywhere=_merge_names(names_by_article.values()),
     )
-
-
-def _merge_names(per_article: Iterable[dict[str, list[str]]]) -> dict[str, list[str]]:
-    merged: dict[str, list[str]] = {}
-    for names in per_article:
-        for drug, found in names.items():
-            known = merged.setdefault(drug, [])
-            known.extend(n for n in found if n not in known)
-    return merged

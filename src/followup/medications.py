@@ -1,7 +1,4 @@
-"""Medication names: which drug a question names, and whether the sources mention that drug at all.
-
-A question about quinine cannot be answered from sources that never mention quinine, however close
-"night-time leg cramps" brings it to them; and "Lioresal" is the sources' "baclofen" by another name.
+"""Medication names: which drugs a text names, under which of their names (scope.py uses them).
 
 The lexicon is the MedlinePlus-listed medications of the drug-named-entity-recognition package
 (DrugBank open data, MeSH, MedlinePlus and NHS names; generic and brand names). It is read from the
@@ -102,25 +99,3 @@ def names_by_drug(texts: Iterable[str], lexicon: Mapping[str, str]) -> dict[str,
                 if drug is not None and name not in names.setdefault(drug, []):
                     names[drug].append(name)
     return names
-
-
-@dataclass(frozen=True)
-class MedicationCheck:
-    """What the sources say of the medications a question names."""
-
-    unmentioned: tuple[str, ...]  # named in the question, never in the sources (as the question wrote them)
-    other_names: tuple[str, ...]  # the sources' names for drugs the question names differently
-
-
-def check_medications(
-    question: str, lexicon: Mapping[str, str], in_sources: Mapping[str, list[str]]
-) -> MedicationCheck:
-    unmentioned: list[str] = []
-    other_names: list[str] = []
-    for mention in find_mentions(question, lexicon):
-        source_names = in_sources.get(mention.drug)
-        if not source_names:
-            unmentioned.append(mention.surface)
-        else:
-            other_names += [n for n in source_names if n != mention.surface and n not in other_names]
-    return MedicationCheck(tuple(unmentioned), tuple(other_names))

@@ -10,12 +10,12 @@ import numpy as np
 
 from followup.config import DEFAULT_RETRIEVAL, RetrievalParams
 from followup.extract import Candidate, best_spans, group_duplicates, restates
-from followup.facets import clinical_facets, unaddressed_facets
+from followup.facets import clinical_facets
 from followup.fusion import reciprocal_rank_fusion
 from followup.index_reader import SearchIndex, load_index
-from followup.medications import check_medications
 from followup.query import append_terms, asks_for_more, build_query, expand_lay_terms
 from followup.render import display_text
+from followup.scope import answerable_scope
 from followup.search import rank_chunks
 from followup.text import tokenize
 from followup.tiers import tier_for_citations
@@ -91,21 +91,25 @@ class Answerer:
             query = build_query(request.question, request.history)
         else:
             query = expand_lay_terms(request.question.strip())
-        lexicon, in_sources = self.index.medication_lexicon, self.index.medication_names(request.article_id)
-        # "Lioresal" is the sources' "baclofen" (in words borrowed from the conversation too: "What else is
-        # it approved for?" after a diazepam question searches for Valium as well); a drug only the
-        # question names, and the sources never, makes the question unanswerable.
-        query = append_terms(query, list(check_medications(query, lexicon, in_sources).other_names))
-        unmentioned = check_medications(request.question, lexicon, in_sources).unmentioned
-        allowed = self.index.allowed_chunks(request.article_id)
-        vector = self.encoder.encode_query(query)
-        ranking = rank_chunks(
-            self.index.bm25, self.index.dense, tokenize(query), vector, request.mode, self.params, allowed
+        index = self.index
+        scope = answerable_scope(
+            request.question,
+            query,
+            [request.article_id] if request.article_id else list(index.articles),
+            index.medication_lexicon,
+            index.medication_names_by_article,
+            index.vocabulary_by_article,
+            clinical_facets(),
         )
-        # The question's own words, never words borrowed from the conversation: "Is it safe in
-        # pregnancy?" must not pass on the strength of "Valium".
-        facets = unaddressed_facets(request.question, self.index.vocabulary(request.article_id), clinical_facets())
-        return Retrieval(query, ranking, vector, (*unmentioned, *facets))
+        # "Lioresal" is the sources' "baclofen", in words borrowed from the conversation too: "What else
+        # is it approved for?" after a diazepam question searches for Valium, the label's word.
+        query = append_terms(query, list(scope.other_names))
+        allowed = index.allowed_chunks(request.article_id)
+        if scope.articles:  # the articles whose sources mention the drugs and facets the question names
+            allowed = index.chunks_of_articles(scope.articles)
+        vector = self.encoder.encode_query(query)
+        ranking = rank_chunks(index.bm25, index.dense, tokenize(query), vector, request.mode, self.params, allowed)
+        return Retrieval(query, ranking, vector, scope.not_covered)
 
     def assess(self, request: AskRequest) -> Assessment:
         """Retrieve, and find the best quotable span of each of the top chunks."""

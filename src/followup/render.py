@@ -30,13 +30,12 @@ NOT_ANSWERED = "The article and its references do not answer this question."
 
 def not_answered(answer: Answer) -> str:
     """Why there are no passages: said plainly, naming what the sources never mention if that is why."""
-    if not answer.not_covered:
+    missing = answer.not_covered
+    if not missing:
         return NOT_ANSWERED
-    return f"{NOT_ANSWERED[:-1]}: they say nothing about {_join(answer.not_covered)}."
-
-
-def _join(items: tuple[str, ...]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+    if len(missing) == 1:
+        return f"{NOT_ANSWERED[:-1]}: they never mention {missing[0]}."
+    return f"{NOT_ANSWERED[:-1]}: they never mention {', '.join(missing[:-1])} and {missing[-1]} together."
 
 
 FOOTER = "Verbatim quotes from the article and its references; followup writes no text of its own. Not medical advice."

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from followup.facets import clinical_facets, parse_facets, unaddressed_facets
+from followup.facets import addresses, clinical_facets, named_facets, parse_facets
 from followup.text import tokenize
 
 FACETS = parse_facets(
@@ -10,24 +10,26 @@ FACETS = parse_facets(
 )
 
 
-def vocabulary(text: str) -> frozenset[str]:
-    return frozenset(tokenize(text))
+def names(question: str) -> list[str]:
+    return [f.name for f in named_facets(question, FACETS)]
 
 
-def test_a_facet_the_question_names_and_the_sources_never_use_is_reported() -> None:
-    sources = vocabulary("Valium is indicated for anxiety disorders and skeletal muscle spasm.")
-    assert unaddressed_facets("Is it safe during pregnancy?", sources, FACETS) == ("pregnancy",)
-    assert unaddressed_facets("Does it pass into breast milk?", sources, FACETS) == ("breastfeeding",)
-    assert unaddressed_facets("Is it safe for anxiety?", sources, FACETS) == ()
+def test_a_question_names_a_facet_by_any_of_its_terms() -> None:
+    assert names("Is it safe during pregnancy?") == ["pregnancy"]
+    assert names("Can a pregnant woman take it?") == ["pregnancy"]
+    assert names("Does it pass into breast milk while pregnant?") == ["pregnancy", "breastfeeding"]
+    assert names("Is it safe for anxiety?") == []
 
 
-def test_any_term_of_the_facet_in_the_sources_counts_as_addressed() -> None:
-    sources = vocabulary("Use in pregnant women has not been studied.")
-    assert unaddressed_facets("Is it safe in pregnancy?", sources, FACETS) == ()
+def test_a_phrase_needs_its_words_in_order_in_the_question() -> None:
+    assert names("Is milk from the breast safe?") == []
 
 
-def test_a_phrase_needs_all_its_words_in_order_in_the_question() -> None:
-    assert unaddressed_facets("Is milk from the breast safe?", frozenset(), FACETS) == ()
+def test_sources_address_a_facet_when_they_use_any_of_its_terms() -> None:
+    pregnancy, breastfeeding = FACETS
+    assert addresses(frozenset(tokenize("Use in pregnant women has not been studied.")), pregnancy)
+    label = frozenset(tokenize("Valium is indicated for anxiety disorders and skeletal muscle spasm."))
+    assert not addresses(label, pregnancy) and not addresses(label, breastfeeding)
 
 
 @pytest.mark.parametrize("line", ["pregnancy", "pregnancy\t", "\tpregnant", "pregnancy\tthe; and"])
@@ -40,4 +42,4 @@ def test_the_shipped_facets_parse_and_leave_everyday_questions_alone() -> None:
     facets = clinical_facets()
     assert {"pregnancy", "children", "overdose", "drug interactions"} <= {f.name for f in facets}
     for question in ("How much of it should be taken?", "Does the dose depend on weight?", "What causes cramps?"):
-        assert unaddressed_facets(question, frozenset(), facets) == (), question
+        assert named_facets(question, facets) == (), question

@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 
 from followup.medications import (
-    check_medications,
     find_mentions,
     is_usable_name,
     load_package_lexicon,
@@ -29,16 +28,6 @@ def test_mentions_take_the_longest_name_and_each_drug_once() -> None:
 def test_names_by_drug_lists_every_name_the_sources_use() -> None:
     texts = ["Diazepam is a useful adjunct.", "Valium is indicated; VALIUM tablets.", "baclofen 10-20 mg"]
     assert names_by_drug(texts, LEXICON) == {"diazepam": ["diazepam", "valium"], "baclofen": ["baclofen"]}
-
-
-def test_a_drug_the_sources_never_mention_is_reported_as_the_question_wrote_it() -> None:
-    in_sources = {"baclofen": ["baclofen"], "diazepam": ["diazepam", "valium"]}
-    check = check_medications("Is quinine better than Lioresal?", LEXICON, in_sources)
-    assert check.unmentioned == ("quinine",)
-    assert check.other_names == ("baclofen",)  # the sources' name for Lioresal, added to the query
-    valium = check_medications("Is Valium safe?", LEXICON, in_sources)
-    assert valium.unmentioned == () and valium.other_names == ("diazepam",)
-    assert check_medications("Why do muscles cramp?", LEXICON, in_sources) == check_medications("", LEXICON, {})
 
 
 @pytest.mark.parametrize(

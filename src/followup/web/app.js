@@ -88,7 +88,8 @@ function renderAnswer(answer) {
   if (answer.query.trim() !== answer.question.trim()) block.append(element("p", "query", `Searched for: ${answer.query}`));
   if (!answer.answered) {
     const missing = answer.not_covered || [];
-    const why = missing.length ? ` They say nothing about ${missing.join(", ")}.` : "";
+    const why = missing.length === 1 ? ` They never mention ${missing[0]}.`
+      : missing.length > 1 ? ` They never mention ${missing.join(", ")} together.` : "";
     block.append(element("p", "not-answered", NOT_ANSWERED + why));
     return block;
   }

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from followup.facets import parse_facets
+from followup.scope import Scope, answerable_scope
+from followup.text import tokenize
+
+LEXICON = {"baclofen": "baclofen", "lioresal": "baclofen", "quinine": "quinine", "diazepam": "diazepam",
+           "valium": "diazepam"}  # fmt: skip
+FACETS = parse_facets("pregnancy\tpregnancy; pregnant\n")
+DRUGS = {
+    "spasm": {"baclofen": ["baclofen"], "diazepam": ["diazepam", "valium"]},
+    "cramps": {"quinine": ["quinine"]},
+    "pregnancy": {"diazepam": ["diazepam"]},
+}
+VOCABULARIES = {
+    "spasm": frozenset(tokenize("baclofen diazepam Valium spasm")),
+    "cramps": frozenset(tokenize("quinine leg cramps at night")),
+    "pregnancy": frozenset(tokenize("diazepam in pregnancy")),
+}
+
+
+def scope(question: str, articles: list[str], query: str | None = None) -> Scope:
+    return answerable_scope(question, query or question, articles, LEXICON, DRUGS, VOCABULARIES, FACETS)
+
+
+def test_nothing_named_leaves_the_scope_whole() -> None:
+    assert scope("Why do muscles cramp?", ["spasm", "cramps"]) == Scope(None, (), ())
+
+
+def test_within_one_article_a_drug_it_never_mentions_is_not_covered() -> None:
+    assert scope("Is quinine good for leg cramps?", ["spasm"]) == Scope((), ("quinine",), ())
+    assert scope("Is it safe in pregnancy?", ["spasm"]) == Scope((), ("pregnancy",), ())
+
+
+def test_across_articles_the_search_narrows_to_those_that_mention_what_is_named() -> None:
+    assert scope("Is quinine good for leg cramps?", ["spasm", "cramps", "pregnancy"]).articles == ("cramps",)
+    both = scope("Is diazepam safe in pregnancy?", ["spasm", "cramps", "pregnancy"])
+    assert both.articles == ("pregnancy",) and both.not_covered == ()
+
+
+def test_when_no_one_article_mentions_all_of_it_everything_named_is_the_gap() -> None:
+    assert scope("Is quinine better than baclofen?", ["spasm", "cramps"]) == Scope((), ("quinine", "baclofen"), ())
+    assert scope("Is quinine better than Lioresal?", ["spasm"]).not_covered == ("quinine",)
+
+
+def test_the_sources_names_for_drugs_the_query_names_are_added() -> None:
+    assert scope("Is Lioresal used in MS?", ["spasm"]).other_names == ("baclofen",)
+    # Borrowed words count for names (the query), not for what is covered (the question).
+    borrowed = scope("What else is it approved for?", ["spasm"], "What else is it approved for? diazepam")
+    assert borrowed == Scope(None, (), ("valium",))
