@@ -15,7 +15,7 @@ from followup.fusion import reciprocal_rank_fusion
 from followup.index_reader import SearchIndex, load_index
 from followup.query import append_terms, asks_for_more, build_query, expand_lay_terms
 from followup.render import display_text
-from followup.scope import answerable_scope
+from followup.scope import Mentions, answerable_scope
 from followup.search import rank_chunks
 from followup.text import tokenize
 from followup.tiers import tier_for_citations
@@ -74,6 +74,7 @@ class Answerer:
         self.encoder = encoder
         self.params = params
         self._reference_terms: dict[str, list[tuple[Chunk, int, frozenset[str]]]] = {}
+        self._mentions = Mentions(index.medication_names_by_article, index.vocabulary_by_article)
 
     @classmethod
     def load(cls, index_dir: Path, corpus_dir: Path | None = None) -> Answerer:
@@ -97,8 +98,7 @@ class Answerer:
             query,
             [request.article_id] if request.article_id else list(index.articles),
             index.medication_lexicon,
-            index.medication_names_by_article,
-            index.vocabulary_by_article,
+            self._mentions,
             clinical_facets(),
         )
         # "Lioresal" is the sources' "baclofen", in words borrowed from the conversation too: "What else

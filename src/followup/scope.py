@@ -17,6 +17,31 @@ from followup.facets import Facet, addresses, named_facets
 from followup.medications import find_mentions
 
 
+class Mentions:
+    """Which articles mention each drug and use a term of each facet: built once per loaded index, the
+    facets on first use (one facet over 5,401 articles' vocabularies takes ~30 ms), so that a question
+    costs set look-ups. Threads may fill the facet cache at once: each computes the same set."""
+
+    def __init__(self, drug_names: Mapping[str, Mapping[str, list[str]]], vocabularies: Mapping[str, Set[str]]):
+        self.drug_names = drug_names  # article -> drug -> the names its sources use
+        self._vocabularies = vocabularies  # article -> its BM25 tokens
+        self._by_drug: dict[str, set[str]] = {}
+        for article, names in drug_names.items():
+            for drug in names:
+                self._by_drug.setdefault(drug, set()).add(article)
+        self._by_facet: dict[str, frozenset[str]] = {}
+
+    def mentioning(self, drug: str) -> Set[str]:
+        return self._by_drug.get(drug, set())
+
+    def addressing(self, facet: Facet) -> frozenset[str]:
+        found = self._by_facet.get(facet.name)
+        if found is None:
+            found = frozenset(a for a, vocabulary in self._vocabularies.items() if addresses(vocabulary, facet))
+            self._by_facet[facet.name] = found
+        return found
+
+
 @dataclass(frozen=True)
 class Scope:
     articles: tuple[str, ...] | None  # the articles that may answer, in the given order; None: all of them
@@ -29,36 +54,27 @@ def answerable_scope(
     query: str,
     articles: Sequence[str],
     lexicon: Mapping[str, str],
-    drug_names: Mapping[str, Mapping[str, list[str]]],
-    vocabularies: Mapping[str, Set[str]],
+    mentions: Mentions,
     facets: tuple[Facet, ...],
 ) -> Scope:
-    """`articles`: those the request may search; `drug_names`: article -> drug -> the names its
-    sources use; `vocabularies`: article -> its BM25 tokens."""
+    """`articles`: those the request may search, in order."""
     drugs = find_mentions(question, lexicon)
     asked_facets = named_facets(question, facets)
-
-    def mentions(article: str, drug: str) -> bool:
-        return drug in drug_names.get(article, {})
-
+    covering = [mentions.mentioning(d.drug) for d in drugs] + [mentions.addressing(f) for f in asked_facets]
     eligible: tuple[str, ...] | None = None
-    if drugs or asked_facets:
-        eligible = tuple(
-            a
-            for a in articles
-            if all(mentions(a, d.drug) for d in drugs) and all(addresses(vocabularies[a], f) for f in asked_facets)
-        )
+    if covering:
+        eligible = tuple(a for a in articles if all(a in found for found in covering))
         if not eligible:
-            missing = [d.surface for d in drugs if not any(mentions(a, d.drug) for a in articles)]
-            missing += [f.name for f in asked_facets if not any(addresses(vocabularies[a], f) for a in articles)]
-            # Each is mentioned somewhere, but no article mentions them all: all of them are the gap.
+            searchable = set(articles)
             named = [d.surface for d in drugs] + [f.name for f in asked_facets]
+            missing = [name for name, found in zip(named, covering, strict=True) if not searchable & found]
+            # Each is mentioned somewhere, but no article mentions them all: all of them are the gap.
             return Scope((), tuple(missing or named), ())
-    searched = articles if eligible is None else eligible
+    searched = set(articles if eligible is None else eligible)
     other_names: list[str] = []
     for mention in find_mentions(query, lexicon):
-        for article in searched:
-            for name in drug_names.get(article, {}).get(mention.drug, []):
+        for article in sorted(searched & mentions.mentioning(mention.drug)):
+            for name in mentions.drug_names[article][mention.drug]:
                 if name != mention.surface and name not in other_names:
                     other_names.append(name)
     return Scope(eligible, (), tuple(other_names))

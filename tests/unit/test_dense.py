@@ -47,6 +47,10 @@ def test_a_scoped_search_ranks_only_the_allowed_rows_exactly_whatever_the_index(
             expected = [1200 + i for i in exact(vectors[1200:1230], query, 8)]
             assert [i for i, _ in got] == expected
         assert len(index.search(queries[0], 50, allowed)) == 30  # k beyond the scope: every allowed row
+        # Half the index: scored in one pass over all vectors instead of gathered, same answer.
+        half = np.arange(0, 3000, 2, dtype=np.int64)
+        for query in queries:
+            assert [i for i, _ in index.search(query, 8, half)] == [2 * i for i in exact(vectors[half], query, 8)]
         assert index.search(queries[0], 5, np.zeros(0, dtype=np.int64)) == []
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from followup.facets import parse_facets
-from followup.scope import Scope, answerable_scope
+from followup.scope import Mentions, Scope, answerable_scope
 from followup.text import tokenize
 
 LEXICON = {"baclofen": "baclofen", "lioresal": "baclofen", "quinine": "quinine", "diazepam": "diazepam",
@@ -20,7 +20,7 @@ VOCABULARIES = {
 
 
 def scope(question: str, articles: list[str], query: str | None = None) -> Scope:
-    return answerable_scope(question, query or question, articles, LEXICON, DRUGS, VOCABULARIES, FACETS)
+    return answerable_scope(question, query or question, articles, LEXICON, Mentions(DRUGS, VOCABULARIES), FACETS)
 
 
 def test_nothing_named_leaves_the_scope_whole() -> None:
