@@ -74,7 +74,7 @@ class Answerer:
         self.encoder = encoder
         self.params = params
         self._reference_terms: dict[str, list[tuple[Chunk, int, frozenset[str]]]] = {}
-        self._mentions = Mentions(index.medication_names_by_article, index.vocabulary_by_article)
+        self._mentions = Mentions(index.medication_names_by_article, index.vocabulary_by_article, clinical_facets())
 
     @classmethod
     def load(cls, index_dir: Path, corpus_dir: Path | None = None) -> Answerer:

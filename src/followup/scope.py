@@ -18,28 +18,29 @@ from followup.medications import find_mentions
 
 
 class Mentions:
-    """Which articles mention each drug and use a term of each facet: built once per loaded index, the
-    facets on first use (one facet over 5,401 articles' vocabularies takes ~30 ms), so that a question
-    costs set look-ups. Threads may fill the facet cache at once: each computes the same set."""
+    """Which articles mention each drug and use a term of each facet, computed when an index is loaded
+    (one facet over 5,401 articles' vocabularies takes ~30 ms), so that a question costs set look-ups."""
 
-    def __init__(self, drug_names: Mapping[str, Mapping[str, list[str]]], vocabularies: Mapping[str, Set[str]]):
+    def __init__(
+        self,
+        drug_names: Mapping[str, Mapping[str, list[str]]],
+        vocabularies: Mapping[str, Set[str]],
+        facets: tuple[Facet, ...],
+    ) -> None:
         self.drug_names = drug_names  # article -> drug -> the names its sources use
-        self._vocabularies = vocabularies  # article -> its BM25 tokens
         self._by_drug: dict[str, set[str]] = {}
         for article, names in drug_names.items():
             for drug in names:
                 self._by_drug.setdefault(drug, set()).add(article)
-        self._by_facet: dict[str, frozenset[str]] = {}
+        self._by_facet = {
+            f.name: frozenset(a for a, vocabulary in vocabularies.items() if addresses(vocabulary, f)) for f in facets
+        }
 
     def mentioning(self, drug: str) -> Set[str]:
         return self._by_drug.get(drug, set())
 
     def addressing(self, facet: Facet) -> frozenset[str]:
-        found = self._by_facet.get(facet.name)
-        if found is None:
-            found = frozenset(a for a, vocabulary in self._vocabularies.items() if addresses(vocabulary, facet))
-            self._by_facet[facet.name] = found
-        return found
+        return self._by_facet[facet.name]
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def answerable_scope(
     mentions: Mentions,
     facets: tuple[Facet, ...],
 ) -> Scope:
-    """`articles`: those the request may search, in order."""
+    """`articles`: those the request may search, in order; `facets`: those `mentions` was built with."""
     drugs = find_mentions(question, lexicon)
     asked_facets = named_facets(question, facets)
     covering = [mentions.mentioning(d.drug) for d in drugs] + [mentions.addressing(f) for f in asked_facets]

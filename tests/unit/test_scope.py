@@ -20,7 +20,9 @@ VOCABULARIES = {
 
 
 def scope(question: str, articles: list[str], query: str | None = None) -> Scope:
-    return answerable_scope(question, query or question, articles, LEXICON, Mentions(DRUGS, VOCABULARIES), FACETS)
+    return answerable_scope(
+        question, query or question, articles, LEXICON, Mentions(DRUGS, VOCABULARIES, FACETS), FACETS
+    )
 
 
 def test_nothing_named_leaves_the_scope_whole() -> None:
