@@ -62,7 +62,8 @@ def check_fresh(manifest: dict[str, Any], corpus_dir: Path) -> None:
     recipe = build_recipe(ChunkingParams(**manifest["chunking"]))
     if any(manifest.get(key) != value for key, value in recipe.items()):
         raise IndexProblem(
-            "the index was built by another followup version, model or index layout: run `followup index`"
+            "the index was built by another followup version, model, medication lexicon or index layout: "
+            "run `followup index`"
         )
 
 
