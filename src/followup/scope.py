@@ -71,9 +71,10 @@ def answerable_scope(
             missing = [name for name, found in zip(named, covering, strict=True) if not searchable & found]
             # Each is mentioned somewhere, but no article mentions them all: all of them are the gap.
             return Scope((), tuple(missing or named), ())
-    searched = set(articles if eligible is None else eligible)
+    query_drugs = find_mentions(query, lexicon)
+    searched = set(articles if eligible is None else eligible) if query_drugs else set()
     other_names: list[str] = []
-    for mention in find_mentions(query, lexicon):
+    for mention in query_drugs:
         for article in sorted(searched & mentions.mentioning(mention.drug)):
             for name in mentions.drug_names[article][mention.drug]:
                 if name != mention.surface and name not in other_names:
