@@ -163,6 +163,7 @@ def evaluate_suite(
                     "metrics": measures,
                     "query": answer.query,
                     "answered": answer.answered,
+                    "not_covered": list(answer.not_covered),  # why it abstained, when that is why
                     "top_passage": top.text if top else None,
                     "top_citations": list(top.citations) if top else [],
                 }

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from followup.text import STOPWORDS, words
+from followup.text import STOPWORDS, word_spans, words
 
 LEXICON_PACKAGE = "drug-named-entity-recognition"
 _LEXICON_MODULE = "drug_named_entity_recognition"
@@ -33,10 +33,11 @@ MIN_NAME_CHARS = 4
 
 @dataclass(frozen=True)
 class Mention:
-    """A medication named in a text: the words as written, and the drug they name."""
+    """A medication named in a text: the name as written ("Lyrica"), and the drug it names."""
 
     surface: str
-    drug: str  # the lexicon's canonical name, lower case
+    name: str  # as the lexicon holds it: lower-case words ("lyrica")
+    drug: str  # the lexicon's canonical name, lower case ("pregabalin")
 
 
 def lexicon_version() -> str:
@@ -71,7 +72,9 @@ def is_usable_name(name: str) -> bool:
 
 def find_mentions(text: str, lexicon: Mapping[str, str]) -> list[Mention]:
     """Medications named in the text, longest name first at each place, each drug once, in order."""
-    tokens = words(text)
+    spans = word_spans(text)
+    tokens = [w for w, _, _ in spans]
+    as_written = text if len(text.lower()) == len(text) else text.lower()
     found: dict[str, Mention] = {}
     i = 0
     while i < len(tokens):
@@ -79,7 +82,7 @@ def find_mentions(text: str, lexicon: Mapping[str, str]) -> list[Mention]:
             name = " ".join(tokens[i : i + n])
             drug = lexicon.get(name)
             if drug is not None:
-                found.setdefault(drug, Mention(name, drug))
+                found.setdefault(drug, Mention(as_written[spans[i][1] : spans[i + n - 1][2]], name, drug))
                 i += n
                 break
         else:

@@ -77,6 +77,6 @@ def answerable_scope(
     for mention in query_drugs:
         for article in sorted(searched & mentions.mentioning(mention.drug)):
             for name in mentions.drug_names[article][mention.drug]:
-                if name != mention.surface and name not in other_names:
+                if name != mention.name and name not in other_names:
                     other_names.append(name)
     return Scope(eligible, (), tuple(other_names))

@@ -36,6 +36,12 @@ def words(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
+def word_spans(text: str) -> list[tuple[str, int, int]]:
+    """words(text), each with its offsets into text (into its lower-cased form where lower-casing
+    changes the length, as with a few non-ASCII letters)."""
+    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text.lower())]
+
+
 def tokenize(text: str) -> list[str]:
     """BM25 tokens: words without stopwords, spelling-normalised and stemmed."""
     return [_stem(w) for w in words(text) if w not in STOPWORDS]

@@ -155,7 +155,7 @@ def test_out_of_scope_questions_abstain(answerer: Answerer, question: str) -> No
 # relevant enough to pass the relevance gate: what they name is never mentioned.
 NOT_COVERED: list[Any] = [
     ("Is quinine effective for night-time leg cramps?", (), ("quinine",)),
-    ("Can Lyrica cause muscle cramps?", (), ("lyrica",)),
+    ("Can Lyrica cause muscle cramps?", (), ("Lyrica",)),
     ("Is it safe during pregnancy?", (VALIUM,), ("pregnancy",)),
     ("Is it habit forming?", (VALIUM,), ("dependence",)),
     ("Can baclofen be given to children with cerebral palsy?", (), ("children",)),

@@ -20,8 +20,11 @@ LEXICON = {
 
 
 def test_mentions_take_the_longest_name_and_each_drug_once() -> None:
-    mentions = find_mentions("Is Vitamin D or Lioresal better than baclofen?", LEXICON)
-    assert [(m.surface, m.drug) for m in mentions] == [("vitamin d", "ergocalciferol"), ("lioresal", "baclofen")]
+    mentions = find_mentions("Is Vitamin  D or Lioresal better than baclofen?", LEXICON)
+    assert [(m.surface, m.name, m.drug) for m in mentions] == [
+        ("Vitamin  D", "vitamin d", "ergocalciferol"),  # as written, for the user; as listed, for look-ups
+        ("Lioresal", "lioresal", "baclofen"),
+    ]
     assert find_mentions("Does vitamin help?", LEXICON) == []
 
 
