@@ -91,7 +91,7 @@ class AnswerOut(BaseModel):
     answered: bool = Field(description="false when the sources do not answer; passages are then empty")
     not_covered: list[str] = Field(
         description="when not answered: medications (as the question wrote them) and clinical facets "
-        "(pregnancy, children, overdose, ...) the question names and the sources never mention; "
+        "(pregnancy, children, overdose, ...) the question names and the sources do not address; "
         "empty when the sources are simply not relevant enough"
     )
     passages: list[PassageOut]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from followup.config import DEFAULT_RETRIEVAL, RetrievalParams
 from followup.extract import Candidate, best_spans, group_duplicates, restates
-from followup.facets import clinical_facets
+from followup.facets import Facet, addresses, clinical_facets
 from followup.fusion import reciprocal_rank_fusion
 from followup.index_reader import SearchIndex, load_index
 from followup.query import append_terms, asks_for_more, build_query, expand_lay_terms
@@ -39,6 +39,7 @@ class Retrieval:
     # What the question itself names that the searched sources never mention: medications
     # ("quinine") and clinical facets ("pregnancy"). Any of it means the sources cannot answer.
     not_covered: tuple[str, ...] = ()
+    facets: tuple[Facet, ...] = ()  # the clinical facets the question names
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class Answerer:
             allowed = index.chunks_of_articles(scope.articles)
         vector = self.encoder.encode_query(query)
         ranking = rank_chunks(index.bm25, index.dense, tokenize(query), vector, request.mode, self.params, allowed)
-        return Retrieval(query, ranking, vector, scope.not_covered)
+        return Retrieval(query, ranking, vector, scope.not_covered, scope.facets)
 
     def assess(self, request: AskRequest) -> Assessment:
         """Retrieve, and find the best quotable span of each of the top chunks."""
@@ -121,12 +122,25 @@ class Answerer:
             for candidate in self._candidates(self.index.chunks[chunk_id], rank, retrieval.query_vector)
         ]
         pool += [twin for candidate in pool for twin in self._cited_twins(candidate, retrieval.query_vector)]
-        best = max((c.relevance for c in pool), default=0.0)  # before exclusion: it decides answerability
+        best = max((c.relevance for c in pool), default=0.0)
+        if retrieval.facets:
+            # "Is it safe in pregnancy?": only what names pregnancy (in its sentence or section) answers.
+            pool = [c for c in pool if all(addresses(self._terms(c), f) for f in retrieval.facets)]
+            if pool:
+                best = max(c.relevance for c in pool)
+            else:  # abstain, keeping the relevance found as the evaluation's diagnostic
+                retrieval = replace(retrieval, not_covered=tuple(f.name for f in retrieval.facets))
+        # `best` is taken before the exclusion below: it decides answerability.
         if request.history and self.params.resolve_followups and asks_for_more(request.question):
             seen = self._previous_top_passage(request)
             if seen is not None:
                 pool = [c for c in pool if not _overlaps(c, seen)]
         return Assessment(retrieval, pool, best)
+
+    def _terms(self, candidate: Candidate) -> frozenset[str]:
+        """The candidate's words and its section's: a label's "Pregnancy" section names its facet once."""
+        text = self.index.documents[candidate.chunk.doc_id].text[candidate.start : candidate.end]
+        return frozenset(tokenize(" ".join((text, *candidate.chunk.section))))
 
     def _cited_twins(self, candidate: Candidate, query_vector: np.ndarray) -> list[Candidate]:
         """Where the article restates, uncited, a sentence of one of its references (as the seed's

@@ -29,13 +29,13 @@ NOT_ANSWERED = "The article and its references do not answer this question."
 
 
 def not_answered(answer: Answer) -> str:
-    """Why there are no passages: said plainly, naming what the sources never mention if that is why."""
+    """Why there are no passages: said plainly, naming what the sources do not address if that is why."""
     missing = answer.not_covered
     if not missing:
         return NOT_ANSWERED
     if len(missing) == 1:
-        return f"{NOT_ANSWERED[:-1]}: they never mention {missing[0]}."
-    return f"{NOT_ANSWERED[:-1]}: they never mention {', '.join(missing[:-1])} and {missing[-1]} together."
+        return f"{NOT_ANSWERED[:-1]}: they do not address {missing[0]}."
+    return f"{NOT_ANSWERED[:-1]}: they do not address {', '.join(missing[:-1])} and {missing[-1]} together."
 
 
 FOOTER = "Verbatim quotes from the article and its references; followup writes no text of its own. Not medical advice."

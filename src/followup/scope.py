@@ -48,6 +48,7 @@ class Scope:
     articles: tuple[str, ...] | None  # the articles that may answer, in the given order; None: all of them
     not_covered: tuple[str, ...]  # named by the question and by no article that could answer
     other_names: tuple[str, ...]  # those articles' names for drugs the query names otherwise ("baclofen")
+    facets: tuple[Facet, ...] = ()  # the facets the question names: each shown passage must name them
 
 
 def answerable_scope(
@@ -70,7 +71,7 @@ def answerable_scope(
             named = [d.surface for d in drugs] + [f.name for f in asked_facets]
             missing = [name for name, found in zip(named, covering, strict=True) if not searchable & found]
             # Each is mentioned somewhere, but no article mentions them all: all of them are the gap.
-            return Scope((), tuple(missing or named), ())
+            return Scope((), tuple(missing or named), (), asked_facets)
     query_drugs = find_mentions(query, lexicon)
     searched = set(articles if eligible is None else eligible) if query_drugs else set()
     other_names: list[str] = []
@@ -79,4 +80,4 @@ def answerable_scope(
             for name in mentions.drug_names[article][mention.drug]:
                 if name != mention.name and name not in other_names:
                     other_names.append(name)
-    return Scope(eligible, (), tuple(other_names))
+    return Scope(eligible, (), tuple(other_names), asked_facets)

@@ -159,6 +159,8 @@ NOT_COVERED: list[Any] = [
     ("Is it safe during pregnancy?", (VALIUM,), ("pregnancy",)),
     ("Is it habit forming?", (VALIUM,), ("dependence",)),
     ("Can baclofen be given to children with cerebral palsy?", (), ("children",)),
+    # The sources do name adverse events (the review's trials), but no passage on Valium does.
+    ("What are the side effects of Valium?", (), ("side effects",)),
 ]
 
 
@@ -171,6 +173,13 @@ def test_questions_naming_what_the_sources_never_mention_abstain_and_say_so(
     answer = answerer.answer(request)
     assert not answer.answered and answer.passages == ()
     assert answer.not_covered == not_covered
+
+
+def test_passages_shown_for_a_facet_name_it(answerer: Answerer) -> None:
+    answer = answerer.answer(AskRequest("Was there rigorous assessment of adverse events in the trials?"))
+    assert answer.answered and answer.passages
+    assert all("adverse event" in p.text for p in answer.passages)
+    assert "No randomized trial was rated good quality" in answer.passages[0].text
 
 
 def test_a_brand_name_is_searched_under_the_name_the_sources_use(answerer: Answerer) -> None:

@@ -41,5 +41,11 @@ def test_malformed_lines_are_refused_with_their_number(line: str) -> None:
 def test_the_shipped_facets_parse_and_leave_everyday_questions_alone() -> None:
     facets = clinical_facets()
     assert {"pregnancy", "children", "overdose", "drug interactions"} <= {f.name for f in facets}
-    for question in ("How much of it should be taken?", "Does the dose depend on weight?", "What causes cramps?"):
+    everyday = (
+        "How much of it should be taken?",
+        "Does the dose depend on weight?",
+        "How can I stop getting cramps every time I play sport?",
+        "What is the effect of stretching on the other side?",
+    )
+    for question in everyday:
         assert named_facets(question, facets) == (), question

@@ -70,8 +70,8 @@ def test_abstention_is_said_plainly() -> None:
 
 def test_abstention_names_what_the_sources_never_mention() -> None:
     answer = replace(_answer(False), not_covered=("quinine", "pregnancy"))
-    expected = "do not answer this question: they never mention quinine and pregnancy together."
+    expected = "do not answer this question: they do not address quinine and pregnancy together."
     assert expected in format_answer(answer) and expected in format_markdown(answer)
-    assert "they never mention quinine." in format_answer(replace(answer, not_covered=("quinine",)))
+    assert "they do not address quinine." in format_answer(replace(answer, not_covered=("quinine",)))
     assert answer_to_contract(answer)["not_covered"] == ["quinine", "pregnancy"]
     assert answer_to_contract(_answer(False))["not_covered"] == []

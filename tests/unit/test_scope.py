@@ -31,13 +31,14 @@ def test_nothing_named_leaves_the_scope_whole() -> None:
 
 def test_within_one_article_a_drug_it_never_mentions_is_not_covered() -> None:
     assert scope("Is quinine good for leg cramps?", ["spasm"]) == Scope((), ("quinine",), ())
-    assert scope("Is it safe in pregnancy?", ["spasm"]) == Scope((), ("pregnancy",), ())
+    assert scope("Is it safe in pregnancy?", ["spasm"]) == Scope((), ("pregnancy",), (), FACETS)
 
 
 def test_across_articles_the_search_narrows_to_those_that_mention_what_is_named() -> None:
     assert scope("Is quinine good for leg cramps?", ["spasm", "cramps", "pregnancy"]).articles == ("cramps",)
     both = scope("Is diazepam safe in pregnancy?", ["spasm", "cramps", "pregnancy"])
     assert both.articles == ("pregnancy",) and both.not_covered == ()
+    assert both.facets == FACETS  # what each shown passage must name
 
 
 def test_when_no_one_article_mentions_all_of_it_everything_named_is_the_gap() -> None:

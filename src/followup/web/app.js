@@ -88,8 +88,8 @@ function renderAnswer(answer) {
   if (answer.query.trim() !== answer.question.trim()) block.append(element("p", "query", `Searched for: ${answer.query}`));
   if (!answer.answered) {
     const missing = answer.not_covered || [];
-    const why = missing.length === 1 ? ` They never mention ${missing[0]}.`
-      : missing.length > 1 ? ` They never mention ${missing.join(", ")} together.` : "";
+    const why = missing.length === 1 ? ` They do not address ${missing[0]}.`
+      : missing.length > 1 ? ` They do not address ${missing.join(", ")} together.` : "";
     block.append(element("p", "not-answered", NOT_ANSWERED + why));
     return block;
   }
