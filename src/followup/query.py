@@ -25,7 +25,8 @@ GENERIC_WORDS = frozenset(
     kind kinds type types way ways happen happens know need needed frequency duration risk risks
     evidence study studies patients patient people adults children someone anyone something anything
     start stop better worse good bad common rare really okay ok effective work why mg studied
-    involved involve found find approved indicated indication indications role part""".split()  # noqa: SIM905
+    involved involve found find approved indicated indication indications role part besides except
+    apart another excluding""".split()  # noqa: SIM905
 )
 ANAPHORA = frozenset(["it", "its", "this", "that", "these", "those", "they", "them", "their", "same", "one", "ones"])
 _CONTINUATIONS = ("what about", "how about", "and ", "also ", "what else", "anything else")

@@ -93,3 +93,10 @@ def test_append_terms_adds_missing_words_once_in_brackets() -> None:
     both = append_terms("Is baclofen safe?", ["baclofen", "multiple sclerosis"])
     assert both == "Is baclofen safe? (multiple sclerosis)"
     assert append_terms("Why?", []) == "Why?"
+
+
+def test_words_that_exclude_are_not_carried_as_the_subject() -> None:
+    history = ("What can be given for spasticity in multiple sclerosis besides baclofen?",)
+    assert resolve_followup("When are they indicated?", history) == (
+        "When are they indicated? spasticity multiple sclerosis baclofen"
+    )
