@@ -13,7 +13,8 @@ from followup.extract import Candidate, best_spans, group_duplicates, restates
 from followup.facets import Facet, addresses, clinical_facets
 from followup.fusion import reciprocal_rank_fusion
 from followup.index_reader import SearchIndex, load_index
-from followup.query import append_terms, asks_for_more, build_query, expand_lay_terms
+from followup.medications import find_mentions
+from followup.query import append_terms, asks_for_more, build_query, exclusions, expand_lay_terms
 from followup.render import display_text
 from followup.scope import Mentions, answerable_scope
 from followup.search import rank_chunks
@@ -122,6 +123,7 @@ class Answerer:
             for candidate in self._candidates(self.index.chunks[chunk_id], rank, retrieval.query_vector)
         ]
         pool += [twin for candidate in pool for twin in self._cited_twins(candidate, retrieval.query_vector)]
+        pool = self._without_excluded_drugs(request, pool)
         best = max((c.relevance for c in pool), default=0.0)
         if retrieval.facets:
             # "Is it safe in pregnancy?": only what names pregnancy (in its sentence or section) answers.
@@ -136,6 +138,22 @@ class Answerer:
             if seen is not None:
                 pool = [c for c in pool if not _overlaps(c, seen)]
         return Assessment(retrieval, pool, best)
+
+    def _without_excluded_drugs(self, request: AskRequest, pool: list[Candidate]) -> list[Candidate]:
+        """ "What else besides baclofen?": a passage about baclofen alone is not an answer; one that
+        also names tizanidine is."""
+        history = request.history if self.params.resolve_followups else ()
+        lexicon = self.index.medication_lexicon
+        excluded = {m.drug for phrase in exclusions(request.question, history) for m in find_mentions(phrase, lexicon)}
+        if not excluded:
+            return pool
+        kept = []
+        for candidate in pool:
+            text = self.index.documents[candidate.chunk.doc_id].text[candidate.start : candidate.end]
+            named = {m.drug for m in find_mentions(text, lexicon)}
+            if not named or not named <= excluded:
+                kept.append(candidate)
+        return kept
 
     def _terms(self, candidate: Candidate) -> frozenset[str]:
         """The candidate's words and its section's: a label's "Pregnancy" section names its facet once."""

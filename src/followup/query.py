@@ -52,22 +52,58 @@ def names_something(question: str) -> bool:
     return len(specific) >= 2
 
 
-def salient_terms(history: tuple[str, ...]) -> list[str]:
-    """The specific words of the latest earlier question that names something, plus those of any
-    elliptical questions after it (most recent first, duplicates removed). Generic words ("treated",
-    "medication") are not carried: the follow-up asks its own generic question."""
-    collected: list[str] = []
+# "besides baclofen", "Other than Valium, ...": up to three words after these name what the user rules out.
+_EXCLUSION = re.compile(
+    r"\b(?:besides|other than|apart from|aside from|except(?: for)?|instead of|alternatives? to|in place of)"
+    r"\s+((?:[\w'-]+\s*){1,3})",
+    re.IGNORECASE,
+)
+
+
+def excluded_phrases(text: str) -> list[str]:
+    return [m.group(1).strip() for m in _EXCLUSION.finditer(text)]
+
+
+def without_exclusions(text: str) -> str:
+    """The text without what it rules out: "besides baclofen" is not searched for."""
+    kept = " ".join(_EXCLUSION.sub(" ", text).split())
+    return re.sub(r"\s+([?.!,;:])", r"\1", kept).lstrip(",;: ")
+
+
+def carried_turns(history: tuple[str, ...]) -> list[str]:
+    """The turns an elliptical follow-up takes its subject from: the latest earlier question that
+    names something, and any elliptical ones after it, most recent first."""
+    turns: list[str] = []
     for turn in reversed(history):
-        for word in _specific_words(turn):
-            if word not in collected:
-                collected.append(word)
+        turns.append(turn)
         if names_something(turn):
             break
+    return turns
+
+
+def salient_terms(history: tuple[str, ...]) -> list[str]:
+    """The specific words of the carried turns (duplicates removed). Generic words ("treated",
+    "medication") are not carried: the follow-up asks its own generic question; nor are excluded ones
+    ("besides baclofen"): the user has ruled them out."""
+    collected: list[str] = []
+    for turn in carried_turns(history):
+        for word in _specific_words(_EXCLUSION.sub(" ", turn)):
+            if word not in collected:
+                collected.append(word)
     return collected
 
 
+def exclusions(question: str, history: tuple[str, ...]) -> list[str]:
+    """What the question rules out, and for an elliptical follow-up what its carried turns ruled out:
+    "When are they indicated?" after "What ... besides baclofen?" still means the others."""
+    phrases = excluded_phrases(question)
+    if history and not names_something(question):
+        phrases += [p for turn in carried_turns(history) for p in excluded_phrases(turn)]
+    return phrases
+
+
 def resolve_followup(question: str, history: tuple[str, ...]) -> str:
-    question = question.strip()
+    question = without_exclusions(question)
     if not history or names_something(question):
         return question
     own = set(content_words(question))

@@ -182,6 +182,28 @@ def test_passages_shown_for_a_facet_name_it(answerer: Answerer) -> None:
     assert "No randomized trial was rated good quality" in answer.passages[0].text
 
 
+@pytest.mark.parametrize(
+    ("question", "history", "ruled_out"),
+    [
+        ("What can be given for spasticity in multiple sclerosis besides baclofen?", (), {"baclofen"}),
+        (
+            "When are they indicated?",
+            ("What else treats spasticity in multiple sclerosis besides baclofen?",),
+            {"baclofen"},
+        ),
+        ("Other than Valium, what treats muscle spasm?", (), {"valium", "diazepam"}),
+    ],
+)
+def test_a_drug_ruled_out_is_neither_searched_for_nor_shown_alone(
+    answerer: Answerer, question: str, history: tuple[str, ...], ruled_out: set[str]
+) -> None:
+    answer = answerer.answer(AskRequest(question, history))
+    assert answer.answered and not ruled_out & set(answer.query.lower().split())
+    for passage in answer.passages:
+        named = {w for w in ("baclofen", "tizanidine", "dantrolene", "valium", "diazepam") if w in passage.text.lower()}
+        assert not named or not named <= ruled_out, passage.text
+
+
 def test_a_brand_name_is_searched_under_the_name_the_sources_use(answerer: Answerer) -> None:
     answer = answerer.answer(AskRequest("Is Lioresal used for spasms in multiple sclerosis?"))
     assert answer.query.endswith("(baclofen)") and answer.not_covered == ()

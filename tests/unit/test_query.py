@@ -6,9 +6,11 @@ from followup.query import (
     append_terms,
     asks_for_more,
     build_query,
+    exclusions,
     expand_lay_terms,
     names_something,
     resolve_followup,
+    without_exclusions,
 )
 
 MS = "Which medication treats spasticity in multiple sclerosis?"
@@ -95,8 +97,21 @@ def test_append_terms_adds_missing_words_once_in_brackets() -> None:
     assert append_terms("Why?", []) == "Why?"
 
 
-def test_words_that_exclude_are_not_carried_as_the_subject() -> None:
+def test_what_the_user_rules_out_is_not_carried_but_stays_ruled_out() -> None:
     history = ("What can be given for spasticity in multiple sclerosis besides baclofen?",)
-    assert resolve_followup("When are they indicated?", history) == (
-        "When are they indicated? spasticity multiple sclerosis baclofen"
+    assert (
+        resolve_followup("When are they indicated?", history)
+        == "When are they indicated? spasticity multiple sclerosis"
     )
+    assert exclusions("When are they indicated?", history) == ["baclofen"]
+    assert exclusions("Other than Valium, what treats spasm?", ()) == ["Valium"]
+    assert exclusions("Is baclofen safe besides tizanidine and dantrolene?", ()) == ["tizanidine and dantrolene"]
+    assert exclusions("What dose of tizanidine treats spasticity?", history) == []  # its own subject: none carried
+
+
+def test_what_is_ruled_out_is_not_searched_for() -> None:
+    assert without_exclusions("Other than Valium, what treats spasm?") == "what treats spasm?"
+    assert without_exclusions("What can be given for spasticity besides baclofen?") == (
+        "What can be given for spasticity?"
+    )
+    assert resolve_followup("What helps spasticity besides baclofen?", ()) == "What helps spasticity?"
