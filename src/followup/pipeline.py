@@ -14,7 +14,7 @@ from followup.facets import Facet, addresses, clinical_facets
 from followup.fusion import reciprocal_rank_fusion
 from followup.index_reader import SearchIndex, load_index
 from followup.medications import find_mentions
-from followup.query import append_terms, asks_for_more, build_query, exclusions, expand_lay_terms
+from followup.query import append_terms, asks_for_more, build_query, exclusions, expand_lay_terms, without_names
 from followup.render import display_text
 from followup.scope import Mentions, answerable_scope
 from followup.search import rank_chunks
@@ -106,6 +106,7 @@ class Answerer:
         # "Lioresal" is the sources' "baclofen", in words borrowed from the conversation too: "What else
         # is it approved for?" after a diazepam question searches for Valium, the label's word.
         query = append_terms(query, list(scope.other_names))
+        query = without_names(query, self._ruled_out(request))  # "besides baclofen": not searched for
         allowed = index.allowed_chunks(request.article_id)
         if scope.articles:  # the articles whose sources mention the drugs and facets the question names
             allowed = index.chunks_of_articles(scope.articles)
@@ -139,12 +140,18 @@ class Answerer:
                 pool = [c for c in pool if not _overlaps(c, seen)]
         return Assessment(retrieval, pool, best)
 
+    def _ruled_out(self, request: AskRequest) -> dict[str, list[str]]:
+        """The drugs the user rules out ("besides baclofen"), each with every name the lexicon has for it."""
+        history = request.history if self.params.resolve_followups else ()
+        lexicon = self.index.medication_lexicon
+        drugs = {m.drug for phrase in exclusions(request.question, history) for m in find_mentions(phrase, lexicon)}
+        return {drug: [name for name, d in lexicon.items() if d == drug] for drug in drugs}
+
     def _without_excluded_drugs(self, request: AskRequest, pool: list[Candidate]) -> list[Candidate]:
         """ "What else besides baclofen?": a passage about baclofen alone is not an answer; one that
         also names tizanidine is."""
-        history = request.history if self.params.resolve_followups else ()
+        excluded = set(self._ruled_out(request))
         lexicon = self.index.medication_lexicon
-        excluded = {m.drug for phrase in exclusions(request.question, history) for m in find_mentions(phrase, lexicon)}
         if not excluded:
             return pool
         kept = []

@@ -52,7 +52,8 @@ def names_something(question: str) -> bool:
     return len(specific) >= 2
 
 
-# "besides baclofen", "Other than Valium, ...": up to three words after these name what the user rules out.
+# "besides baclofen", "Other than Valium, ...": the drugs named in the three words after these are
+# what the user rules out (the words may run on into the rest of the question: only drugs count).
 _EXCLUSION = re.compile(
     r"\b(?:besides|other than|apart from|aside from|except(?: for)?|instead of|alternatives? to|in place of)"
     r"\s+((?:[\w'-]+\s*){1,3})",
@@ -64,10 +65,14 @@ def excluded_phrases(text: str) -> list[str]:
     return [m.group(1).strip() for m in _EXCLUSION.finditer(text)]
 
 
-def without_exclusions(text: str) -> str:
-    """The text without what it rules out: "besides baclofen" is not searched for."""
-    kept = " ".join(_EXCLUSION.sub(" ", text).split())
-    return re.sub(r"\s+([?.!,;:])", r"\1", kept).lstrip(",;: ")
+def without_names(query: str, ruled_out: dict[str, list[str]]) -> str:
+    """The query without any name of the ruled-out drugs, so retrieval does not go looking for them."""
+    names = sorted({n for found in ruled_out.values() for n in found}, key=len, reverse=True)
+    if not names:
+        return query
+    pattern = r"\b(?:" + "|".join(r"\W+".join(map(re.escape, n.split())) for n in names) + r")\b"
+    kept = " ".join(re.sub(pattern, " ", query, flags=re.IGNORECASE).split())
+    return re.sub(r"\s+([?.!,;:)])", r"\1", kept).replace("()", "").strip()
 
 
 def carried_turns(history: tuple[str, ...]) -> list[str]:
@@ -83,19 +88,18 @@ def carried_turns(history: tuple[str, ...]) -> list[str]:
 
 def salient_terms(history: tuple[str, ...]) -> list[str]:
     """The specific words of the carried turns (duplicates removed). Generic words ("treated",
-    "medication") are not carried: the follow-up asks its own generic question; nor are excluded ones
-    ("besides baclofen"): the user has ruled them out."""
+    "medication") are not carried: the follow-up asks its own generic question."""
     collected: list[str] = []
     for turn in carried_turns(history):
-        for word in _specific_words(_EXCLUSION.sub(" ", turn)):
+        for word in _specific_words(turn):
             if word not in collected:
                 collected.append(word)
     return collected
 
 
 def exclusions(question: str, history: tuple[str, ...]) -> list[str]:
-    """What the question rules out, and for an elliptical follow-up what its carried turns ruled out:
-    "When are they indicated?" after "What ... besides baclofen?" still means the others."""
+    """The phrases in which the question rules something out, and for an elliptical follow-up those of
+    its carried turns: "When are they indicated?" after "What ... besides baclofen?" means the others."""
     phrases = excluded_phrases(question)
     if history and not names_something(question):
         phrases += [p for turn in carried_turns(history) for p in excluded_phrases(turn)]
@@ -103,7 +107,7 @@ def exclusions(question: str, history: tuple[str, ...]) -> list[str]:
 
 
 def resolve_followup(question: str, history: tuple[str, ...]) -> str:
-    question = without_exclusions(question)
+    question = question.strip()
     if not history or names_something(question):
         return question
     own = set(content_words(question))
