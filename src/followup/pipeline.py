@@ -37,8 +37,8 @@ class Retrieval:
     query: str
     ranking: list[tuple[int, float]]  # (chunk id, fused or raw score), best first
     query_vector: np.ndarray
-    # What the question itself names that the searched sources never mention: medications
-    # ("quinine") and clinical facets ("pregnancy"). Any of it means the sources cannot answer.
+    # What the question itself names that the searched sources do not address: medications they never
+    # mention ("quinine"), clinical facets no passage names ("pregnancy"). Any of it: no answer.
     not_covered: tuple[str, ...] = ()
     facets: tuple[Facet, ...] = ()  # the clinical facets the question names
 

@@ -163,5 +163,5 @@ class Answer:
     answered: bool
     passages: tuple[Passage, ...]
     references: tuple[CitedReference, ...]
-    # Why an unanswered question is out of reach: what it names that the sources never mention.
+    # Why an unanswered question is out of reach: what it names that the sources do not address.
     not_covered: tuple[str, ...] = ()
