@@ -10,6 +10,7 @@ import pytest
 
 from followup.errors import InvalidRequest, UnknownArticle
 from followup.pipeline import Answerer
+from followup.text import words
 from followup.types import Answer, AskRequest
 
 pytestmark = pytest.mark.model
@@ -198,7 +199,7 @@ def test_a_drug_ruled_out_is_neither_searched_for_nor_shown_alone(
     answerer: Answerer, question: str, history: tuple[str, ...], ruled_out: set[str]
 ) -> None:
     answer = answerer.answer(AskRequest(question, history))
-    assert answer.answered and not ruled_out & set(answer.query.lower().split())
+    assert answer.answered and not ruled_out & set(words(answer.query))
     for passage in answer.passages:
         named = {w for w in ("baclofen", "tizanidine", "dantrolene", "valium", "diazepam") if w in passage.text.lower()}
         assert not named or not named <= ruled_out, passage.text
