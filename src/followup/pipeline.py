@@ -41,6 +41,7 @@ class Retrieval:
     # mention ("quinine"), clinical facets no passage names ("pregnancy"). Any of it: no answer.
     not_covered: tuple[str, ...] = ()
     facets: tuple[Facet, ...] = ()  # the clinical facets the question names
+    ruled_out: frozenset[str] = frozenset()  # drugs the user rules out ("besides baclofen")
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,14 @@ class Answerer:
         # "Lioresal" is the sources' "baclofen", in words borrowed from the conversation too: "What else
         # is it approved for?" after a diazepam question searches for Valium, the label's word.
         query = append_terms(query, list(scope.other_names))
-        query = without_names(query, self._ruled_out(request))  # "besides baclofen": not searched for
+        ruled_out = self._ruled_out(request)
+        query = without_names(query, ruled_out)  # "besides baclofen": not searched for
         allowed = index.allowed_chunks(request.article_id)
         if scope.articles:  # the articles whose sources mention the drugs and facets the question names
             allowed = index.chunks_of_articles(scope.articles)
         vector = self.encoder.encode_query(query)
         ranking = rank_chunks(index.bm25, index.dense, tokenize(query), vector, request.mode, self.params, allowed)
-        return Retrieval(query, ranking, vector, scope.not_covered, scope.facets)
+        return Retrieval(query, ranking, vector, scope.not_covered, scope.facets, frozenset(ruled_out))
 
     def assess(self, request: AskRequest) -> Assessment:
         """Retrieve, and find the best quotable span of each of the top chunks."""
@@ -124,7 +126,7 @@ class Answerer:
             for candidate in self._candidates(self.index.chunks[chunk_id], rank, retrieval.query_vector)
         ]
         pool += [twin for candidate in pool for twin in self._cited_twins(candidate, retrieval.query_vector)]
-        pool = self._without_excluded_drugs(request, pool)
+        pool = self._without_excluded_drugs(retrieval.ruled_out, pool)
         best = max((c.relevance for c in pool), default=0.0)
         if retrieval.facets:
             # "Is it safe in pregnancy?": only what names pregnancy (in its sentence or section) answers.
@@ -147,10 +149,9 @@ class Answerer:
         drugs = {m.drug for phrase in exclusions(request.question, history) for m in find_mentions(phrase, lexicon)}
         return {drug: [name for name, d in lexicon.items() if d == drug] for drug in drugs}
 
-    def _without_excluded_drugs(self, request: AskRequest, pool: list[Candidate]) -> list[Candidate]:
+    def _without_excluded_drugs(self, excluded: frozenset[str], pool: list[Candidate]) -> list[Candidate]:
         """ "What else besides baclofen?": a passage about baclofen alone is not an answer; one that
         also names tizanidine is."""
-        excluded = set(self._ruled_out(request))
         lexicon = self.index.medication_lexicon
         if not excluded:
             return pool
