@@ -61,7 +61,7 @@ def answerable_scope(
 ) -> Scope:
     """`articles`: those the request may search, in order; `facets`: those `mentions` was built with."""
     drugs = find_mentions(question, lexicon)
-    asked_facets = named_facets(question, facets)
+    asked_facets = named_facets(question, facets, names_drug=bool(drugs))
     covering = [mentions.mentioning(d.drug) for d in drugs] + [mentions.addressing(f) for f in asked_facets]
     eligible: tuple[str, ...] | None = None
     if covering:

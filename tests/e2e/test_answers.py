@@ -162,7 +162,28 @@ NOT_COVERED: list[Any] = [
     ("Can baclofen be given to children with cerebral palsy?", (), ("children",)),
     # The sources do name adverse events (the review's trials), but no passage on Valium does.
     ("What are the side effects of Valium?", (), ("side effects",)),
+    # Named by a phrasing rather than a term (data/facet-cues.tsv).
+    ("Can I drive after taking Valium?", (), ("driving or operating machinery",)),
+    ("Who should not take baclofen?", (), ("contraindications",)),
+    ("What happens if diazepam is stopped suddenly?", (), ("stopping the drug",)),
+    ("How quickly does Valium start working?", (), ("onset of action",)),
+    ("How does baclofen work?", (), ("mechanism of action",)),
+    ("What happens if someone takes too much dantrolene?", (), ("overdose",)),
 ]
+
+# Close in wording to a facet's phrasings, and answered by the sources.
+LOOK_ALIKES = [
+    "Can Valium calm the shakes when someone is coming off alcohol?",
+    "What is driving the spasms after spinal cord injury?",
+    "Can too much exercise bring on cramps?",
+    "Do skeletal muscle relaxants work for spasticity?",
+]
+
+
+@pytest.mark.parametrize("question", LOOK_ALIKES)
+def test_questions_resembling_a_facet_phrasing_are_still_answered(answerer: Answerer, question: str) -> None:
+    answer = answerer.answer(AskRequest(question, (), article_id="muscle-spasm"))
+    assert answer.answered and answer.not_covered == ()
 
 
 @pytest.mark.parametrize(("question", "history", "not_covered"), NOT_COVERED, ids=_ids(NOT_COVERED))
