@@ -46,6 +46,7 @@ BENCHMARKS ?= ../shared/benchmarks
 eval: install
 	$(BIN)/followup index
 	$(BIN)/followup eval --split test
+	$(BIN)/followup eval evals/blind-holdout.jsonl --split test
 
 benchmarks: install
 	$(BIN)/followup eval $(BENCHMARKS)/nfcorpus --split test

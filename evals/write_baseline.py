@@ -1,4 +1,4 @@
-"""Write evals/baseline.json: the suite's figures with the settings in use, which CI must keep.
+"""Write evals/baseline.json: each gated suite's figures with the settings in use, which CI must keep.
 
 Run after a change that is meant to move the figures, and commit the new baseline with the change:
 
@@ -13,10 +13,8 @@ from pathlib import Path
 
 from followup.corpus import load_corpus
 from followup.pipeline import Answerer
-from followup.regression import BASELINE, GATED, default_figures
+from followup.regression import BASELINE, EVALS, GATED, GATED_SUITES, default_figures
 from followup.suite import load_suite
-
-SUITE = Path(__file__).with_name("muscle-spasm-suite.jsonl")
 
 
 def main() -> None:
@@ -25,8 +23,12 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
     args = parser.parse_args()
     answerer = Answerer.load(args.index, args.corpus)
-    figures = default_figures(answerer, load_corpus(args.corpus), load_suite(SUITE, "all"))
-    baseline = {"suite": SUITE.name, "split": "all", "figures": {k: round(figures[k], 4) for k in GATED}}
+    corpus = load_corpus(args.corpus)
+    suites = {}
+    for suite in GATED_SUITES:
+        figures = default_figures(answerer, corpus, load_suite(EVALS / suite, "all"))
+        suites[suite] = {"split": "all", "figures": {k: round(figures[k], 4) for k in GATED}}
+    baseline = {"suites": suites}
     BASELINE.write_text(json.dumps(baseline, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(baseline, indent=2))
 

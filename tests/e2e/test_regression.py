@@ -1,4 +1,4 @@
-"""CI's regression gate: the own suite with the settings in use may not fall below evals/baseline.json."""
+"""CI's regression gate: each gated suite with the settings in use may not fall below evals/baseline.json."""
 
 from __future__ import annotations
 
@@ -8,17 +8,16 @@ import pytest
 
 from followup.corpus import load_corpus
 from followup.pipeline import Answerer
-from followup.regression import TOLERANCE, default_figures, regressions
+from followup.regression import EVALS, GATED_SUITES, TOLERANCE, default_figures, regressions
 from followup.suite import load_suite
 
 pytestmark = pytest.mark.model
 
-SUITE = Path(__file__).resolve().parents[2] / "evals" / "muscle-spasm-suite.jsonl"
 
-
-def test_own_suite_does_not_regress(answerer: Answerer, built: tuple[Path, Path]) -> None:
-    figures = default_figures(answerer, load_corpus(built[0]), load_suite(SUITE, "all"))
+@pytest.mark.parametrize("suite", GATED_SUITES)
+def test_gated_suites_do_not_regress(answerer: Answerer, built: tuple[Path, Path], suite: str) -> None:
+    figures = default_figures(answerer, load_corpus(built[0]), load_suite(EVALS / suite, "all"))
     assert figures["grounding"] == 1.0, "every passage must be a verbatim slice of its source"
     assert figures["tier_ordering"] == 1.0
-    failed = regressions(figures)
+    failed = regressions(suite, figures)
     assert not failed, f"regressions beyond the tolerance of {TOLERANCE}:\n" + "\n".join(failed)

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
-from followup.regression import BASELINE, GATED, TOLERANCE, regressions
+import pytest
+
+from followup.regression import GATED, GATED_SUITES, TOLERANCE, baseline_figures, regressions
 
 
-def test_the_gate_catches_a_drop() -> None:
-    baseline = json.loads(BASELINE.read_text(encoding="utf-8"))
-    figures = dict(baseline["figures"])
-    assert regressions(figures) == []
+@pytest.mark.parametrize("suite", GATED_SUITES)
+def test_the_gate_catches_a_drop(suite: str) -> None:
+    figures = dict(baseline_figures(suite))
+    assert set(GATED) <= set(figures)
+    assert regressions(suite, figures) == []
     figures["hit@3"] -= TOLERANCE + 0.01
-    [line] = regressions(figures)
-    assert line.startswith("hit@3:")
-    assert set(GATED) <= set(baseline["figures"])
+    [line] = regressions(suite, figures)
+    assert line.startswith(f"{suite} hit@3:")
+
+
+def test_a_suite_missing_from_the_baseline_is_named(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({"suites": {}}), encoding="utf-8")
+    with pytest.raises(KeyError, match=re.escape("no figures for blind-holdout.jsonl")):
+        regressions("blind-holdout.jsonl", {}, baseline)
