@@ -176,7 +176,7 @@ LOOK_ALIKES = [
     "Can Valium calm the shakes when someone is coming off alcohol?",
     "What is driving the spasms after spinal cord injury?",
     "Can too much exercise bring on cramps?",
-    "Do skeletal muscle relaxants work for spasticity?",
+    "Does Valium work for muscle spasm?",
 ]
 
 
