@@ -152,21 +152,21 @@ class Answerer:
     def _without_excluded_drugs(self, excluded: frozenset[str], pool: list[Candidate]) -> list[Candidate]:
         """ "What else besides baclofen?": a passage about baclofen alone is not an answer; one that
         also names tizanidine is."""
-        lexicon = self.index.medication_lexicon
         if not excluded:
             return pool
         kept = []
         for candidate in pool:
-            text = self.index.documents[candidate.chunk.doc_id].text[candidate.start : candidate.end]
-            named = {m.drug for m in find_mentions(text, lexicon)}
+            named = {m.drug for m in find_mentions(self._text(candidate), self.index.medication_lexicon)}
             if not named or not named <= excluded:
                 kept.append(candidate)
         return kept
 
     def _terms(self, candidate: Candidate) -> frozenset[str]:
         """The candidate's words and its section's: a label's "Pregnancy" section names its facet once."""
-        text = self.index.documents[candidate.chunk.doc_id].text[candidate.start : candidate.end]
-        return frozenset(tokenize(" ".join((text, *candidate.chunk.section))))
+        return frozenset(tokenize(" ".join((self._text(candidate), *candidate.chunk.section))))
+
+    def _text(self, candidate: Candidate) -> str:
+        return self.index.documents[candidate.chunk.doc_id].text[candidate.start : candidate.end]
 
     def _cited_twins(self, candidate: Candidate, query_vector: np.ndarray) -> list[Candidate]:
         """Where the article restates, uncited, a sentence of one of its references (as the seed's

@@ -70,6 +70,8 @@ def test_a_clinician_asks_follows_up_and_sees_an_abstention(browser: WebDriver, 
     third = ask(browser, "What is the capital of France?", 2)
     assert "The article and its references do not answer this question." in third.text
     assert not third.find_elements(By.CSS_SELECTOR, "blockquote")
+    fourth = ask(browser, "Is quinine good for leg cramps?", 3)
+    assert "do not answer this question: they do not address quinine." in fourth.text
     assert "Professional medical disclaimer" in browser.find_element(By.TAG_NAME, "footer").text
 
     screenshot = os.environ.get("FOLLOWUP_SCREENSHOT")

@@ -87,10 +87,11 @@ function renderAnswer(answer) {
   block.append(element("p", "q", answer.question));
   if (answer.query.trim() !== answer.question.trim()) block.append(element("p", "query", `Searched for: ${answer.query}`));
   if (!answer.answered) {
+    // Worded as render.not_answered words it for the CLI and chat markdown.
     const missing = answer.not_covered || [];
-    const why = missing.length === 1 ? ` They do not address ${missing[0]}.`
-      : missing.length > 1 ? ` They do not address ${missing.join(", ")} together.` : "";
-    block.append(element("p", "not-answered", NOT_ANSWERED + why));
+    const named = missing.length > 1 ? `${missing.slice(0, -1).join(", ")} and ${missing.at(-1)} together` : missing[0];
+    const text = named ? `${NOT_ANSWERED.slice(0, -1)}: they do not address ${named}.` : NOT_ANSWERED;
+    block.append(element("p", "not-answered", text));
     return block;
   }
   let heading = null;
