@@ -47,6 +47,7 @@ eval: install
 	$(BIN)/followup index
 	$(BIN)/followup eval --split test
 	$(BIN)/followup eval evals/blind-holdout.jsonl --split test
+	$(BIN)/followup eval evals/blind-holdout-2.jsonl --split test
 
 benchmarks: install
 	$(BIN)/followup eval $(BENCHMARKS)/nfcorpus --split test

@@ -1,4 +1,4 @@
-"""Tune the answer settings on the suite's dev split: fusion, abstention thresholds, relevance margin.
+"""Tune the answer settings on the suite's dev split: fusion, abstention thresholds, answer ratio.
 
 Retrieval runs once per fusion method; the thresholds only change what `decide` does with it, so a
 grid of hundreds of settings takes seconds. Reports the best settings by abstention F1 + hit@3 (ties:
@@ -24,7 +24,7 @@ from followup.types import AskRequest
 
 GRID = {
     "min_relevance": [0.30, 0.33, 0.35, 0.36, 0.37, 0.38, 0.39, 0.41, 0.44],
-    "relevance_margin": [0.15, 0.20, 0.25, 0.30],
+    "answer_ratio": [0.70, 0.75, 0.80, 0.85, 0.90],
 }
 
 
@@ -64,10 +64,10 @@ def main() -> None:
             dev = score(answerer, params, splits["dev"], assessed["dev"], sources)
             results.append((dev["abstention_F1"] + dev["hit@3"], dev["hit@1"], params, dev, assessed))
     results.sort(key=lambda r: (-r[0], -r[1]))
-    print("objective  hit@1  hit@3  absF1  | fusion  min_rel  margin")
+    print("objective  hit@1  hit@3  absF1  | fusion  min_rel  ratio")
     for objective, _, params, dev, _ in results[:15]:
         print(f"{objective:9.3f}  {dev['hit@1']:.3f}  {dev['hit@3']:.3f}  {dev['abstention_F1']:.3f}  | "
-              f"{params.fusion:6}  {params.min_relevance:7.2f}  {params.relevance_margin:6.2f}")  # fmt: skip
+              f"{params.fusion:6}  {params.min_relevance:7.2f}  {params.answer_ratio:6.2f}")  # fmt: skip
     _, _, best, dev, assessed = results[0]
     test = score(answerer, best, splits["test"], assessed["test"], sources)
     in_use = score(

@@ -56,6 +56,10 @@ class QuoteOut(BaseModel):
 
 class PassageOut(BaseModel):
     rank: int
+    role: Literal["answer", "evidence"] = Field(
+        description="answer: passages[0], the passage that answers best, whatever its tier; evidence: the "
+        "other passages that also answer, by tier (best first), then score. Every passage is cited."
+    )
     text: str = Field(description="exactly the source's text[start:end]")
     display_text: str = Field(description="the same words with citation numbers written as [n]")
     source_id: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any
 
 from followup.config import RetrievalParams
@@ -14,7 +15,7 @@ from followup.metrics import RECALL_CURVE, aggregate, per_query, percentiles
 from followup.pipeline import Answerer
 from followup.progress import ProgressLine
 from followup.suite import SuiteItem
-from followup.types import Answer, AskRequest, Passage
+from followup.types import Answer, AskRequest, Passage, Role
 
 DEPTH = 100
 
@@ -71,6 +72,12 @@ def passage_hits(passage: Passage, spans: Sequence[GoldSpan]) -> bool:
     return any(_overlaps(source, start, end, spans) for source, start, end in places)
 
 
+def evidence_in_tier_order(passages: Sequence[Passage]) -> bool:
+    """The answer is cited, and the evidence after it runs from the best tier to the worst."""
+    ranks = [p.tier.rank for p in passages if p.role is Role.EVIDENCE]
+    return passages[0].role is Role.ANSWER and all(a <= b for a, b in pairwise(ranks))
+
+
 def answer_measures(
     item: SuiteItem, answer: Answer, spans: Sequence[GoldSpan], sources: dict[str, str]
 ) -> dict[str, float]:
@@ -85,9 +92,8 @@ def answer_measures(
         values["hit@3"] = float(any(hits[:3]))
         cited = {n for p in answer.passages[:3] for n in (*p.citations, *(m for q in p.also_in for m in q.citations))}
         values["citations"] = float(set(item.citations) <= cited)
-        relevant = [p.tier.rank for p, hit in zip(answer.passages, hits, strict=True) if hit]
-        if relevant:
-            values["tier_order"] = float(answer.passages[0].tier.rank <= min(relevant))
+    if answer.passages:
+        values["tier_order"] = float(evidence_in_tier_order(answer.passages))
     return values
 
 

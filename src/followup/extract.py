@@ -21,7 +21,8 @@ DUPLICATE_MIN_TERMS = 3
 
 @dataclass(frozen=True)
 class Candidate:
-    """A quotable span of one chunk, with its relevance (cosine of its best sentence to the query)."""
+    """A quotable span of one chunk, with its relevance (cosine of its best sentence to the query: the
+    abstention signal) and its answer score (late interaction: the order of passages)."""
 
     chunk: Chunk
     start: int
@@ -30,6 +31,10 @@ class Candidate:
     relevance: float
     tier: Tier
     retrieval_rank: int  # position in the fused ranking, 0 is best
+    score: float = 0.0
+    # False for what may be listed as another place of a statement but never shown as the passage:
+    # article text citing nothing, and a sentence that only announces a list ("... involve:").
+    quotable: bool = True
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,8 @@ def restates(text_terms: frozenset[str], other_terms: frozenset[str]) -> bool:
 
 def group_duplicates(candidates: Sequence[Candidate], documents: dict[str, Document]) -> list[list[Candidate]]:
     """Groups of candidates stating the same thing, in order of their best member; the first member of
-    each group is the one to show (best tier, then most relevant), the rest are where else it is said."""
+    each group is the one to show (quotable, best tier, then most relevant), the rest are where else it
+    is said."""
     groups: list[list[Candidate]] = []
     for cand in candidates:
         text = documents[cand.chunk.doc_id].text[cand.start : cand.end]
@@ -92,4 +98,4 @@ def group_duplicates(candidates: Sequence[Candidate], documents: dict[str, Docum
                 break
         else:
             groups.append([cand])
-    return [sorted(g, key=lambda c: (c.tier.rank, -c.relevance, c.retrieval_rank)) for g in groups]
+    return [sorted(g, key=lambda c: (not c.quotable, c.tier.rank, -c.relevance, c.retrieval_rank)) for g in groups]

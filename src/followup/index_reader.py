@@ -18,6 +18,7 @@ from followup.dense import DenseIndex
 from followup.errors import CorpusError, IndexProblem
 from followup.indexer import DENSE_INDEX_FILE, MEDICATIONS_FILE, build_recipe
 from followup.store import current_build, read_jsonl, read_manifest
+from followup.token_vectors import ChunkTokens
 from followup.types import Article, Chunk, Document
 
 
@@ -31,6 +32,7 @@ class SearchIndex:
     dense: DenseIndex
     sentence_vectors: np.ndarray
     sentence_offsets: np.ndarray  # chunk i's sentences are rows offsets[i] .. offsets[i] + len
+    tokens: ChunkTokens  # each chunk's token vectors, for the answer score
     chunk_ids_by_article: dict[str, np.ndarray]
     vocabulary_by_article: dict[str, frozenset[str]]
     query_model: Path | None  # the ONNX query encoder of this build, when it has one
@@ -82,6 +84,7 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         dense = DenseIndex.load(path / DENSE_INDEX_FILE)
         # Mapped, not read: a question touches the sentences of its top chunks only (250 MB at MedQuAD scale).
         sentence_vectors = np.load(path / "sentence-vectors.npy", mmap_mode="r")
+        tokens_of_chunks = ChunkTokens(path)
         medications = json.loads((path / MEDICATIONS_FILE).read_text(encoding="utf-8"))
         lexicon, names_by_article = medications["lexicon"], medications["names_by_article"]
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:  # faiss raises RuntimeError
@@ -89,7 +92,8 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
             f"{path}: unreadable index ({type(e).__name__}: {e}): run `followup index --force`"
         ) from None
     counts = [len(c.sentences) for c in chunks]
-    if not (len(tokens) == len(chunks) == dense.info.vectors and sum(counts) == sentence_vectors.shape[0]):
+    same_chunks = len(tokens) == len(chunks) == dense.info.vectors == tokens_of_chunks.chunks
+    if not (same_chunks and sum(counts) == sentence_vectors.shape[0]):
         raise IndexProblem(f"{path}: index files disagree on the number of chunks: run `followup index --force`")
     by_article: dict[str, list[int]] = {}
     vocab: dict[str, set[str]] = {}
@@ -105,6 +109,7 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         dense=dense,
         sentence_vectors=sentence_vectors,
         sentence_offsets=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
+        tokens=tokens_of_chunks,
         chunk_ids_by_article={a: np.asarray(ids, dtype=np.int64) for a, ids in by_article.items()},
         vocabulary_by_article={a: frozenset(v) for a, v in vocab.items()},
         query_model=path / manifest["query_encoder"] if manifest.get("query_encoder") else None,

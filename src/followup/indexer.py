@@ -37,6 +37,8 @@ from followup.store import (
 )
 from followup.text import tokenize
 from followup.text_embeddings import TextEmbeddingStore, model_key
+from followup.token_vectors import FILES as TOKEN_FILES
+from followup.token_vectors import TokenVectorStore, write_chunk_tokens
 from followup.types import Document
 
 QUERY_MODEL_FILE = "query-encoder.onnx"
@@ -71,6 +73,8 @@ def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
             "hnsw_ef_construction": HNSW_BUILD_DEPTH,
         },
         "medication_lexicon": {"package": LEXICON_PACKAGE, "version": lexicon_version(), "file": MEDICATIONS_FILE},
+        # Token vectors of every chunk for the answer score (late_interaction.py); older builds have none.
+        "token_vectors": {"files": list(TOKEN_FILES), "dtype": "int8", "from": QUERY_MODEL_FILE},
     }
 
 
@@ -152,6 +156,15 @@ def build_index(
                 partial = cached_model.with_name(f".{cached_model.name}.partial")
                 export_query_model(partial, encoder, chunk_texts[:32])
                 os.replace(partial, cached_model)
+        # Token vectors for the answer score, by the exported model the query side runs: one pass per
+        # chunk text no earlier build embedded, both cores.
+        tokens = TokenVectorStore(index_dir / EMBEDDINGS, key)
+        new_chunks = tokens.missing(chunk_texts)
+        if new_chunks:
+            from followup.onnx_encoder import OnnxQueryEncoder
+
+            bulk = OnnxQueryEncoder(cached_model, threads=os.cpu_count() or 1)
+            tokens.add(new_chunks, bulk.encode_tokens(new_chunks, ProgressLine("token vectors")))
         chunk_vectors = store.lookup(chunk_texts)
         # A sentence's relevance is the mean of its cosine alone and with its context: context alone lifts
         # every bullet of a list towards any question about the article's topic; alone, "Trauma" means little.
@@ -173,12 +186,14 @@ def build_index(
             dense = DenseIndex.build(chunk_vectors)
             dense.save(work / DENSE_INDEX_FILE)
             np.save(work / "sentence-vectors.npy", sentence_vectors)
+            token_count = write_chunk_tokens(work, chunks, chunk_texts, tokens)
             write_json(work / MEDICATIONS_FILE, _medications(corpus.documents))
             counts = {
                 "articles": len(corpus.articles),
                 "documents": len(corpus.documents),
                 "chunks": len(chunks),
                 "sentences": len(sentence_texts),
+                "tokens": token_count,
             }
             write_manifest(
                 work,
@@ -204,6 +219,7 @@ def build_index(
             )
             location = publish(index_dir, work, corpus_hash)
         store.save(keep=all_texts)
+        tokens.save(keep=chunk_texts)
         return BuildResult(
             location,
             True,

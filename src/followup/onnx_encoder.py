@@ -15,6 +15,8 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from followup.late_interaction import TokenEmbedding
+
 if TYPE_CHECKING:
     from followup.encoder import Encoder
 
@@ -30,9 +32,9 @@ def model_dir() -> Path:
 
 class OnnxQueryEncoder:
     """Mean pooling over the attention mask, then L2 normalisation: what the model folder's modules.json
-    declares (Transformer -> Pooling(mean) -> Normalize)."""
+    declares (Transformer -> Pooling(mean) -> Normalize). The same pass yields the token vectors."""
 
-    def __init__(self, onnx_path: Path) -> None:
+    def __init__(self, onnx_path: Path, threads: int = 1) -> None:
         folder = model_dir()
         max_length = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))["max_seq_length"]
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -40,15 +42,16 @@ class OnnxQueryEncoder:
         self._tokenizer.enable_truncation(max_length=max_length)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         options = ort.SessionOptions()
-        # One thread: ~4 ms a query either way, and steady when the other core is busy.
-        options.intra_op_num_threads = 1
+        # One thread for queries: ~4 ms a query either way, and steady when the other core is busy.
+        options.intra_op_num_threads = threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.dimension = int(self._session.get_outputs()[0].shape[-1])
         self._lock = threading.Lock()  # the tokenizer is shared; its settings are not thread-safe
 
-    def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    def _run(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """The transformer's last hidden state for a batch, its attention mask and the encodings."""
         with self._lock:
             encodings = self._tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
@@ -57,15 +60,51 @@ class OnnxQueryEncoder:
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
         (hidden,) = self._session.run(None, feed)
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return hidden, mask, encodings
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        hidden, mask, _ = self._run(texts)
         if progress:
             progress(len(texts), len(texts))
-        return np.asarray(pooled / norms, dtype=np.float32)
+        return _pooled(hidden, mask)
 
     def encode_query(self, text: str) -> np.ndarray:
         return np.asarray(self.encode([text])[0])
+
+    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenEmbedding]]:
+        """Pooled sentence vectors and token vectors of `texts`, from one pass."""
+        hidden, mask, encodings = self._run(texts)
+        return _pooled(hidden, mask), [_tokens(hidden[i], e) for i, e in enumerate(encodings)]
+
+    def encode_tokens(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None, batch: int = 32
+    ) -> list[TokenEmbedding]:
+        """Token vectors of many texts, in batches of similar length (padding to a batch's longest)."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        found: dict[int, TokenEmbedding] = {}
+        for begin in range(0, len(order), batch):
+            rows = order[begin : begin + batch]
+            _, tokens = self.encode_with_tokens([texts[i] for i in rows])
+            found.update(zip(rows, tokens, strict=True))
+            if progress:
+                progress(begin + len(rows), len(texts))
+        return [found[i] for i in range(len(texts))]
+
+
+def _pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    weights = mask[..., None].astype(np.float32)
+    pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+    norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+    return np.asarray(pooled / norms, dtype=np.float32)
+
+
+def _tokens(hidden: np.ndarray, encoding: Any) -> TokenEmbedding:
+    # Special tokens ([CLS], [SEP], padding) carry no span of the text: (0, 0) offsets.
+    keep = [i for i, (start, end) in enumerate(encoding.offsets) if end > start and encoding.attention_mask[i]]
+    vectors = hidden[keep].astype(np.float32)
+    vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+    spans = np.array([encoding.offsets[i] for i in keep], dtype=np.int32).reshape(-1, 2)
+    return TokenEmbedding(vectors, spans)
 
 
 def export_query_model(target: Path, encoder: Encoder, reference_texts: Sequence[str]) -> None:

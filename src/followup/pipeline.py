@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -9,18 +10,27 @@ from typing import Protocol
 import numpy as np
 
 from followup.config import DEFAULT_RETRIEVAL, RetrievalParams
+from followup.errors import IndexProblem
 from followup.extract import Candidate, best_spans, group_duplicates, restates
 from followup.facets import Facet, addresses, clinical_facets
-from followup.fusion import reciprocal_rank_fusion
 from followup.index_reader import SearchIndex, load_index
+from followup.late_interaction import TokenEmbedding, answer_score
 from followup.medications import find_mentions
-from followup.query import append_terms, asks_for_more, build_query, exclusions, expand_lay_terms, without_names
+from followup.query import (
+    append_terms,
+    asks_for_more,
+    build_query,
+    content_words,
+    exclusions,
+    expand_lay_terms,
+    without_names,
+)
 from followup.render import display_text
 from followup.scope import Mentions, answerable_scope
 from followup.search import rank_chunks
 from followup.text import tokenize
 from followup.tiers import tier_for_citations
-from followup.types import Answer, AskRequest, Chunk, CitedReference, Passage, Quote, Tier
+from followup.types import Answer, AskRequest, Chunk, CitedReference, Passage, Quote, Role, Tier
 from followup.validation import validate_request
 
 
@@ -28,6 +38,8 @@ class QueryEncoder(Protocol):
     dimension: int
 
     def encode_query(self, text: str) -> np.ndarray: ...
+
+    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenEmbedding]]: ...
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,8 @@ class Retrieval:
     query: str
     ranking: list[tuple[int, float]]  # (chunk id, fused or raw score), best first
     query_vector: np.ndarray
+    # Token vectors of the query's forms (as searched, as asked), for the answer score.
+    query_tokens: tuple[np.ndarray, ...]
     # What the question itself names that the searched sources do not address: medications they never
     # mention ("quinine"), clinical facets no passage names ("pregnancy"). Any of it: no answer.
     not_covered: tuple[str, ...] = ()
@@ -61,14 +75,26 @@ def _overlaps(candidate: Candidate, passage: Passage) -> bool:
     return any(candidate.chunk.doc_id == s and candidate.start < e and b < candidate.end for s, b, e in places)
 
 
-def _rank_agreement(groups: list[list[Candidate]]) -> dict[int, float]:
-    """Within a tier, passages are ordered by reciprocal-rank fusion of two orders: the chunk's place in
-    the retrieval ranking and the passage's own sentence relevance. Either alone misorders: retrieval
-    ranks chunks, not sentences; sentence cosine favours sentences that merely restate the topic."""
-    by_retrieval = sorted(groups, key=lambda g: min(c.retrieval_rank for c in g))
-    by_relevance = sorted(groups, key=lambda g: -max(c.relevance for c in g))
-    scores = reciprocal_rank_fusion([[(id(g), 0.0) for g in by_retrieval], [(id(g), 0.0) for g in by_relevance]])
-    return dict(scores)
+def _group_score(group: list[Candidate]) -> float:
+    return max(c.score for c in group if c.quotable)
+
+
+def _same_place(a: Candidate, b: Candidate) -> bool:
+    """Overlapping spans of one document (two chunks' spans, a twin found twice): one place."""
+    return a.chunk.doc_id == b.chunk.doc_id and a.start < b.end and b.start < a.end
+
+
+def arrange(
+    groups: list[list[Candidate]], top_k: int, order_by_tier: bool = True
+) -> list[tuple[list[Candidate], Role]]:
+    """The answer first: the best-scored group, whatever its tier. Then the next best groups, up to
+    `top_k` in all, by tier (best first) and by score within a tier. The groups are cited ones."""
+    by_score = sorted(groups, key=lambda g: -_group_score(g))
+    if not by_score:
+        return []
+    answer, *others = by_score
+    evidence = sorted(others[: top_k - 1], key=lambda g: g[0].tier.rank if order_by_tier else 0)
+    return [(answer, Role.ANSWER), *((g, Role.EVIDENCE) for g in evidence)]
 
 
 class Answerer:
@@ -82,17 +108,16 @@ class Answerer:
     @classmethod
     def load(cls, index_dir: Path, corpus_dir: Path | None = None) -> Answerer:
         index = load_index(index_dir, corpus_dir)  # fails fast, before any model loads
-        if index.query_model is not None:
-            from followup.onnx_encoder import OnnxQueryEncoder  # ~0.4 s: no torch on the query path
+        if index.query_model is None:
+            raise IndexProblem(f"{index_dir}: the build has no query encoder: run `followup index --force`")
+        from followup.onnx_encoder import OnnxQueryEncoder  # ~0.4 s: no torch on the query path
 
-            return cls(index, OnnxQueryEncoder(index.query_model))
-        from followup.encoder import Encoder  # an index built before the ONNX path: 5-7 s
+        return cls(index, OnnxQueryEncoder(index.query_model))
 
-        return cls(index, Encoder())
-
-    def retrieve(self, request: AskRequest) -> Retrieval:
+    def retrieve(self, request: AskRequest, borrow: bool = False) -> Retrieval:
+        """`borrow`: take the conversation's subject even when the question names something."""
         if self.params.resolve_followups:
-            query = build_query(request.question, request.history)
+            query = build_query(request.question, request.history, borrow)
         else:
             query = expand_lay_terms(request.question.strip())
         index = self.index
@@ -112,14 +137,45 @@ class Answerer:
         allowed = index.allowed_chunks(request.article_id)
         if scope.articles:  # the articles whose sources mention the drugs and facets the question names
             allowed = index.chunks_of_articles(scope.articles)
-        vector = self.encoder.encode_query(query)
+        # One pass embeds the query as searched (its pooled vector searches) and as asked.
+        forms = list(dict.fromkeys([query, request.question.strip()]))
+        vectors, token_embeddings = self.encoder.encode_with_tokens(forms)
+        vector = vectors[0]
         ranking = rank_chunks(index.bm25, index.dense, tokenize(query), vector, request.mode, self.params, allowed)
-        return Retrieval(query, ranking, vector, scope.not_covered, scope.facets, frozenset(ruled_out))
+        query_tokens = tuple(t.vectors for t in token_embeddings)
+        return Retrieval(query, ranking, vector, query_tokens, scope.not_covered, scope.facets, frozenset(ruled_out))
 
     def assess(self, request: AskRequest) -> Assessment:
         """Retrieve, and find the best quotable span of each of the top chunks."""
         validate_request(request, self.index.articles.keys())
         retrieval = self.retrieve(request)
+        assessment = self._gather(request, retrieval)
+        # A follow-up that names only a detail ("Which currents are increased?" after a spinal cord
+        # injury question) finds nothing alone: it is asked again in the conversation's subject.
+        # Only a detail the sources use words for: "What is the capital of France?" borrows nothing.
+        relevant = assessment.best_relevance >= self.params.min_relevance
+        if (
+            request.history
+            and self.params.resolve_followups
+            and not relevant
+            and not retrieval.not_covered
+            and self._sources_use_words_of(request)
+        ):
+            borrowed = self.retrieve(request, borrow=True)
+            if borrowed.query != retrieval.query:
+                retried = self._gather(request, borrowed)
+                if retried.best_relevance >= self.params.min_relevance:
+                    return retried
+        return assessment
+
+    def _sources_use_words_of(self, request: AskRequest) -> bool:
+        """Every content word of the question occurs in the sources searched."""
+        articles = [request.article_id] if request.article_id else list(self.index.articles)
+        vocabulary = self.index.vocabulary_by_article
+        terms = tokenize(" ".join(content_words(request.question)))
+        return bool(terms) and all(any(t in vocabulary[a] for a in articles) for t in terms)
+
+    def _gather(self, request: AskRequest, retrieval: Retrieval) -> Assessment:
         pool = [
             candidate
             for rank, (chunk_id, _) in enumerate(retrieval.ranking[: max(2 * request.top_k, 10)])
@@ -127,6 +183,7 @@ class Answerer:
         ]
         pool += [twin for candidate in pool for twin in self._cited_twins(candidate, retrieval.query_vector)]
         pool = self._without_excluded_drugs(retrieval.ruled_out, pool)
+        pool = [self._scored(c, retrieval.query_tokens) for c in pool]
         best = max((c.relevance for c in pool), default=0.0)
         if retrieval.facets:
             # "Is it safe in pregnancy?": only what names pregnancy (in its sentence or section) answers.
@@ -217,15 +274,26 @@ class Answerer:
         retrieval, pool, best = assessment.retrieval, assessment.candidates, assessment.best_relevance
         if not is_answerable(best, retrieval.not_covered, self.params):
             return Answer(request.question, retrieval.query, request.article_id, False, (), (), retrieval.not_covered)
-        floor = max(self.params.min_relevance, best - self.params.relevance_margin)
-        shown = sorted([c for c in pool if c.relevance >= floor], key=lambda c: (c.retrieval_rank, -c.relevance))
-        groups = group_duplicates(shown, self.index.documents)[: request.top_k]
-        # Relevance chose the passages; tier orders them, uncited article text last within its tier.
-        agreement = _rank_agreement(groups)
-        by_tier = self.params.order_by_tier
-        groups.sort(key=lambda g: (g[0].tier.rank if by_tier else 0, by_tier and not g[0].citations, -agreement[id(g)]))
-        passages = tuple(self._passage(rank, group) for rank, group in enumerate(groups, start=1))
+        # The answer score decides what is shown (near enough the best) and which passage answers.
+        ranked = sorted(pool, key=lambda c: (-c.score, c.retrieval_rank))
+        top = next((c.score for c in ranked if c.quotable), None)
+        if top is None:
+            return Answer(request.question, retrieval.query, request.article_id, False, (), (), retrieval.not_covered)
+        # Unquotable text is not shown, but listed under `also_in` of a passage that states the same thing.
+        shown = [c for c in ranked if not c.quotable or c.score >= top * self.params.answer_ratio]
+        groups = [g for g in group_duplicates(shown, self.index.documents) if g[0].quotable]
+        arranged = arrange(groups, request.top_k, self.params.order_by_tier)
+        passages = tuple(self._passage(rank, group, role) for rank, (group, role) in enumerate(arranged, start=1))
         return Answer(request.question, retrieval.query, request.article_id, True, passages, self._references(passages))
+
+    def _scored(self, candidate: Candidate, query_tokens: tuple[np.ndarray, ...]) -> Candidate:
+        """The answer score, and whether the candidate may be shown: article text that cites nothing is
+        never evidence (its statement reaches the answer through the cited sentence it restates,
+        _cited_twins, or not at all); a sentence announcing a list ("... can be complex and involve:")
+        says nothing alone."""
+        tokens = self.index.tokens.passage(candidate.chunk.id, candidate.start, candidate.end)
+        quotable = bool(candidate.citations) and not self._text(candidate).rstrip().endswith(":")
+        return replace(candidate, score=answer_score(query_tokens, tokens), quotable=quotable)
 
     def _candidates(self, chunk: Chunk, rank: int, query_vector: np.ndarray) -> list[Candidate]:
         offset = int(self.index.sentence_offsets[chunk.id])
@@ -244,7 +312,7 @@ class Answerer:
         references = self.index.articles[chunk.article_id].references
         return tier_for_citations(citations, references)
 
-    def _passage(self, rank: int, group: list[Candidate]) -> Passage:
+    def _passage(self, rank: int, group: list[Candidate], role: Role) -> Passage:
         first, *others = group
         doc = self.index.documents[first.chunk.doc_id]
         return Passage(
@@ -255,10 +323,11 @@ class Answerer:
             section=" > ".join(first.chunk.section),
             citations=first.citations,
             tier=first.tier,
-            score=round(first.relevance, 4),
+            score=round(_group_score(group), 4),
             start=first.start,
             end=first.end,
-            also_in=tuple(self._quote(c) for c in others),
+            also_in=tuple(self._quote(c) for c in others if not _same_place(c, first)),
+            role=role,
         )
 
     def _quote(self, cand: Candidate) -> Quote:

@@ -106,9 +106,10 @@ def exclusions(question: str, history: tuple[str, ...]) -> list[str]:
     return phrases
 
 
-def resolve_followup(question: str, history: tuple[str, ...]) -> str:
+def resolve_followup(question: str, history: tuple[str, ...], borrow: bool = False) -> str:
+    """The question with the conversation's subject words when it names none of its own (or `borrow`)."""
     question = question.strip()
-    if not history or names_something(question):
+    if not history or (names_something(question) and not borrow):
         return question
     own = set(content_words(question))
     borrowed = [w for w in salient_terms(history) if w not in own]
@@ -146,8 +147,8 @@ def append_terms(query: str, terms: list[str]) -> str:
     return f"{query} ({' '.join(added)})" if added else query
 
 
-def build_query(question: str, history: tuple[str, ...]) -> str:
-    return expand_lay_terms(resolve_followup(question, history))
+def build_query(question: str, history: tuple[str, ...], borrow: bool = False) -> str:
+    return expand_lay_terms(resolve_followup(question, history, borrow))
 
 
 _MORE = re.compile(

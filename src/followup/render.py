@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from followup.types import Answer, Document, Passage, Reference, Tier
+from followup.types import Answer, Document, Passage, Reference, Role, Tier
 
 TIER_HEADINGS: dict[Tier, str] = {
     Tier.GUIDELINE: "From the Guidelines",
@@ -18,11 +18,32 @@ TIER_HEADINGS: dict[Tier, str] = {
     Tier.UNREFERENCED: "Citing a source of unknown kind",
 }
 UNCITED_HEADING = "From the article, without a citation (not evidence)"
+ANSWER_HEADING = "Answer"
 
 
 def heading_for(passage: Passage) -> str:
     """The tier's heading; article text that cites nothing is set apart and never called evidence."""
     return TIER_HEADINGS[passage.tier] if passage.citations else UNCITED_HEADING
+
+
+def answer_heading(passage: Passage) -> str:
+    """The answer block's heading, naming where the answer comes from: "Answer · From the FDA Drug Label"."""
+    return f"{ANSWER_HEADING} · {heading_for(passage)}"
+
+
+def answer_and_groups(answer: Answer) -> tuple[Passage | None, list[tuple[str, list[Passage]]]]:
+    """The passage that answers (passages[0] when its role says so), then the other passages in the
+    answer's order under their headings: evidence by tier, article text citing nothing (if any) last. A tier's
+    heading is shown for evidence only, so evidence of the answer's own tier still gets its heading."""
+    first = answer.passages[0] if answer.passages and answer.passages[0].role is Role.ANSWER else None
+    groups: list[tuple[str, list[Passage]]] = []
+    for passage in answer.passages[1:] if first else answer.passages:
+        heading = heading_for(passage)
+        if groups and groups[-1][0] == heading:
+            groups[-1][1].append(passage)
+        else:
+            groups.append((heading, [passage]))
+    return first, groups
 
 
 NOT_ANSWERED = "The article and its references do not answer this question."
@@ -76,6 +97,7 @@ def reference_to_contract(article_id: str, ref: Reference) -> dict[str, Any]:
 def passage_to_contract(p: Passage) -> dict[str, Any]:
     return {
         "rank": p.rank,
+        "role": p.role.value,
         "text": p.text,
         "display_text": p.display_text,
         "source_id": p.source_id,
@@ -121,7 +143,18 @@ def _cite_line(ref: Reference) -> str:
     return f"{line} {extra + ' ' if extra else ''}({tier}{', RETRACTED' if ref.retracted else ''})"
 
 
+def _passage_lines(passage: Passage) -> list[str]:
+    lines = [
+        f"  {passage.display_text}",
+        f"    ({passage.source_id}, {passage.section or 'text'}; score {passage.score:.2f})",
+    ]
+    lines += [f'    also in {quote.source_id}, {quote.section}: "{quote.text}"' for quote in passage.also_in]
+    return [*lines, ""]
+
+
 def format_answer(answer: Answer) -> str:
+    """The answer for a terminal: the answer under "Answer · <its tier>", then the evidence under tier
+    headings, article text citing nothing last, then the references."""
     lines = [answer.question]
     if answer.query != answer.question.strip():
         lines.append(f"(searched for: {answer.query})")
@@ -129,16 +162,13 @@ def format_answer(answer: Answer) -> str:
     if not answer.answered:
         lines += [not_answered(answer), "", FOOTER]
         return "\n".join(lines)
-    heading = None
-    for passage in answer.passages:
-        if heading_for(passage) != heading:
-            heading = heading_for(passage)
-            lines += [heading, ""]
-        lines.append(f"  {passage.display_text}")
-        lines.append(f"    ({passage.source_id}, {passage.section or 'text'}; score {passage.score:.2f})")
-        for quote in passage.also_in:
-            lines.append(f'    also in {quote.source_id}, {quote.section}: "{quote.text}"')
-        lines.append("")
+    first, groups = answer_and_groups(answer)
+    if first:
+        lines += [answer_heading(first), "", *_passage_lines(first)]
+    for heading, passages in groups:
+        lines += [heading, ""]
+        for passage in passages:
+            lines += _passage_lines(passage)
     if answer.references:
         lines += ["References", ""]
         many_articles = len({c.article_id for c in answer.references}) > 1
@@ -151,16 +181,18 @@ def format_answer(answer: Answer) -> str:
 
 
 def format_markdown(answer: Answer) -> str:
-    """The answer for a chat window: tier headings, quoted passages with [n], then the references."""
+    """The answer for a chat window: "**Answer** · <its tier>" and the quoted answer, then the evidence
+    under tier headings (passages quoted with [n]), article text citing nothing last, then the references."""
     if not answer.answered:
         return f"{not_answered(answer)}\n\n_{FOOTER}_"
     lines: list[str] = []
-    heading = None
-    for passage in answer.passages:
-        if heading_for(passage) != heading:
-            heading = heading_for(passage)
-            lines += [f"**{heading}**", ""]
-        lines += [f"> {passage.display_text}", ""]
+    first, groups = answer_and_groups(answer)
+    if first:
+        lines += [f"**{ANSWER_HEADING}** · {heading_for(first)}", "", f"> {first.display_text}", ""]
+    for heading, passages in groups:
+        lines += [f"**{heading}**", ""]
+        for passage in passages:
+            lines += [f"> {passage.display_text}", ""]
     if answer.references:
         lines += ["**References**", ""]
         for cited in answer.references:

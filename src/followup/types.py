@@ -125,6 +125,13 @@ class Quote:
     citations: tuple[int, ...]
 
 
+class Role(Enum):
+    """What a passage is in an answer: the one that answers, or other cited evidence that also answers."""
+
+    ANSWER = "answer"
+    EVIDENCE = "evidence"
+
+
 @dataclass(frozen=True)
 class Passage:
     rank: int
@@ -138,6 +145,7 @@ class Passage:
     start: int
     end: int
     also_in: tuple[Quote, ...] = ()
+    role: Role = Role.EVIDENCE
 
 
 @dataclass(frozen=True)

@@ -136,15 +136,19 @@ def test_chat_completions_turn_messages_into_a_cited_markdown_answer(client: Tes
     messages = [
         {"role": "system", "content": "You are helpful."},
         {"role": "user", "content": MS},
-        {"role": "assistant", "content": "**From the Guidelines** ..."},
+        {"role": "assistant", "content": "**Answer** · From the Guidelines ..."},
         {"role": "user", "content": [{"type": "text", "text": "What dose should be used?"}]},
     ]
     body = client.post("/v1/chat/completions", json={"model": "followup/muscle-spasm", "messages": messages,
                                                      "temperature": 0.2}).json()  # fmt: skip
     assert body["object"] == "chat.completion" and body["model"] == "followup/muscle-spasm"
     content = body["choices"][0]["message"]["content"]
-    assert content.startswith("**From the Guidelines**")
-    assert "10-20 mg three times daily" in content and "[1]" in content and "**References**" in content
+    answer = body["followup"]["passages"][0]
+    assert answer["role"] == "answer" and answer["tier"] == "guideline"
+    # The answer first, headed with its tier, then the evidence under tier headings.
+    assert content.startswith(f"**Answer** · From the Guidelines\n\n> {answer['display_text']}\n\n")
+    assert "10-20 mg three times daily" in answer["display_text"] and "[1]" in content
+    assert content.index("**Answer**") < content.index("\n**From the") < content.index("**References**")
     assert body["followup"]["query"] == "What dose should be used? spasticity multiple sclerosis"
 
 
@@ -159,6 +163,7 @@ def test_chat_completions_stream_as_server_sent_events(client: TestClient) -> No
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
     assert "useful adjunct for the relief of skeletal muscle spasm" in text
+    assert chunks[1]["choices"][0]["delta"]["content"].startswith("**Answer** · ")  # the answer's heading first
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from followup.render import NOT_ANSWERED, answer_to_contract, display_text, format_answer, format_markdown
+from followup.render import (
+    FOOTER,
+    NOT_ANSWERED,
+    UNCITED_HEADING,
+    answer_to_contract,
+    display_text,
+    format_answer,
+    format_markdown,
+)
 from followup.types import (
     Answer,
     Block,
@@ -10,7 +18,9 @@ from followup.types import (
     CitedReference,
     Document,
     Passage,
+    Quote,
     Reference,
+    Role,
     Tier,
 )  # fmt: skip
 
@@ -75,3 +85,115 @@ def test_abstention_names_what_the_sources_never_mention() -> None:
     assert "they do not address quinine." in format_answer(replace(answer, not_covered=("quinine",)))
     assert answer_to_contract(answer)["not_covered"] == ["quinine", "pregnancy"]
     assert answer_to_contract(_answer(False))["not_covered"] == []
+
+
+GUIDELINE_REF = Reference(1, "Guideline Overview", "guideline", Tier.GUIDELINE, year=2025)
+REVIEW_REF = Reference(4, "Muscle cramps", "review", Tier.REVIEW, journal="J Electromyogr", year=2018)
+
+
+def _passage(rank: int, text: str, tier: Tier, citations: tuple[int, ...], role: Role, section: str) -> Passage:
+    return Passage(rank, text, text, "a", section, citations, tier, 0.9 - rank / 10, 0, len(text), role=role)
+
+
+def _ordered(*passages: Passage) -> Answer:
+    cited = sorted({n for p in passages for n in p.citations})
+    refs = {1: GUIDELINE_REF, 4: REVIEW_REF}
+    return Answer("Why?", "Why?", None, True, passages, tuple(CitedReference("a", refs[n]) for n in cited))
+
+
+REVIEW_ANSWER = _passage(1, "Cramps follow exercise [4].", Tier.REVIEW, (4,), Role.ANSWER, "Research")
+GUIDELINE_EVIDENCE = _passage(2, "Spasms follow hypokalemia [1].", Tier.GUIDELINE, (1,), Role.EVIDENCE, "Guidelines")
+# Article text citing nothing: no role of its own, set apart by having no citation.
+UNCITED = _passage(3, "Stretching helps.", Tier.UNREFERENCED, (), Role.EVIDENCE, "Management")
+
+
+def test_cli_shows_the_answer_first_under_its_tier_then_the_evidence_by_tier_then_uncited_text() -> None:
+    text = format_answer(_ordered(REVIEW_ANSWER, GUIDELINE_EVIDENCE, UNCITED))
+    assert text == "\n".join(
+        [
+            "Why?",
+            "",
+            "Answer · From the Research: reviews",
+            "",
+            "  Cramps follow exercise [4].",
+            "    (a, Research; score 0.80)",
+            "",
+            "From the Guidelines",
+            "",
+            "  Spasms follow hypokalemia [1].",
+            "    (a, Guidelines; score 0.70)",
+            "",
+            UNCITED_HEADING,
+            "",
+            "  Stretching helps.",
+            "    (a, Management; score 0.60)",
+            "",
+            "References",
+            "",
+            "  [1] Guideline Overview. 2025. (guideline)",
+            "  [4] Muscle cramps. J Electromyogr. 2018. (review)",
+            "",
+            FOOTER,
+        ]
+    )
+    # The answer's tier heading is not repeated as an evidence heading when no evidence has that tier.
+    assert "\nFrom the Research: reviews\n" not in text
+
+
+def test_cli_gives_evidence_of_the_answers_own_tier_its_tier_heading() -> None:
+    answer = replace(REVIEW_ANSWER, tier=Tier.GUIDELINE, citations=(1,), text="A [1].", display_text="A [1].")
+    evidence = replace(GUIDELINE_EVIDENCE, text="B [1].", display_text="B [1].")
+    lines = format_answer(_ordered(answer, evidence)).splitlines()
+    assert lines.index("Answer · From the Guidelines") < lines.index("  A [1].")
+    assert lines.index("  A [1].") < lines.index("From the Guidelines") < lines.index("  B [1].")
+    assert lines.count("From the Guidelines") == 1 and lines.count("Answer · From the Guidelines") == 1
+
+
+def test_cli_keeps_the_answers_also_in_lines_inside_the_answer_block() -> None:
+    quote = Quote("a/ref-4", "Abstract", "Cramps follow exercise.", 0, 23, (4,))
+    text = format_answer(_ordered(replace(REVIEW_ANSWER, also_in=(quote,)), GUIDELINE_EVIDENCE))
+    also = '    also in a/ref-4, Abstract: "Cramps follow exercise."'
+    assert text.index("Answer · ") < text.index(also) < text.index("From the Guidelines")
+
+
+def test_without_an_answer_role_the_passages_are_shown_under_their_headings_only() -> None:
+    text = format_answer(_ordered(replace(UNCITED, rank=1)))
+    assert "Answer" not in text and UNCITED_HEADING in text
+
+
+def test_chat_markdown_shows_the_answer_first_then_the_evidence_by_tier_then_uncited_text() -> None:
+    markdown = format_markdown(_ordered(REVIEW_ANSWER, GUIDELINE_EVIDENCE, UNCITED))
+    assert markdown == "\n".join(
+        [
+            "**Answer** · From the Research: reviews",
+            "",
+            "> Cramps follow exercise [4].",
+            "",
+            "**From the Guidelines**",
+            "",
+            "> Spasms follow hypokalemia [1].",
+            "",
+            f"**{UNCITED_HEADING}**",
+            "",
+            "> Stretching helps.",
+            "",
+            "**References**",
+            "",
+            "[1] Guideline Overview. 2025. (guideline)  ",
+            "[4] Muscle cramps. J Electromyogr. 2018. (review)  ",
+            "",
+            f"_{FOOTER}_",
+        ]
+    )
+
+
+def test_chat_markdown_gives_evidence_of_the_answers_own_tier_its_tier_heading() -> None:
+    answer = replace(REVIEW_ANSWER, tier=Tier.GUIDELINE, citations=(1,), text="A [1].", display_text="A [1].")
+    evidence = replace(GUIDELINE_EVIDENCE, text="B [1].", display_text="B [1].")
+    markdown = format_markdown(_ordered(answer, evidence))
+    assert markdown.startswith("**Answer** · From the Guidelines\n\n> A [1].\n\n**From the Guidelines**\n\n> B [1].\n")
+
+
+def test_contract_carries_each_passages_role() -> None:
+    contract = answer_to_contract(_ordered(REVIEW_ANSWER, GUIDELINE_EVIDENCE, UNCITED))
+    assert [p["role"] for p in contract["passages"]] == ["answer", "evidence", "evidence"]

@@ -81,6 +81,33 @@ function citeLine(ref) {
   return `${line}. ${ids ? ids + " " : ""}(${ref.tier.replace("_", " ")}${ref.retracted ? ", RETRACTED" : ""})`;
 }
 
+// The heading a passage is shown under, as render.heading_for words it for the CLI and chat markdown.
+function headingFor(passage) {
+  return passage.citations.length ? TIER_HEADINGS[passage.tier] : UNCITED;
+}
+
+function appendPassage(container, passage, turn) {
+  const articleId = passage.source_id.split("/")[0];
+  const quote = element("blockquote", "passage");
+  quote.append(withCitationLinks(passage.display_text, turn, articleId));
+  container.append(quote);
+  const also = passage.also_in.length ? ` · also in ${passage.also_in.map((q) => q.source_id).join(", ")}` : "";
+  container.append(element("p", "source", `${passage.source_id} · ${passage.section || "text"}${also}`));
+}
+
+// <section class="answer" aria-labelledby="answer-N"><header><h2>Answer</h2><p>tier</p></header>...</section>
+function answerBox(passage, turn) {
+  const box = element("section", "answer");
+  const title = element("h2", "answer-title", "Answer");
+  title.id = `answer-${turn}`;
+  box.setAttribute("aria-labelledby", title.id);
+  const head = element("header", "answer-head");
+  head.append(title, element("p", "answer-tier", headingFor(passage)));
+  box.append(head);
+  appendPassage(box, passage, turn);
+  return box;
+}
+
 function renderAnswer(answer) {
   const turn = ++state.turn;
   const block = element("article", "turn");
@@ -94,22 +121,23 @@ function renderAnswer(answer) {
     block.append(element("p", "not-answered", text));
     return block;
   }
+  // The answer first, in its own box captioned with its tier; then the evidence that also answers, under
+  // tier headings in the answer's order; article text citing nothing last. A tier heading is shown for
+  // evidence only: evidence of the answer's own tier still gets it.
+  const [first, ...others] = answer.passages;
+  const answered = first && first.role === "answer";
+  if (answered) block.append(answerBox(first, turn));
   let heading = null;
   let group = null;
-  for (const passage of answer.passages) {
-    const title = passage.citations.length ? TIER_HEADINGS[passage.tier] : UNCITED;
+  for (const passage of answered ? others : answer.passages) {
+    const title = headingFor(passage);
     if (title !== heading) {
       heading = title;
-      group = element("section", passage.citations.length ? "group" : "group uncited");
+      group = element("section", title === UNCITED ? "group uncited" : "group");
       group.append(element("h2", "tier", title));
       block.append(group);
     }
-    const articleId = passage.source_id.split("/")[0];
-    const quote = element("blockquote", "passage");
-    quote.append(withCitationLinks(passage.display_text, turn, articleId));
-    group.append(quote);
-    const also = passage.also_in.length ? ` · also in ${passage.also_in.map((q) => q.source_id).join(", ")}` : "";
-    group.append(element("p", "source", `${passage.source_id} · ${passage.section || "text"}${also}`));
+    appendPassage(group, passage, turn);
   }
   if (answer.references.length) {
     block.append(element("h2", "tier", "References"));

@@ -1,0 +1,82 @@
+"""The answer score by hand: MaxSim, quantisation, the rows a passage is scored against, the order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from followup.extract import Candidate
+from followup.late_interaction import TokenEmbedding, answer_score, dequantise, maxsim, passage_rows, quantise
+from followup.pipeline import arrange
+from followup.token_vectors import ChunkTokens, TokenVectorStore, write_chunk_tokens
+from followup.types import Chunk, Role, Sentence, Tier
+
+
+def _unit(*rows: list[float]) -> np.ndarray:
+    matrix = np.array(rows, dtype=np.float32)
+    return np.asarray(matrix / np.linalg.norm(matrix, axis=1, keepdims=True))
+
+
+def test_maxsim_averages_each_query_tokens_best_match() -> None:
+    query = _unit([1, 0], [0, 1])
+    passage = _unit([1, 0], [1, 1])
+    # token 1 matches [1, 0] exactly (1.0); token 2 best matches [1, 1] (cos 45 degrees)
+    assert maxsim(query, passage) == pytest.approx((1.0 + np.sqrt(0.5)) / 2)
+    assert maxsim(query, np.zeros((0, 2), np.float32)) == 0.0
+
+
+def test_answer_score_is_the_mean_over_the_query_forms() -> None:
+    passage = _unit([1, 0])
+    forms = [_unit([1, 0]), _unit([0, 1])]
+    assert answer_score(forms, passage) == pytest.approx(0.5)
+
+
+def test_int8_quantisation_keeps_cosines() -> None:
+    vectors = _unit(*np.random.default_rng(0).normal(size=(50, 384)).tolist())
+    values, scales = quantise(vectors)
+    assert values.dtype == np.int8
+    assert np.min(np.sum(dequantise(values, scales) * vectors, axis=1)) > 0.999
+
+
+def test_a_passage_is_scored_against_the_context_and_its_own_tokens_only() -> None:
+    spans = np.array([[-1, -1], [-1, -1], [10, 14], [15, 20], [21, 30]], dtype=np.int32)
+    assert passage_rows(spans, 15, 30).tolist() == [0, 1, 3, 4]
+    assert passage_rows(spans, 10, 14).tolist() == [0, 1, 2]
+
+
+def test_chunk_tokens_round_trip_with_spans_moved_to_the_document(tmp_path: Path) -> None:
+    chunk = Chunk(0, "a", "a", 100, 112, ("S",), (Sentence(100, 106, (1,)), Sentence(107, 112, (1,))), "T > S")
+    text = "T > S\nFirst. Then."  # the indexed text: context, newline, the chunk's own 12 characters
+    vectors = _unit([1, 0, 0], [0, 1, 0], [0, 0, 1])
+    store = TokenVectorStore(tmp_path / "embeddings", "k")
+    store.add([text], [TokenEmbedding(vectors, np.array([[0, 1], [6, 11], [13, 17]], dtype=np.int32))])
+    store.save(keep=[text])
+    reloaded = TokenVectorStore(tmp_path / "embeddings", "k")
+    assert reloaded.missing([text, "other"]) == ["other"]
+    assert write_chunk_tokens(tmp_path, [chunk], [text], reloaded) == 3
+    tokens = ChunkTokens(tmp_path)
+    # "First." is document offsets 100-106: the context token and the first sentence's token
+    assert np.allclose(tokens.passage(0, 100, 106), vectors[[0, 1]], atol=1e-2)
+    assert np.allclose(tokens.passage(0, 107, 112), vectors[[0, 2]], atol=1e-2)
+
+
+def _candidate(score: float, tier: Tier, ident: int) -> Candidate:
+    chunk = Chunk(ident, "a", "a", 0, 1, (), (Sentence(0, 1, (1,)),), "")
+    return Candidate(chunk, 0, 1, (1,), 0.5, tier, ident, score)
+
+
+def test_the_best_scored_passage_answers_whatever_its_tier_and_the_evidence_follows_by_tier() -> None:
+    review = [_candidate(0.70, Tier.REVIEW, 0)]
+    guideline = [_candidate(0.60, Tier.GUIDELINE, 1)]
+    label = [_candidate(0.65, Tier.DRUG_LABEL, 2)]
+    weaker_guideline = [_candidate(0.55, Tier.GUIDELINE, 3)]
+    arranged = arrange([guideline, review, weaker_guideline, label], top_k=5)
+    assert [g for g, _ in arranged] == [review, guideline, weaker_guideline, label]
+    assert [role for _, role in arranged] == [Role.ANSWER, Role.EVIDENCE, Role.EVIDENCE, Role.EVIDENCE]
+    # top_k keeps the best-scored groups, then orders them
+    assert [g for g, _ in arrange([guideline, review, weaker_guideline, label], top_k=3)] == [review, guideline, label]
+    by_score = arrange([guideline, review, label], top_k=5, order_by_tier=False)
+    assert [g for g, _ in by_score] == [review, label, guideline]
+    assert arrange([], top_k=5) == []
