@@ -14,7 +14,7 @@ from followup.errors import IndexProblem
 from followup.extract import Candidate, best_spans, group_duplicates, restates
 from followup.facets import Facet, addresses, clinical_facets
 from followup.index_reader import SearchIndex, load_index
-from followup.late_interaction import TokenEmbedding, answer_score
+from followup.late_interaction import TokenEmbedding, maxsims
 from followup.medications import find_mentions
 from followup.query import (
     append_terms,
@@ -49,8 +49,8 @@ class Retrieval:
     query: str
     ranking: list[tuple[int, float]]  # (chunk id, fused or raw score), best first
     query_vector: np.ndarray
-    # Token vectors of the query's forms (as searched, as asked), for the answer score.
-    query_tokens: tuple[np.ndarray, ...]
+    # Token vectors of the query as searched and as asked, stacked: what the answer score matches.
+    query_tokens: np.ndarray
     # What the question itself names that the searched sources do not address: medications they never
     # mention ("quinine"), clinical facets no passage names ("pregnancy"). Any of it: no answer.
     not_covered: tuple[str, ...] = ()
@@ -142,7 +142,9 @@ class Answerer:
         vectors, token_embeddings = self.encoder.encode_with_tokens(forms)
         vector = vectors[0]
         ranking = rank_chunks(index.bm25, index.dense, tokenize(query), vector, request.mode, self.params, allowed)
-        query_tokens = tuple(t.vectors for t in token_embeddings)
+        # Both forms' tokens together: on the dev splits this beat the mean of the two forms' scores
+        # (hit@1 65 against 64 of 78 questions, hit@3 74 against 73) and either form alone.
+        query_tokens = np.concatenate([t.vectors for t in token_embeddings])
         return Retrieval(query, ranking, vector, query_tokens, scope.not_covered, scope.facets, frozenset(ruled_out))
 
     def assess(self, request: AskRequest) -> Assessment:
@@ -183,7 +185,7 @@ class Answerer:
         ]
         pool += [twin for candidate in pool for twin in self._cited_twins(candidate, retrieval.query_vector)]
         pool = self._without_excluded_drugs(retrieval.ruled_out, pool)
-        pool = [self._scored(c, retrieval.query_tokens) for c in pool]
+        pool = self._scored(pool, retrieval.query_tokens)
         best = max((c.relevance for c in pool), default=0.0)
         if retrieval.facets:
             # "Is it safe in pregnancy?": only what names pregnancy (in its sentence or section) answers.
@@ -286,14 +288,16 @@ class Answerer:
         passages = tuple(self._passage(rank, group, role) for rank, (group, role) in enumerate(arranged, start=1))
         return Answer(request.question, retrieval.query, request.article_id, True, passages, self._references(passages))
 
-    def _scored(self, candidate: Candidate, query_tokens: tuple[np.ndarray, ...]) -> Candidate:
-        """The answer score, and whether the candidate may be shown: article text that cites nothing is
-        never evidence (its statement reaches the answer through the cited sentence it restates,
+    def _scored(self, pool: list[Candidate], query_tokens: np.ndarray) -> list[Candidate]:
+        """Each candidate's answer score, and whether it may be shown: article text that cites nothing
+        is never evidence (its statement reaches the answer through the cited sentence it restates,
         _cited_twins, or not at all); a sentence announcing a list ("... can be complex and involve:")
         says nothing alone."""
-        tokens = self.index.tokens.passage(candidate.chunk.id, candidate.start, candidate.end)
-        quotable = bool(candidate.citations) and not self._text(candidate).rstrip().endswith(":")
-        return replace(candidate, score=answer_score(query_tokens, tokens), quotable=quotable)
+        tokens = [self.index.tokens.passage(c.chunk.id, c.start, c.end) for c in pool]
+        return [
+            replace(c, score=score, quotable=bool(c.citations) and not self._text(c).rstrip().endswith(":"))
+            for c, score in zip(pool, maxsims(query_tokens, tokens), strict=True)
+        ]
 
     def _candidates(self, chunk: Chunk, rank: int, query_vector: np.ndarray) -> list[Candidate]:
         offset = int(self.index.sentence_offsets[chunk.id])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from followup.extract import Candidate
-from followup.late_interaction import TokenEmbedding, answer_score, dequantise, maxsim, passage_rows, quantise
+from followup.late_interaction import TokenEmbedding, dequantise, maxsim, maxsims, passage_rows, quantise
 from followup.pipeline import arrange
 from followup.token_vectors import ChunkTokens, TokenVectorStore, write_chunk_tokens
 from followup.types import Chunk, Role, Sentence, Tier
@@ -25,12 +25,6 @@ def test_maxsim_averages_each_query_tokens_best_match() -> None:
     # token 1 matches [1, 0] exactly (1.0); token 2 best matches [1, 1] (cos 45 degrees)
     assert maxsim(query, passage) == pytest.approx((1.0 + np.sqrt(0.5)) / 2)
     assert maxsim(query, np.zeros((0, 2), np.float32)) == 0.0
-
-
-def test_answer_score_is_the_mean_over_the_query_forms() -> None:
-    passage = _unit([1, 0])
-    forms = [_unit([1, 0]), _unit([0, 1])]
-    assert answer_score(forms, passage) == pytest.approx(0.5)
 
 
 def test_int8_quantisation_keeps_cosines() -> None:
@@ -80,3 +74,12 @@ def test_the_best_scored_passage_answers_whatever_its_tier_and_the_evidence_foll
     by_score = arrange([guideline, review, label], top_k=5, order_by_tier=False)
     assert [g for g, _ in by_score] == [review, label, guideline]
     assert arrange([], top_k=5) == []
+
+
+def test_scores_of_many_passages_at_once_equal_one_at_a_time() -> None:
+    rng = np.random.default_rng(1)
+    query = _unit(*rng.normal(size=(5, 8)).tolist())
+    passages = [_unit(*rng.normal(size=(n, 8)).tolist()) for n in (3, 1, 7)]
+    passages.insert(1, np.zeros((0, 8), np.float32))
+    assert maxsims(query, passages) == pytest.approx([maxsim(query, p) for p in passages])
+    assert maxsims(query, []) == []
