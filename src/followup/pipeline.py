@@ -16,6 +16,7 @@ from followup.facets import Facet, addresses, clinical_facets
 from followup.index_reader import SearchIndex, load_index
 from followup.late_interaction import TokenEmbedding, maxsims
 from followup.medications import find_mentions
+from followup.ordering import arrange, group_score, same_place
 from followup.query import (
     append_terms,
     asks_for_more,
@@ -73,28 +74,6 @@ def _overlaps(candidate: Candidate, passage: Passage) -> bool:
     places = [(passage.source_id, passage.start, passage.end)]
     places += [(q.source_id, q.start, q.end) for q in passage.also_in]
     return any(candidate.chunk.doc_id == s and candidate.start < e and b < candidate.end for s, b, e in places)
-
-
-def _group_score(group: list[Candidate]) -> float:
-    return max(c.score for c in group if c.quotable)
-
-
-def _same_place(a: Candidate, b: Candidate) -> bool:
-    """Overlapping spans of one document (two chunks' spans, a twin found twice): one place."""
-    return a.chunk.doc_id == b.chunk.doc_id and a.start < b.end and b.start < a.end
-
-
-def arrange(
-    groups: list[list[Candidate]], top_k: int, order_by_tier: bool = True
-) -> list[tuple[list[Candidate], Role]]:
-    """The answer first: the best-scored group, whatever its tier. Then the next best groups, up to
-    `top_k` in all, by tier (best first) and by score within a tier. The groups are cited ones."""
-    by_score = sorted(groups, key=lambda g: -_group_score(g))
-    if not by_score:
-        return []
-    answer, *others = by_score
-    evidence = sorted(others[: top_k - 1], key=lambda g: g[0].tier.rank if order_by_tier else 0)
-    return [(answer, Role.ANSWER), *((g, Role.EVIDENCE) for g in evidence)]
 
 
 class Answerer:
@@ -327,10 +306,10 @@ class Answerer:
             section=" > ".join(first.chunk.section),
             citations=first.citations,
             tier=first.tier,
-            score=round(_group_score(group), 4),
+            score=round(group_score(group), 4),
             start=first.start,
             end=first.end,
-            also_in=tuple(self._quote(c) for c in others if not _same_place(c, first)),
+            also_in=tuple(self._quote(c) for c in others if not same_place(c, first)),
             role=role,
         )
 

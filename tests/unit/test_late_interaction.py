@@ -1,4 +1,4 @@
-"""The answer score by hand: MaxSim, quantisation, the rows a passage is scored against, the order."""
+"""The answer score by hand: MaxSim, quantisation, the token rows a passage is scored against."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.extract import Candidate
 from followup.late_interaction import TokenEmbedding, dequantise, maxsim, maxsims, passage_rows, quantise
-from followup.pipeline import arrange
 from followup.token_vectors import ChunkTokens, TokenVectorStore, write_chunk_tokens
-from followup.types import Chunk, Role, Sentence, Tier
+from followup.types import Chunk, Sentence
 
 
 def _unit(*rows: list[float]) -> np.ndarray:
@@ -54,26 +52,6 @@ def test_chunk_tokens_round_trip_with_spans_moved_to_the_document(tmp_path: Path
     # "First." is document offsets 100-106: the context token and the first sentence's token
     assert np.allclose(tokens.passage(0, 100, 106), vectors[[0, 1]], atol=1e-2)
     assert np.allclose(tokens.passage(0, 107, 112), vectors[[0, 2]], atol=1e-2)
-
-
-def _candidate(score: float, tier: Tier, ident: int) -> Candidate:
-    chunk = Chunk(ident, "a", "a", 0, 1, (), (Sentence(0, 1, (1,)),), "")
-    return Candidate(chunk, 0, 1, (1,), 0.5, tier, ident, score)
-
-
-def test_the_best_scored_passage_answers_whatever_its_tier_and_the_evidence_follows_by_tier() -> None:
-    review = [_candidate(0.70, Tier.REVIEW, 0)]
-    guideline = [_candidate(0.60, Tier.GUIDELINE, 1)]
-    label = [_candidate(0.65, Tier.DRUG_LABEL, 2)]
-    weaker_guideline = [_candidate(0.55, Tier.GUIDELINE, 3)]
-    arranged = arrange([guideline, review, weaker_guideline, label], top_k=5)
-    assert [g for g, _ in arranged] == [review, guideline, weaker_guideline, label]
-    assert [role for _, role in arranged] == [Role.ANSWER, Role.EVIDENCE, Role.EVIDENCE, Role.EVIDENCE]
-    # top_k keeps the best-scored groups, then orders them
-    assert [g for g, _ in arrange([guideline, review, weaker_guideline, label], top_k=3)] == [review, guideline, label]
-    by_score = arrange([guideline, review, label], top_k=5, order_by_tier=False)
-    assert [g for g, _ in by_score] == [review, label, guideline]
-    assert arrange([], top_k=5) == []
 
 
 def test_scores_of_many_passages_at_once_equal_one_at_a_time() -> None:
