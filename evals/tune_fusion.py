@@ -5,6 +5,11 @@ Each retriever's document ranking is computed once per query (embeddings come fr
 on dev, and the best of each is scored on test, which is never used to choose:
 
     python evals/tune_fusion.py ../shared/benchmarks/medquad
+
+With --late-interaction it sweeps instead the weight of the late-interaction rerank of the default
+hybrid's top documents (followup eval's mode hybrid-minmax+li) on dev, then scores the choice on test:
+
+    python evals/tune_fusion.py ../shared/benchmarks/nfcorpus --late-interaction
 """
 
 from __future__ import annotations
@@ -13,11 +18,23 @@ import argparse
 from pathlib import Path
 
 from followup.beir import load_beir
-from followup.config import DEFAULT_CHUNKING
+from followup.config import DEFAULT_CHUNKING, DEFAULT_RETRIEVAL
 from followup.encoder import Encoder
-from followup.eval_beir import BenchmarkIndex, build_benchmark_index
+from followup.eval_beir import (
+    LATE_INTERACTION_WEIGHTS,
+    RERANK_DEPTH,
+    BenchmarkIndex,
+    blend_rerank,
+    build_benchmark_index,
+    chunk_tokens,
+    late_scores,
+)
+from followup.evaluate import query_model_path
 from followup.metrics import aggregate
+from followup.onnx_encoder import OnnxQueryEncoder
 from followup.search import fuse
+from followup.text_embeddings import model_key
+from followup.token_cache import token_cache_key
 
 Rankings = dict[str, tuple[list[tuple[int, float]], list[tuple[int, float]]]]
 Qrels = dict[str, dict[str, int]]
@@ -45,12 +62,58 @@ def ndcg(runs: Rankings, index: BenchmarkIndex, qrels: Qrels, method: str, **opt
     return aggregate(qrels, run)["nDCG@10"]
 
 
+Reranked = tuple[list[tuple[int, float]], list[float]]  # hybrid-minmax ranking, MaxSim of its top documents
+
+
+def late_interaction_inputs(
+    path: Path, split: str, encoder: Encoder, tokens_encoder: OnnxQueryEncoder, cache: Path
+) -> tuple[dict[str, Reranked], BenchmarkIndex, Qrels]:
+    """Per query the default hybrid's ranking and the late-interaction score of its top documents."""
+    runs, index, qrels = rankings(path, split, encoder, cache)
+    fused = {q: fuse([lexical, dense], "minmax", weights=DEFAULT_RETRIEVAL.minmax_weights)
+             for q, (lexical, dense) in runs.items()}  # fmt: skip
+    tokens = chunk_tokens(index, tokens_encoder, cache, token_cache_key(model_key()))
+    queries = load_beir(path, split).queries
+    result = {}
+    for qid, ranking in fused.items():
+        _, (query,) = tokens_encoder.encode_with_tokens([queries[qid]])
+        head = [i for i, _ in ranking[:RERANK_DEPTH]]
+        result[qid] = (ranking, late_scores(query.vectors, head, index.document_chunks, tokens).tolist())
+    return result, index, qrels
+
+
+def late_measures(inputs: dict[str, Reranked], index: BenchmarkIndex, qrels: Qrels, weight: float) -> dict[str, float]:
+    run = {q: index.as_run(blend_rerank(ranking, scores, weight)) for q, (ranking, scores) in inputs.items()}
+    return aggregate(qrels, run)
+
+
+def tune_late_interaction(benchmark: Path, cache: Path, index_dir: Path, encoder: Encoder) -> None:
+    dataset = load_beir(benchmark, "dev")
+    onnx_path = query_model_path(index_dir, cache, encoder, [f"{d.title}\n{d.text}" for d in dataset.documents[:32]])
+    tokens_encoder = OnnxQueryEncoder(onnx_path, threads=2)
+    dev, index, dev_qrels = late_interaction_inputs(benchmark, "dev", encoder, tokens_encoder, cache)
+    print(f"late-interaction weight (top {RERANK_DEPTH} of hybrid-minmax):  dev nDCG@10  R@100")
+    scores = {w: late_measures(dev, index, dev_qrels, w) for w in LATE_INTERACTION_WEIGHTS}
+    for w, values in scores.items():
+        print(f"  {w:.2f}  {values['nDCG@10']:.4f}  {values['R@100']:.4f}")
+    best = max(scores, key=lambda w: (scores[w]["nDCG@10"], -w))  # ties: the smaller weight
+    test, _, test_qrels = late_interaction_inputs(benchmark, "test", encoder, tokens_encoder, cache)
+    print(f"\nchosen on dev: weight {best}")
+    print(f"test nDCG@10: weight {best}: {late_measures(test, index, test_qrels, best)['nDCG@10']:.4f}; "
+          f"hybrid-minmax (weight 0): {late_measures(test, index, test_qrels, 0.0)['nDCG@10']:.4f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", type=Path)
     parser.add_argument("--cache", type=Path, default=Path(".cache/embeddings"))
+    parser.add_argument("--index", type=Path, default=Path("index"), help="where an ONNX export may be found")
+    parser.add_argument("--late-interaction", action="store_true", help="sweep the rerank's weight instead")
     args = parser.parse_args()
     encoder = Encoder()
+    if args.late_interaction:
+        tune_late_interaction(args.benchmark, args.cache, args.index, encoder)
+        return
     dev, index, dev_qrels = rankings(args.benchmark, "dev", encoder, args.cache)
     test, _, test_qrels = rankings(args.benchmark, "test", encoder, args.cache)
     print("min-max, BM25 weight (dense 1):  dev nDCG@10")
