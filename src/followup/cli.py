@@ -183,7 +183,8 @@ def _ask(args: argparse.Namespace) -> int:
     if corpus is not None and not corpus.exists():
         print(f"followup: warning: {corpus} not found; cannot check whether the index is stale", file=sys.stderr)
         corpus = None
-    answerer = Answerer.load(args.index, corpus)
+    # One question at a time: the query encoder may use every core.
+    answerer = Answerer.load(args.index, corpus, threads=os.cpu_count() or 1)
     if args.jsonl:
         return _ask_jsonl(answerer, args)
     request = AskRequest(args.question, tuple(args.history), args.article, args.top_k, args.mode)

@@ -94,7 +94,7 @@ def run_suite(path: Path, split: str, index_dir: Path, corpus_dir: Path) -> Eval
     items = load_suite(path, split)
     if not items:
         raise FollowupError(f"{path}: no questions in split {split!r}")
-    answerer = Answerer.load(index_dir, corpus_dir)
+    answerer = Answerer.load(index_dir, corpus_dir, threads=os.cpu_count() or 1)
     results = evaluate_suite(answerer, load_corpus(corpus_dir), items, configs(DEFAULT_RETRIEVAL))
     params = asdict(DEFAULT_RETRIEVAL)
     summary = {

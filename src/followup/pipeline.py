@@ -85,13 +85,15 @@ class Answerer:
         self._mentions = Mentions(index.medication_names_by_article, index.vocabulary_by_article, clinical_facets())
 
     @classmethod
-    def load(cls, index_dir: Path, corpus_dir: Path | None = None) -> Answerer:
+    def load(cls, index_dir: Path, corpus_dir: Path | None = None, threads: int = 1) -> Answerer:
+        """`threads`: the query encoder's; one answer at a time (the CLI, an evaluation) may use every
+        core, a service answering one request per core gives each one."""
         index = load_index(index_dir, corpus_dir)  # fails fast, before any model loads
         if index.query_model is None:
             raise IndexProblem(f"{index_dir}: the build has no query encoder: run `followup index --force`")
         from followup.onnx_encoder import OnnxQueryEncoder  # ~0.4 s: no torch on the query path
 
-        return cls(index, OnnxQueryEncoder(index.query_model))
+        return cls(index, OnnxQueryEncoder(index.query_model, threads))
 
     def retrieve(self, request: AskRequest, borrow: bool = False) -> Retrieval:
         """`borrow`: take the conversation's subject even when the question names something."""
