@@ -105,3 +105,11 @@ def test_an_index_from_another_version_is_refused(tmp_path: Path, corpus_dir: Pa
     manifest["followup_version"] = "0.0.0"
     with pytest.raises(IndexProblem, match="another followup version"):
         check_fresh(manifest, corpus_dir)
+
+
+def test_an_index_built_before_token_vectors_is_refused(corpus_dir: Path) -> None:
+    # Session 4's builds have no token vectors for the answer score: the recipe tells them apart.
+    manifest = {"corpus_hash": corpus_fingerprint(corpus_dir), **build_recipe(ChunkingParams())}
+    del manifest["token_vectors"]
+    with pytest.raises(IndexProblem, match="run `followup index`"):
+        check_fresh(manifest, corpus_dir)
