@@ -24,17 +24,19 @@ from typing import Any
 
 import numpy as np
 
+from followup.chunk_embeddings import ChunkEmbedding
 from followup.chunking import indexed_text
+from followup.embedding_segments import CHUNK_EMBEDDINGS_FILE, ChunkEmbeddings, write_segment
 from followup.late_interaction import TokenEmbedding, maxsims
 from followup.pipeline import Answerer
 from followup.suite import load_suite
-from followup.token_vectors import ChunkTokens, TokenVectorStore, write_chunk_tokens
 from followup.types import AskRequest, Chunk, Sentence
 
 SUITE = Path(__file__).resolve().parents[1] / "evals" / "muscle-spasm-suite.jsonl"
 TOP_CHUNKS = 10  # what the pipeline takes candidates from
 ROUNDS = 200  # questions against the library-sized store
 MEDQUAD_TOKENS_PER_CHUNK = 96  # mean over MedQuAD's 50,535 chunks (context included)
+SEGMENT_CHUNKS = 5_000
 
 
 def rss_mb(kind: str) -> float:
@@ -73,7 +75,7 @@ def seed(index: Path, questions: int) -> dict[str, Any]:
         "stored_int8_p95_ms": float(np.percentile(stored, 95)),
         "computed_at_query_time_p50_ms": statistics.median(computed),
         "computed_at_query_time_p95_ms": float(np.percentile(computed, 95)),
-        "token_rows": int(answerer.index.tokens.rows[-1]),
+        "token_rows": int(answerer.index.manifest["counts"]["tokens"]),
     }
 
 
@@ -82,28 +84,31 @@ def library(chunks: int, rounds: int = ROUNDS) -> dict[str, Any]:
     dimension = 384
     with tempfile.TemporaryDirectory(prefix="followup-tokens-") as scratch:
         directory = Path(scratch)
-        store = TokenVectorStore(directory / "embeddings", "bench")
-        records, texts = [], []
-        print(f"writing a token store of {chunks} chunks...", file=sys.stderr)
-        for i in range(chunks):
-            text = f"chunk {i}\n" + "x" * 400
-            head = len(text) - 400
-            spans = np.stack([np.arange(MEDQUAD_TOKENS_PER_CHUNK) * 4 + head] * 2, axis=1).astype(np.int32)
-            spans[:, 1] += 3
-            spans[:8] = [[0, 5]] * 8  # the context's tokens
-            vectors = rng.standard_normal((MEDQUAD_TOKENS_PER_CHUNK, dimension)).astype(np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            store.add([text], [TokenEmbedding(vectors, spans)])
-            records.append(Chunk(i, "d", "a", 0, 400, (), (Sentence(0, 400, ()),), f"chunk {i}"))
-            texts.append(text)
-        write_chunk_tokens(directory, records, texts, store)
-        del store, records, texts
+        print(f"writing token vectors of {chunks} chunks...", file=sys.stderr)
+        head = 8  # "chunk N\n"
+        spans = np.stack([np.arange(MEDQUAD_TOKENS_PER_CHUNK) * 4 + head] * 2, axis=1).astype(np.int32)
+        spans[:, 1] += 3
+        spans[:8] = [[0, 5]] * 8  # the context's tokens
+        names: list[str] = []
+        refs: list[tuple[int, int]] = []
+        for first in range(0, chunks, SEGMENT_CHUNKS):  # segments of 5,000: float32 rows are 150 kB a chunk
+            embeddings = []
+            for _ in range(min(SEGMENT_CHUNKS, chunks - first)):
+                vectors = rng.standard_normal((MEDQUAD_TOKENS_PER_CHUNK, dimension)).astype(np.float32)
+                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                embeddings.append(ChunkEmbedding(vectors[0], vectors[:1], TokenEmbedding(vectors, spans)))
+            name = f"segment-{len(names) + 1:06d}"
+            write_segment(directory, name, [bytes(32)] * len(embeddings), embeddings)
+            refs += [(len(names), row) for row in range(len(embeddings))]
+            names.append(name)
+        np.save(directory / CHUNK_EMBEDDINGS_FILE, np.array(refs, dtype=np.int32))
+        records = [Chunk(i, "d", "a", 0, 400, (), (Sentence(0, 400, ()),), "chunk 0") for i in range(chunks)]
         import gc
 
         gc.collect()
-        size = sum(p.stat().st_size for p in directory.glob("chunk-token-*.npy"))
+        size = sum(p.stat().st_size for p in directory.glob("segment-*.token-*.npy"))
         anonymous, mapped = rss_mb("RssAnon"), rss_mb("RssFile")
-        tokens = ChunkTokens(directory)
+        tokens = ChunkEmbeddings(directory, names)
         query = rng.standard_normal((24, dimension)).astype(np.float32)  # both forms of a 12-token question
         query /= np.linalg.norm(query, axis=1, keepdims=True)
         samples = []
@@ -111,7 +116,7 @@ def library(chunks: int, rounds: int = ROUNDS) -> dict[str, Any]:
             started = time.perf_counter()
             # three candidate spans in each of the top chunks (the seed's pools hold 10-19 in all)
             passages = [
-                tokens.passage(int(chunk), start, start + 140)
+                tokens.passage_tokens(records[int(chunk)], start, start + 140)
                 for chunk in rng.choice(chunks, TOP_CHUNKS, replace=False)
                 for start in (0, 130, 260)
             ]

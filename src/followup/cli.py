@@ -124,6 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-build", action="store_true", help="serve the index as it is, without building it")
 
+    verify = commands.add_parser(
+        "verify", help="check every byte of the index against its manifest (loading checks sizes and times only)"
+    )
+    verify.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
+
     articles = commands.add_parser("articles", help="list the indexed articles and their references")
     articles.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
     return parser
@@ -140,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _eval(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "verify":
+            return _verify(args)
         return _articles(args)
     except FollowupError as e:
         print(f"followup: error: {e}", file=sys.stderr)
@@ -162,7 +169,7 @@ def _index(args: argparse.Namespace) -> int:
     print(
         f"index {state}: {result.location.path}\n  {result.articles} article(s), {result.documents} documents, "
         f"{result.chunks} chunks, {result.sentences} sentences, {result.seconds:.1f} s"
-        + (f", {result.embedded} texts embedded" if result.rebuilt else "")
+        + (f", {result.embedded} chunks embedded" if result.rebuilt else "")
     )
     return 0
 
@@ -269,6 +276,18 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"\nrun saved in {folder}", file=sys.stderr)
     if args.json:
         print(json.dumps(outcome.summary, indent=2))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from followup.index_reader import load_index
+    from followup.store import current_build, read_manifest
+
+    location = current_build(args.index)
+    manifest = read_manifest(location, full=True)
+    load_index(args.index)  # and the files agree with one another
+    size = sum(record["bytes"] for record in manifest["files"].values())
+    print(f"index ok: {location.path}\n  {len(manifest['files'])} files, {size / 1e6:.1f} MB checked by sha256")
     return 0
 
 

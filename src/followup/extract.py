@@ -5,7 +5,7 @@ Pure functions over plain values, so they are tested without the model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from followup.text import tokenize
@@ -85,7 +85,7 @@ def restates(text_terms: frozenset[str], other_terms: frozenset[str]) -> bool:
     return shorter >= DUPLICATE_MIN_TERMS and len(text_terms & other_terms) / shorter >= DUPLICATE_CONTAINMENT
 
 
-def group_duplicates(candidates: Sequence[Candidate], documents: dict[str, Document]) -> list[list[Candidate]]:
+def group_duplicates(candidates: Sequence[Candidate], documents: Mapping[str, Document]) -> list[list[Candidate]]:
     """Groups of candidates stating the same thing, in order of their best member; the first member of
     each group is the one to show (quotable, best tier, then most relevant), the rest are where else it
     is said."""

@@ -1,40 +1,52 @@
-"""Load a build into memory, refusing one that is missing, corrupt or stale."""
+"""Load a build, refusing one that is missing, corrupt or stale. Loading maps the build's arrays and
+reads the dense index; records are decoded as questions touch them (records.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from followup.bm25 import BM25Index
-from followup.codec import article_from_dict, chunk_from_dict, document_from_dict
 from followup.config import ChunkingParams
-from followup.corpus import corpus_fingerprint
+from followup.corpus import fingerprint
 from followup.dense import DenseIndex
+from followup.embedding_segments import ChunkEmbeddings
 from followup.errors import CorpusError, IndexProblem
-from followup.indexer import DENSE_INDEX_FILE, MEDICATIONS_FILE, build_recipe
-from followup.store import current_build, read_jsonl, read_manifest
-from followup.token_vectors import ChunkTokens
+from followup.indexer import DENSE_INDEX_FILE, DENSE_ROWS_FILE, MEDICATIONS_FILE, build_recipe
+from followup.records import ArticleChunks, ChunkTable, DocumentTable, read_articles
+from followup.store import current_build, read_manifest
 from followup.types import Article, Chunk, Document
+
+
+class ArticleVocabulary:
+    """Which articles' sources use a word, from the BM25 postings (the chunks holding it)."""
+
+    def __init__(self, bm25: BM25Index, chunk_articles: np.ndarray, article_ids: Sequence[str]) -> None:
+        self._bm25, self._chunk_articles, self._article_ids = bm25, chunk_articles, article_ids
+        self.articles_with = lru_cache(maxsize=4096)(self._articles_with)
+
+    def _articles_with(self, term: str) -> frozenset[str]:
+        positions = np.unique(np.asarray(self._chunk_articles)[self._bm25.chunks_with(term)])
+        return frozenset(self._article_ids[i] for i in positions.tolist())
 
 
 @dataclass(frozen=True)
 class SearchIndex:
     manifest: dict[str, Any]
     articles: dict[str, Article]
-    documents: dict[str, Document]
-    chunks: tuple[Chunk, ...]
+    documents: Mapping[str, Document]
+    chunks: Sequence[Chunk]
     bm25: BM25Index
     dense: DenseIndex
-    sentence_vectors: np.ndarray
-    sentence_offsets: np.ndarray  # chunk i's sentences are rows offsets[i] .. offsets[i] + len
-    tokens: ChunkTokens  # each chunk's token vectors, for the answer score
-    chunk_ids_by_article: dict[str, np.ndarray]
-    vocabulary_by_article: dict[str, frozenset[str]]
+    embeddings: ChunkEmbeddings  # each chunk's sentence vectors and token vectors
+    chunk_ids_by_article: Mapping[str, np.ndarray]
+    vocabulary: ArticleVocabulary
     query_model: Path | None  # the ONNX query encoder of this build, when it has one
     medication_lexicon: dict[str, str]  # medication name -> drug (medications.py)
     medication_names_by_article: dict[str, dict[str, list[str]]]  # article -> drug -> names its sources use
@@ -43,7 +55,7 @@ class SearchIndex:
         return None if article_id is None else self.chunk_ids_by_article[article_id]
 
     def chunks_of(self, article_id: str) -> list[Chunk]:
-        return [self.chunks[i] for i in self.chunk_ids_by_article[article_id]]
+        return [self.chunks[int(i)] for i in self.chunk_ids_by_article[article_id]]
 
     def chunks_of_articles(self, article_ids: Iterable[str]) -> np.ndarray:
         """The articles' chunk ids in ascending order, as scoped search wants them."""
@@ -53,7 +65,7 @@ class SearchIndex:
 def check_fresh(manifest: dict[str, Any], corpus_dir: Path) -> None:
     """Raise when the corpus or the indexing recipe changed since the build."""
     try:
-        current = corpus_fingerprint(corpus_dir)
+        current, _ = fingerprint(corpus_dir, manifest.get("corpus_files"))
     except CorpusError as e:
         raise IndexProblem(f"cannot check the index against the corpus: {e}") from None
     if manifest.get("corpus_hash") != current:
@@ -76,42 +88,32 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         check_fresh(manifest, corpus_dir)
     path = location.path
     try:
-        corpus = json.loads((path / "corpus.json").read_text(encoding="utf-8"))
-        articles = {a.id: a for a in map(article_from_dict, corpus["articles"])}
-        documents = {d.id: d for d in map(document_from_dict, corpus["documents"])}
-        chunks = tuple(chunk_from_dict(c) for c in read_jsonl(path / "chunks.jsonl"))
-        tokens = read_jsonl(path / "chunk-tokens.jsonl")
-        dense = DenseIndex.load(path / DENSE_INDEX_FILE)
-        # Mapped, not read: a question touches the sentences of its top chunks only (250 MB at MedQuAD scale).
-        sentence_vectors = np.load(path / "sentence-vectors.npy", mmap_mode="r")
-        tokens_of_chunks = ChunkTokens(path)
+        articles = read_articles(path)
+        article_ids = list(articles)
+        documents = DocumentTable(path)
+        chunks = ChunkTable(path, documents, article_ids)
+        bm25 = BM25Index.open(path)
+        dense = DenseIndex.load(path / DENSE_INDEX_FILE, np.load(path / DENSE_ROWS_FILE))
+        embeddings = ChunkEmbeddings(path, manifest["segments"])
+        by_article = ArticleChunks(path, article_ids)
         medications = json.loads((path / MEDICATIONS_FILE).read_text(encoding="utf-8"))
         lexicon, names_by_article = medications["lexicon"], medications["names_by_article"]
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:  # faiss raises RuntimeError
         raise IndexProblem(
             f"{path}: unreadable index ({type(e).__name__}: {e}): run `followup index --force`"
         ) from None
-    counts = [len(c.sentences) for c in chunks]
-    same_chunks = len(tokens) == len(chunks) == dense.info.vectors == tokens_of_chunks.chunks
-    if not (same_chunks and sum(counts) == sentence_vectors.shape[0]):
+    if not len(chunks) == bm25.chunks == dense.chunks == len(embeddings):
         raise IndexProblem(f"{path}: index files disagree on the number of chunks: run `followup index --force`")
-    by_article: dict[str, list[int]] = {}
-    vocab: dict[str, set[str]] = {}
-    for chunk, chunk_tokens in zip(chunks, tokens, strict=True):
-        by_article.setdefault(chunk.article_id, []).append(chunk.id)
-        vocab.setdefault(chunk.article_id, set()).update(chunk_tokens)
     return SearchIndex(
         manifest=manifest,
         articles=articles,
         documents=documents,
         chunks=chunks,
-        bm25=BM25Index(tokens),
+        bm25=bm25,
         dense=dense,
-        sentence_vectors=sentence_vectors,
-        sentence_offsets=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
-        tokens=tokens_of_chunks,
-        chunk_ids_by_article={a: np.asarray(ids, dtype=np.int64) for a, ids in by_article.items()},
-        vocabulary_by_article={a: frozenset(v) for a, v in vocab.items()},
+        embeddings=embeddings,
+        chunk_ids_by_article=by_article,
+        vocabulary=ArticleVocabulary(bm25, chunks.articles, article_ids),
         query_model=path / manifest["query_encoder"] if manifest.get("query_encoder") else None,
         medication_lexicon=lexicon,
         medication_names_by_article=names_by_article,

@@ -1,4 +1,7 @@
-"""`followup index`: corpus -> chunks -> BM25 tokens and embeddings -> a new build, switched in atomically."""
+"""`followup index`: corpus -> chunks -> one forward pass per new chunk text -> a new build, switched in
+atomically. A build reuses what the build before it holds: the embeddings of every chunk text it had
+(segments, linked, not copied), its dense graph (new vectors added, removed ones skipped) and the
+checksums of the corpus files whose size and time did not change."""
 
 from __future__ import annotations
 
@@ -16,14 +19,26 @@ from typing import Any
 import numpy as np
 
 from followup import __version__
-from followup.chunking import chunk_documents, indexed_sentence, indexed_text
-from followup.codec import article_to_dict, chunk_to_dict, document_to_dict
+from followup.bm25 import BM25Index
+from followup.chunk_embeddings import ChunkText, embed_chunks
+from followup.chunking import chunk_documents, indexed_text
 from followup.config import DEFAULT_CHUNKING, MODEL_NAME, MODEL_PACKAGE, ChunkingParams
-from followup.corpus import corpus_fingerprint, load_corpus
-from followup.dense import FLAT_LIMIT, HNSW_BUILD_DEPTH, HNSW_NEIGHBOURS, DenseIndex
+from followup.corpus import fingerprint, load_corpus
+from followup.dense import FLAT_LIMIT, HNSW_BUILD_DEPTH, HNSW_NEIGHBOURS, REBUILD_SHARE, DenseIndex
+from followup.embedding_segments import (
+    CHUNK_EMBEDDINGS_FILE,
+    GARBAGE_SHARE,
+    Segment,
+    link_or_copy,
+    next_segment_name,
+    segment_files,
+    write_compacted,
+    write_segment,
+)
 from followup.errors import IndexProblem
 from followup.medications import LEXICON_PACKAGE, lexicon_version, load_package_lexicon, names_by_drug
 from followup.progress import ProgressLine
+from followup.records import write_records
 from followup.store import (
     BuildLocation,
     build_lock,
@@ -32,19 +47,17 @@ from followup.store import (
     publish,
     read_manifest,
     write_json,
-    write_jsonl,
     write_manifest,
 )
 from followup.text import tokenize
-from followup.text_embeddings import TextEmbeddingStore, model_key
-from followup.token_vectors import FILES as TOKEN_FILES
-from followup.token_vectors import TokenVectorStore, write_chunk_tokens
-from followup.types import Document
+from followup.text_embeddings import model_key
+from followup.types import Chunk, Document
 
 QUERY_MODEL_FILE = "query-encoder.onnx"
 DENSE_INDEX_FILE = "chunk-vectors.faiss"  # flat or HNSW by size (dense.py); read back whole at load
+DENSE_ROWS_FILE = "dense-row-chunks.npy"  # the chunk of each row of the dense index, -1 for an unused row
 MEDICATIONS_FILE = "medications.json"  # the medication lexicon and each article's drug names
-EMBEDDINGS = "embeddings"  # inside the index directory, beside builds/: kept from build to build
+EMBEDDINGS = "embeddings"  # inside the index directory, beside builds/: the exported query model
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,7 @@ class BuildResult:
     chunks: int
     sentences: int
     seconds: float
-    embedded: int = 0  # texts embedded by this build; the rest came from earlier builds
+    embedded: int = 0  # chunks embedded by this build; the rest came from the build before
 
 
 def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
@@ -65,6 +78,7 @@ def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
         "followup_version": __version__,
         "model": {"name": MODEL_NAME, "package": MODEL_PACKAGE, "package_version": metadata.version(MODEL_PACKAGE)},
         "chunking": chunking.as_dict(),
+        "model_key": model_key(),
         "query_encoder": QUERY_MODEL_FILE,  # an index without it (older builds) is rebuilt
         "dense_index_file": DENSE_INDEX_FILE,  # older builds kept vectors in chunk-vectors.npy
         "dense_index_params": {
@@ -74,7 +88,7 @@ def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
         },
         "medication_lexicon": {"package": LEXICON_PACKAGE, "version": lexicon_version(), "file": MEDICATIONS_FILE},
         # Token vectors of every chunk for the answer score (late_interaction.py); older builds have none.
-        "token_vectors": {"files": list(TOKEN_FILES), "dtype": "int8", "from": QUERY_MODEL_FILE},
+        "token_vectors": {"dtype": "int8", "from": QUERY_MODEL_FILE},
     }
 
 
@@ -101,13 +115,134 @@ def _up_to_date(
     return (location, manifest) if same else None
 
 
+@dataclass(frozen=True)
+class Previous:
+    """What the last build holds that this one may reuse."""
+
+    location: BuildLocation
+    manifest: dict[str, Any]
+    segments: list[Segment]
+
+
+def _previous(index_dir: Path) -> Previous | None:
+    """The current build, when it is readable and its embeddings came from the same model."""
+    try:
+        location = current_build(index_dir)
+        manifest = read_manifest(location)
+        if manifest.get("model_key") != model_key():
+            return None
+        return Previous(location, manifest, [Segment(location.path, n) for n in manifest["segments"]])
+    except (IndexProblem, OSError, ValueError, KeyError):
+        return None  # nothing to reuse: everything is embedded again
+
+
+def _query_model(index_dir: Path, sample: Sequence[str]) -> Path:
+    """The ONNX model, exported once per model version (torch is needed for that only) and checked
+    against sentence-transformers; exported aside and renamed, so a killed build leaves no half model."""
+    cached = index_dir / EMBEDDINGS / f"{model_key()}-{QUERY_MODEL_FILE}"
+    if not cached.is_file():
+        from followup.encoder import Encoder  # heavy: torch
+        from followup.onnx_encoder import export_query_model
+
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f".{cached.name}.partial")
+        export_query_model(partial, Encoder(), list(sample))
+        os.replace(partial, cached)
+    return cached
+
+
+def _chunk_texts(chunks: Sequence[Chunk], documents: Sequence[Document]) -> list[ChunkText]:
+    texts = {d.id: d.text for d in documents}
+    result = []
+    for chunk in chunks:
+        text = indexed_text(chunk, texts[chunk.doc_id])
+        head = len(text) - (chunk.end - chunk.start)  # "context\n" before the chunk's own text
+        spans = np.array([(s.start - chunk.start + head, s.end - chunk.start + head) for s in chunk.sentences],
+                         dtype=np.int32).reshape(-1, 2)  # fmt: skip
+        result.append(ChunkText(text, head, spans))
+    return result
+
+
+def _place_embeddings(
+    work: Path, previous: Previous | None, keys: list[bytes], new_keys: list[bytes], embedded: Sequence[Any]
+) -> tuple[list[str], np.ndarray, dict[str, dict[str, Any]]]:
+    """Link the previous build's segments this one uses, write one for the new rows, and point each chunk
+    at its row; compact when most linked rows are unused. Returns the segment names, the chunks' (segment,
+    row) and the file records carried over from the previous manifest."""
+    where: dict[bytes, tuple[int, int]] = {}
+    old = previous.segments if previous else []
+    for s, segment in enumerate(old):
+        for row, key in enumerate(np.asarray(segment.keys)):
+            where.setdefault(key.tobytes(), (s, row))
+    used = {where[k] for k in keys if k in where}
+    linked_rows = sum(len(old[s]) for s in {s for s, _ in used})
+    names: list[str] = []
+    known: dict[str, dict[str, Any]] = {}
+    position: dict[bytes, tuple[int, int]] = {}
+    taken = [seg.name for seg in old]
+    if used and linked_rows - len(used) > GARBAGE_SHARE * linked_rows:
+        name = next_segment_name(taken)
+        rows = sorted(used)
+        write_compacted(work, name, [(old[s], r) for s, r in rows])
+        names.append(name)
+        taken.append(name)
+        position = {bytes(old[s].keys[r]): (0, i) for i, (s, r) in enumerate(rows)}
+    elif used:
+        for s in sorted({s for s, _ in used}):
+            names.append(old[s].name)
+            for file in segment_files(old[s].name):
+                link_or_copy(previous.location.path / file, work / file)  # type: ignore[union-attr]
+                known[file] = previous.manifest["files"][file]  # type: ignore[union-attr]
+        renumber = {s: i for i, s in enumerate(sorted({s for s, _ in used}))}
+        position = {k: (renumber[where[k][0]], where[k][1]) for k in keys if k in where}
+    if new_keys:
+        name = next_segment_name(taken)
+        write_segment(work, name, new_keys, embedded)
+        position.update({k: (len(names), i) for i, k in enumerate(new_keys)})
+        names.append(name)
+    refs = np.array([position[k] for k in keys], dtype=np.int32).reshape(-1, 2)
+    return names, refs, known
+
+
+def _dense_index(work: Path, previous: Previous | None, keys: list[bytes], vectors: np.ndarray) -> DenseIndex:
+    """The previous build's graph with this build's new chunks added and its removed ones unused, or a
+    fresh one: on a first build, when the index kind changes, or past REBUILD_SHARE unused rows."""
+    fresh_kind = "hnsw" if len(keys) > FLAT_LIMIT else "flat"
+    if previous and previous.manifest.get("dense_index", {}).get("kind") == fresh_kind == "hnsw":
+        path = previous.location.path
+        old_rows = np.load(path / DENSE_ROWS_FILE)
+        old_refs = np.load(path / CHUNK_EMBEDDINGS_FILE)
+        free: dict[bytes, list[int]] = {}
+        for row, chunk in enumerate(old_rows.tolist()):
+            if chunk >= 0:
+                s, r = old_refs[chunk]
+                free.setdefault(bytes(previous.segments[s].keys[r]), []).append(row)
+        row_chunks = np.full(len(old_rows), -1, dtype=np.int64)
+        added: list[int] = []
+        for chunk, key in enumerate(keys):
+            rows = free.get(key)
+            if rows:
+                row_chunks[rows.pop()] = chunk
+            else:
+                added.append(chunk)
+        unused = int((row_chunks < 0).sum())
+        if unused <= REBUILD_SHARE * (len(row_chunks) + len(added)):
+            print(f"adding {len(added)} vectors to the dense graph, {unused} rows unused", file=sys.stderr)
+            dense = DenseIndex.load(path / DENSE_INDEX_FILE, old_rows)
+            return dense.extended(row_chunks, vectors[added], np.array(added, dtype=np.int64))
+    if fresh_kind == "hnsw":
+        print(f"building the HNSW graph over {len(vectors)} chunk vectors", file=sys.stderr)
+    return DenseIndex.build(vectors)
+
+
 def build_index(
     corpus_dir: Path, index_dir: Path, chunking: ChunkingParams = DEFAULT_CHUNKING, force: bool = False
 ) -> BuildResult:
     started = time.perf_counter()
     with build_lock(index_dir):
-        corpus_hash = corpus_fingerprint(corpus_dir)
         recipe = build_recipe(chunking)
+        previous = _previous(index_dir)
+        corpus_hash, corpus_files = fingerprint(corpus_dir, previous.manifest.get("corpus_files") if previous else None)
         existing = None if force else _up_to_date(index_dir, corpus_hash, recipe)
         if existing:
             location, manifest = existing
@@ -123,77 +258,43 @@ def build_index(
             )
         corpus = load_corpus(corpus_dir)
         chunks = chunk_documents(corpus.documents, chunking)
-        texts = {d.id: d.text for d in corpus.documents}
-        chunk_texts = [indexed_text(c, texts[c.doc_id]) for c in chunks]
-        sentence_texts = [indexed_sentence(c, s, texts[c.doc_id]) for c in chunks for s in c.sentences]
-        bare_sentences = [texts[c.doc_id][s.start : s.end] for c in chunks for s in c.sentences]
+        texts = _chunk_texts(chunks, corpus.documents)
+        keys = [t.key for t in texts]
+        sentences = sum(len(c.sentences) for c in chunks)
         print(
             f"indexing {len(corpus.articles)} article(s), {len(corpus.documents)} documents, "
-            f"{len(chunks)} chunks, {len(sentence_texts)} sentences",
+            f"{len(chunks)} chunks, {sentences} sentences",
             file=sys.stderr,
         )
-
-        # Only text no earlier build embedded is embedded now: changing one article re-embeds its chunks.
-        key = model_key()
-        store = TextEmbeddingStore(index_dir / EMBEDDINGS, key)
-        all_texts = [*chunk_texts, *bare_sentences, *sentence_texts]
-        new_texts = store.missing(all_texts)
-        cached_model = index_dir / EMBEDDINGS / f"{key}-{QUERY_MODEL_FILE}"
-        print(f"{len(new_texts)} texts to embed, {len(set(all_texts)) - len(new_texts)} from earlier builds",
-              file=sys.stderr)  # fmt: skip
-        if new_texts or not cached_model.is_file():
-            from followup.encoder import Encoder  # heavy: torch, only when something needs the model
-
-            encoder = Encoder()
-            if new_texts:
-                store.add(new_texts, encoder.encode(new_texts, ProgressLine("embedding")))
-            if not cached_model.is_file():
-                from followup.onnx_encoder import export_query_model
-
-                # The query path's model, checked against sentence-transformers, so `ask` needs no torch;
-                # exported aside and renamed, so a killed build never leaves half a model in the cache.
-                cached_model.parent.mkdir(parents=True, exist_ok=True)
-                partial = cached_model.with_name(f".{cached_model.name}.partial")
-                export_query_model(partial, encoder, chunk_texts[:32])
-                os.replace(partial, cached_model)
-        # Token vectors for the answer score, by the exported model the query side runs: one pass per
-        # chunk text no earlier build embedded, both cores.
-        tokens = TokenVectorStore(index_dir / EMBEDDINGS, key)
-        new_chunks = tokens.missing(chunk_texts)
-        if new_chunks:
-            from followup.onnx_encoder import OnnxQueryEncoder
-
-            bulk = OnnxQueryEncoder(cached_model, threads=os.cpu_count() or 1)
-            tokens.add(new_chunks, bulk.encode_tokens(new_chunks, ProgressLine("token vectors")))
-        chunk_vectors = store.lookup(chunk_texts)
-        # A sentence's relevance is the mean of its cosine alone and with its context: context alone lifts
-        # every bullet of a list towards any question about the article's topic; alone, "Trauma" means little.
-        sentence_vectors = (store.lookup(bare_sentences) + store.lookup(sentence_texts)) / 2
+        # Only chunk texts no earlier build embedded are embedded now: changing one article embeds its chunks.
+        stored = {k.tobytes() for s in (previous.segments if previous else []) for k in np.asarray(s.keys)}
+        new = list({t.key: t for t in texts if t.key not in stored}.values())
+        print(f"{len(new)} chunk texts to embed, {len(set(keys)) - len(new)} from the last build", file=sys.stderr)
+        model = _query_model(index_dir, [t.text for t in texts[:32]])
+        embedded = embed_chunks(model, new, ProgressLine("embedding chunk and sentence texts")) if new else []
 
         with new_build(index_dir) as work:
-            shutil.copyfile(cached_model, work / QUERY_MODEL_FILE)
-            write_json(
-                work / "corpus.json",
-                {
-                    "articles": [article_to_dict(a) for a in corpus.articles],
-                    "documents": [document_to_dict(d) for d in corpus.documents],
-                },
+            shutil.copyfile(model, work / QUERY_MODEL_FILE)
+            names, refs, known = _place_embeddings(work, previous, keys, [t.key for t in new], embedded)
+            np.save(work / CHUNK_EMBEDDINGS_FILE, refs)
+            segments = {n: Segment(work, n) for n in names}
+            vectors = (
+                np.stack([segments[names[s]].vectors[r] for s, r in refs.tolist()])
+                if len(refs)
+                else np.zeros((0, 384), np.float32)
             )
-            write_jsonl(work / "chunks.jsonl", [chunk_to_dict(c) for c in chunks])
-            write_jsonl(work / "chunk-tokens.jsonl", [tokenize(t) for t in chunk_texts])
-            if len(chunk_vectors) > FLAT_LIMIT:
-                print(f"building the HNSW graph over {len(chunk_vectors)} chunk vectors", file=sys.stderr)
-            dense = DenseIndex.build(chunk_vectors)
+            write_records(work, corpus.articles, corpus.documents, chunks)
+            BM25Index([tokenize(t.text) for t in texts]).save(work)
+            dense = _dense_index(work, previous, keys, vectors)
             dense.save(work / DENSE_INDEX_FILE)
-            np.save(work / "sentence-vectors.npy", sentence_vectors)
-            token_count = write_chunk_tokens(work, chunks, chunk_texts, tokens)
+            np.save(work / DENSE_ROWS_FILE, dense.row_chunks)
             write_json(work / MEDICATIONS_FILE, _medications(corpus.documents))
             counts = {
                 "articles": len(corpus.articles),
                 "documents": len(corpus.documents),
                 "chunks": len(chunks),
-                "sentences": len(sentence_texts),
-                "tokens": token_count,
+                "sentences": sentences,
+                "tokens": int(sum(int(segments[names[s]].token_count(r)) for s, r in refs.tolist())),
             }
             write_manifest(
                 work,
@@ -201,10 +302,13 @@ def build_index(
                     **recipe,
                     "corpus_hash": corpus_hash,
                     "corpus_dir": str(corpus_dir),
+                    "corpus_files": corpus_files,
                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "counts": counts,
-                    "embedding_dimension": int(chunk_vectors.shape[1]),
-                    "dense_index": asdict(dense.info),
+                    "segments": names,
+                    "embedded": len(new),
+                    "embedding_dimension": int(vectors.shape[1]),
+                    "dense_index": {**asdict(dense.info), "rows": len(dense.row_chunks)},
                     "versions": {
                         "python": platform.python_version(),
                         "numpy": np.__version__,
@@ -214,19 +318,19 @@ def build_index(
                         "sentence_transformers": metadata.version("sentence-transformers"),
                         "torch": metadata.version("torch"),
                         "onnxruntime": metadata.version("onnxruntime"),
+                        "tokenizers": metadata.version("tokenizers"),
                     },
                 },
+                known,
             )
             location = publish(index_dir, work, corpus_hash)
-        store.save(keep=all_texts)
-        tokens.save(keep=chunk_texts)
         return BuildResult(
             location,
             True,
             counts["articles"],
             counts["documents"],
             counts["chunks"],
-            counts["sentences"],
+            sentences,
             time.perf_counter() - started,
-            len(new_texts),
+            len(new),
         )

@@ -93,6 +93,11 @@ class OnnxQueryEncoder:
         return [found[i] for i in range(len(texts))]
 
 
+def _kept(encoding: Any) -> list[int]:
+    """Positions of the tokens that carry text: not [CLS], [SEP] or padding, whose offsets are (0, 0)."""
+    return [i for i, (start, end) in enumerate(encoding.offsets) if end > start and encoding.attention_mask[i]]
+
+
 def _pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     weights = mask[..., None].astype(np.float32)
     pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
@@ -101,8 +106,7 @@ def _pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _tokens(hidden: np.ndarray, encoding: Any) -> TokenEmbedding:
-    # Special tokens ([CLS], [SEP], padding) carry no span of the text: (0, 0) offsets.
-    keep = [i for i, (start, end) in enumerate(encoding.offsets) if end > start and encoding.attention_mask[i]]
+    keep = _kept(encoding)
     vectors = hidden[keep].astype(np.float32)
     vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
     spans = np.array([encoding.offsets[i] for i in keep], dtype=np.int32).reshape(-1, 2)

@@ -82,7 +82,7 @@ class Answerer:
         self.encoder = encoder
         self.params = params
         self._reference_terms: dict[str, list[tuple[Chunk, int, frozenset[str]]]] = {}
-        self._mentions = Mentions(index.medication_names_by_article, index.vocabulary_by_article, clinical_facets())
+        self._mentions = Mentions(index.medication_names_by_article, index.vocabulary.articles_with, clinical_facets())
 
     @classmethod
     def load(cls, index_dir: Path, corpus_dir: Path | None = None, threads: int = 1) -> Answerer:
@@ -153,10 +153,11 @@ class Answerer:
 
     def _sources_use_words_of(self, request: AskRequest) -> bool:
         """Every content word of the question occurs in the sources searched."""
-        articles = [request.article_id] if request.article_id else list(self.index.articles)
-        vocabulary = self.index.vocabulary_by_article
+        using = self.index.vocabulary.articles_with
         terms = tokenize(" ".join(content_words(request.question)))
-        return bool(terms) and all(any(t in vocabulary[a] for a in articles) for t in terms)
+        if request.article_id:
+            return bool(terms) and all(request.article_id in using(t) for t in terms)
+        return bool(terms) and all(using(t) for t in terms)
 
     def _gather(self, request: AskRequest, retrieval: Retrieval) -> Assessment:
         pool = [
@@ -221,8 +222,7 @@ class Answerer:
         for chunk, index, sentence_terms in self._reference_sentences(candidate.chunk.article_id):
             if restates(terms, sentence_terms):
                 sentence = chunk.sentences[index]
-                row = int(self.index.sentence_offsets[chunk.id]) + index
-                own = float(self.index.sentence_vectors[row] @ query_vector)
+                own = float(self.index.embeddings.sentences(chunk.id)[index] @ query_vector)
                 relevance = max(own, candidate.relevance)
                 tier = self._tier(chunk, sentence.citations)
                 twins.append(Candidate(chunk, sentence.start, sentence.end, sentence.citations, relevance, tier,
@@ -274,15 +274,14 @@ class Answerer:
         is never evidence (its statement reaches the answer through the cited sentence it restates,
         _cited_twins, or not at all); a sentence announcing a list ("... can be complex and involve:")
         says nothing alone."""
-        tokens = [self.index.tokens.passage(c.chunk.id, c.start, c.end) for c in pool]
+        tokens = [self.index.embeddings.passage_tokens(c.chunk, c.start, c.end) for c in pool]
         return [
             replace(c, score=score, quotable=bool(c.citations) and not self._text(c).rstrip().endswith(":"))
             for c, score in zip(pool, maxsims(query_tokens, tokens), strict=True)
         ]
 
     def _candidates(self, chunk: Chunk, rank: int, query_vector: np.ndarray) -> list[Candidate]:
-        offset = int(self.index.sentence_offsets[chunk.id])
-        relevances = (self.index.sentence_vectors[offset : offset + len(chunk.sentences)] @ query_vector).tolist()
+        relevances = (self.index.embeddings.sentences(chunk.id) @ query_vector).tolist()
         candidates = []
         for span in best_spans(relevances, self.params.min_relevance):
             sentences = chunk.sentences[span.first : span.last + 1]

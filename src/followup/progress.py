@@ -22,5 +22,7 @@ class ProgressLine:
         self._last = now
         elapsed = max(now - self.started, 1e-9)
         end = "\n" if done >= total else "\r" if self.stream.isatty() else "\n"
-        self.stream.write(f"{self.label}: {done}/{total} ({done / elapsed:.1f}/s, {elapsed:.1f} s){end}")
+        rate = done / elapsed
+        eta = f", {(total - done) / rate:.0f} s to go" if done < total and rate > 0 else ""
+        self.stream.write(f"{self.label}: {done}/{total} ({rate:.1f}/s, {elapsed:.1f} s{eta}){end}")
         self.stream.flush()

@@ -10,21 +10,22 @@ about pregnancy.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 
-from followup.facets import Facet, addresses, named_facets
+from followup.facets import Facet, named_facets
 from followup.medications import find_mentions
 
 
 class Mentions:
-    """Which articles mention each drug and use a term of each facet, computed when an index is loaded
-    (one facet over 5,401 articles' vocabularies takes ~30 ms), so that a question costs set look-ups."""
+    """Which articles mention each drug and use a term of each facet. A facet's articles come from
+    `articles_with` (the articles whose sources use a word: the BM25 postings of a loaded index) the
+    first time a question names it, so loading a library costs nothing per facet."""
 
     def __init__(
         self,
         drug_names: Mapping[str, Mapping[str, list[str]]],
-        vocabularies: Mapping[str, Set[str]],
+        articles_with: Callable[[str], Set[str]],
         facets: tuple[Facet, ...],
     ) -> None:
         self.drug_names = drug_names  # article -> drug -> the names its sources use
@@ -32,15 +33,23 @@ class Mentions:
         for article, names in drug_names.items():
             for drug in names:
                 self._by_drug.setdefault(drug, set()).add(article)
-        self._by_facet = {
-            f.name: frozenset(a for a, vocabulary in vocabularies.items() if addresses(vocabulary, f)) for f in facets
-        }
+        self._articles_with = articles_with
+        self._facets = {f.name: f for f in facets}
+        self._by_facet: dict[str, frozenset[str]] = {}
 
     def mentioning(self, drug: str) -> Set[str]:
         return self._by_drug.get(drug, set())
 
     def addressing(self, facet: Facet) -> frozenset[str]:
-        return self._by_facet[facet.name]
+        found = self._by_facet.get(facet.name)
+        if found is None:
+            # A phrase counts where all its words occur (facets.addresses): per term, the articles
+            # holding every word; per facet, those holding any term.
+            terms = [t for t in self._facets[facet.name].terms if t]
+            holding = [frozenset.intersection(*(frozenset(self._articles_with(w)) for w in t)) for t in terms]
+            found = frozenset().union(*holding)
+            self._by_facet[facet.name] = found
+        return found
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,16 @@
 
     index/
       CURRENT              name of the build in use (replaced atomically with os.replace)
-      builds/<name>/       manifest.json, corpus.json, chunks.jsonl, chunk-tokens.jsonl,
-                           chunk-vectors.faiss, sentence-vectors.npy
+      builds/<name>/       manifest.json and the build's arrays (records.py, bm25.py, dense.py,
+                           embedding_segments.py: segments are hard links shared with the build before)
       .lock                held while a build runs
 
 A reader resolves CURRENT once and reads that build; a build in progress lives in builds/.tmp-*
 and becomes visible only when CURRENT names it, so an interrupted build leaves the old one in use.
+
+The manifest records each file's sha256, size and modification time. Loading compares size and
+time (a stat per file, not the 2 GB of a library's build read at every start); a file whose time
+differs (a copied index) is hashed; `followup verify` hashes them all.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any
 
 from followup.errors import IndexProblem
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: arrays, memory-mapped, instead of JSON records rebuilt at load
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 BUILDS = "builds"
@@ -62,8 +66,26 @@ def current_build(index_dir: Path) -> BuildLocation:
     return location
 
 
-def read_manifest(location: BuildLocation, verify_files: bool = True) -> dict[str, Any]:
-    """The build's manifest; with verify_files, every file's checksum is checked against it."""
+def file_record(path: Path, sha256: str | None = None) -> dict[str, Any]:
+    stat = path.stat()
+    return {"sha256": sha256 or file_sha256(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _check_file(file: Path, record: dict[str, Any], full: bool) -> None:
+    if not file.is_file():
+        raise IndexProblem(f"{file}: missing from the index: run `followup index --force`")
+    stat = file.stat()
+    if stat.st_size != record["bytes"]:
+        raise IndexProblem(
+            f"{file}: {stat.st_size} bytes, the manifest says {record['bytes']}: run `followup index --force`"
+        )
+    if (full or stat.st_mtime_ns != record["mtime_ns"]) and file_sha256(file) != record["sha256"]:
+        raise IndexProblem(f"{file}: corrupt (checksum differs from the manifest): run `followup index --force`")
+
+
+def read_manifest(location: BuildLocation, verify_files: bool = True, full: bool = False) -> dict[str, Any]:
+    """The build's manifest; with verify_files, every file is checked against it by size and time (by
+    checksum where the time differs); with full, by checksum."""
     path = location.path / MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -75,14 +97,8 @@ def read_manifest(location: BuildLocation, verify_files: bool = True) -> dict[st
             f"{path}: index format {found!r}, this followup reads {FORMAT_VERSION}: run `followup index --force`"
         )
     if verify_files:
-        for name, expected in manifest.get("files", {}).items():
-            file = location.path / name
-            if not file.is_file():
-                raise IndexProblem(f"{file}: missing from the index: run `followup index --force`")
-            if file_sha256(file) != expected:
-                raise IndexProblem(
-                    f"{file}: corrupt (checksum differs from the manifest): run `followup index --force`"
-                )
+        for name, record in manifest.get("files", {}).items():
+            _check_file(location.path / name, record, full)
     return manifest
 
 
@@ -113,8 +129,16 @@ def new_build(index_dir: Path) -> Iterator[Path]:
         raise
 
 
-def write_manifest(build_dir: Path, manifest: dict[str, Any]) -> None:
-    files = {p.name: file_sha256(p) for p in sorted(build_dir.iterdir()) if p.is_file() and p.name != MANIFEST}
+def write_manifest(build_dir: Path, manifest: dict[str, Any], known: dict[str, dict[str, Any]] | None = None) -> None:
+    """`known`: records of files linked from an earlier build, trusted when size and time still match."""
+    known = known or {}
+    files = {}
+    for path in sorted(build_dir.iterdir()):
+        if not path.is_file() or path.name == MANIFEST:
+            continue
+        record, stat = known.get(path.name), path.stat()
+        same = record is not None and (record["bytes"], record["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns)
+        files[path.name] = record if same and record is not None else file_record(path)
     full = {"format_version": FORMAT_VERSION, **manifest, "files": files}
     (build_dir / MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -144,7 +168,7 @@ def publish(index_dir: Path, work: Path, corpus_hash: str) -> BuildLocation:
 
 def _fsync_tree(directory: Path) -> None:
     for path in directory.iterdir():
-        if path.is_file():
+        if path.is_file() and path.stat().st_nlink == 1:  # a linked segment was synced by its own build
             with path.open("rb") as f:
                 os.fsync(f.fileno())
 

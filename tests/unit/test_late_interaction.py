@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from followup.chunk_embeddings import ChunkEmbedding
+from followup.embedding_segments import CHUNK_EMBEDDINGS_FILE, ChunkEmbeddings, write_segment
 from followup.late_interaction import TokenEmbedding, dequantise, maxsim, maxsims, passage_rows, quantise
-from followup.token_vectors import ChunkTokens, TokenVectorStore, write_chunk_tokens
 from followup.types import Chunk, Sentence
 
 
@@ -40,18 +41,17 @@ def test_a_passage_is_scored_against_the_context_and_its_own_tokens_only() -> No
 
 def test_chunk_tokens_round_trip_with_spans_moved_to_the_document(tmp_path: Path) -> None:
     chunk = Chunk(0, "a", "a", 100, 112, ("S",), (Sentence(100, 106, (1,)), Sentence(107, 112, (1,))), "T > S")
-    text = "T > S\nFirst. Then."  # the indexed text: context, newline, the chunk's own 12 characters
+    # the indexed text: context, newline, the chunk's own 12 characters
     vectors = _unit([1, 0, 0], [0, 1, 0], [0, 0, 1])
-    store = TokenVectorStore(tmp_path / "embeddings", "k")
-    store.add([text], [TokenEmbedding(vectors, np.array([[0, 1], [6, 11], [13, 17]], dtype=np.int32))])
-    store.save(keep=[text])
-    reloaded = TokenVectorStore(tmp_path / "embeddings", "k")
-    assert reloaded.missing([text, "other"]) == ["other"]
-    assert write_chunk_tokens(tmp_path, [chunk], [text], reloaded) == 3
-    tokens = ChunkTokens(tmp_path)
+    tokens = TokenEmbedding(vectors, np.array([[0, 1], [6, 11], [13, 17]], dtype=np.int32))
+    embedding = ChunkEmbedding(vectors[0], vectors[1:], tokens)
+    write_segment(tmp_path, "segment-000001", [bytes(32)], [embedding])
+    np.save(tmp_path / CHUNK_EMBEDDINGS_FILE, np.array([[0, 0]], dtype=np.int32))
+    stored = ChunkEmbeddings(tmp_path, ["segment-000001"])
     # "First." is document offsets 100-106: the context token and the first sentence's token
-    assert np.allclose(tokens.passage(0, 100, 106), vectors[[0, 1]], atol=1e-2)
-    assert np.allclose(tokens.passage(0, 107, 112), vectors[[0, 2]], atol=1e-2)
+    assert np.allclose(stored.passage_tokens(chunk, 100, 106), vectors[[0, 1]], atol=1e-2)
+    assert np.allclose(stored.passage_tokens(chunk, 107, 112), vectors[[0, 2]], atol=1e-2)
+    assert np.array_equal(stored.sentences(0), vectors[1:]) and np.array_equal(stored.vector(0), vectors[0])
 
 
 def test_scores_of_many_passages_at_once_equal_one_at_a_time() -> None:

@@ -19,9 +19,13 @@ VOCABULARIES = {
 }
 
 
+def articles_with(term: str) -> set[str]:
+    return {a for a, vocabulary in VOCABULARIES.items() if term in vocabulary}
+
+
 def scope(question: str, articles: list[str], query: str | None = None) -> Scope:
     return answerable_scope(
-        question, query or question, articles, LEXICON, Mentions(DRUGS, VOCABULARIES, FACETS), FACETS
+        question, query or question, articles, LEXICON, Mentions(DRUGS, articles_with, FACETS), FACETS
     )
 
 

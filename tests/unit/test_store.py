@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -57,12 +58,30 @@ def test_missing_index_is_reported(tmp_path: Path) -> None:
 def test_corrupt_or_missing_file_is_detected(tmp_path: Path) -> None:
     make_build(tmp_path, "a" * 64, "one")
     location = current_build(tmp_path)
-    (location.path / "data.txt").write_text("tampered")
+    data = location.path / "data.txt"
+    data.write_text("tampered")
+    with pytest.raises(IndexProblem, match=r"data\.txt: 8 bytes, the manifest says 3"):
+        read_manifest(location)
+    data.write_text("two")  # the same size, a new time: hashed, and found to differ
     with pytest.raises(IndexProblem, match=r"data\.txt: corrupt"):
         read_manifest(location)
-    (location.path / "data.txt").unlink()
+    data.unlink()
     with pytest.raises(IndexProblem, match=r"data\.txt: missing"):
         read_manifest(location)
+
+
+def test_loading_checks_size_and_time_and_verify_reads_every_byte(tmp_path: Path) -> None:
+    make_build(tmp_path, "a" * 64, "one")
+    location = current_build(tmp_path)
+    data = location.path / "data.txt"
+    stat = data.stat()
+    data.write_text("on!")  # same size; the time put back, as a disk error would leave it
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    read_manifest(location)  # a stat per file: not read
+    with pytest.raises(IndexProblem, match=r"data\.txt: corrupt"):
+        read_manifest(location, full=True)
+    data.write_text("one")  # the original bytes at a new time (a copied index): hashed, and accepted
+    read_manifest(location)
 
 
 def test_unreadable_manifest_and_wrong_format_are_reported(tmp_path: Path) -> None:
