@@ -1,6 +1,7 @@
 """The HTTP service: the answer contract, article metadata, health, an OpenAI-compatible chat endpoint
-and the follow-up page. The index and model load once, at start-up; inference runs in worker threads
-so the event loop never blocks. Logs carry method, path, status and time, never question text."""
+and the follow-up page. The index and model load at start-up and again whenever `index/CURRENT` names a
+new build (live.py); inference runs in worker threads so the event loop never blocks. Logs carry
+method, path, status and time, never question text."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,15 +41,21 @@ from followup.api_models import (
     Health,
     ModelList,
     Ready,
+    ReloadOut,
 )
 from followup.chat import MODEL_PREFIX, article_from_model, completion, question_and_history, stream_events
 from followup.errors import InvalidRequest, UnknownArticle
+from followup.live import LiveIndex, Snapshot, Watcher
 from followup.pipeline import Answerer
 from followup.render import answer_to_contract, format_markdown, reference_to_contract
+from followup.store import current_build
 from followup.types import Answer, AskRequest
 
 log = logging.getLogger("followup.api")
 WEB = resources.files("followup") / "web"
+BUILD_HEADER = "X-Followup-Build"  # on every response computed from the index: the build it came from
+BUILD_HEADER_DOC = {BUILD_HEADER: {"description": "the build this answer was computed from",
+                                   "schema": {"type": "string"}}}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,8 @@ class ServiceSettings:
     # torch, which spreads each answer over every core. Measured on 2 cores, 8 clients: ONNX with 2
     # slots 184 answers/s, with 1 slot 150/s; torch with no limit 45/s, with 1 slot 59/s.
     inference_slots: int | None = None
+    # Seconds between reads of index/CURRENT; a new build there is loaded and swapped in. 0: never.
+    reload_interval: float = 2.0
 
 
 class BodySizeLimit:
@@ -105,11 +115,14 @@ async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
-def ready_answerer(request: Request) -> Answerer:
-    loaded: Answerer | None = request.app.state.answerer
-    if loaded is None:
+async def serving(request: Request, response: Response) -> Snapshot[Answerer]:
+    """The live build, taken once: all the request computes comes from it, whatever reloads meanwhile."""
+    live: LiveIndex[Answerer] = request.app.state.live
+    snapshot = live.current()
+    if snapshot is None:
         raise HTTPException(503, "the index and model are still loading")
-    return loaded
+    response.headers[BUILD_HEADER] = snapshot.build
+    return snapshot
 
 
 def check_key(request: Request) -> None:
@@ -122,27 +135,47 @@ def check_key(request: Request) -> None:
         raise HTTPException(401, "missing or wrong API key", headers={"WWW-Authenticate": "Bearer"})
 
 
-Loaded = Annotated[Answerer, Depends(ready_answerer)]
+Serving = Annotated[Snapshot[Answerer], Depends(serving)]
 
 
-def _slots_for(answerer: Answerer) -> int:
+def live_index(settings: ServiceSettings) -> LiveIndex[Answerer]:
+    """The builds `settings` names, nothing loaded yet."""
+    return LiveIndex(settings.index_dir, partial(Answerer.load, settings.index_dir, settings.corpus_dir))
+
+
+def _slots_for(live: LiveIndex[Answerer]) -> int:
     from followup.onnx_encoder import OnnxQueryEncoder
 
-    return (os.cpu_count() or 1) if isinstance(answerer.encoder, OnnxQueryEncoder) else 1
+    snapshot = live.current()
+    onnx = snapshot is not None and isinstance(snapshot.answerer.encoder, OnnxQueryEncoder)
+    return (os.cpu_count() or 1) if onnx else 1
 
 
-def create_app(settings: ServiceSettings, answerer: Answerer | None = None) -> FastAPI:
-    """The app; `answerer` lets tests share one loaded model, otherwise it loads in the lifespan."""
+def create_app(
+    settings: ServiceSettings, answerer: Answerer | None = None, live: LiveIndex[Answerer] | None = None
+) -> FastAPI:
+    """The app. It serves `live` when given (the CLI loads it first, to fail before serving); else
+    `answerer`, as the build CURRENT names (tests share one loaded model); else it loads that build
+    in the lifespan. Nothing but `live` may keep an answerer: a reload would not free it."""
+    if live is None:
+        live = live_index(settings)
+        if answerer is not None:
+            live.install(current_build(settings.index_dir).name, answerer)
+    served = live  # for the closures below; they must never capture `answerer`, or no reload could free it
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loaded: Answerer = (
-            answerer if answerer is not None
-            else await run_in_threadpool(Answerer.load, settings.index_dir, settings.corpus_dir)
-        )  # fmt: skip
-        slots.total_tokens = settings.inference_slots or _slots_for(loaded)
-        app.state.answerer = loaded
-        yield
+        if served.current() is None:
+            await run_in_threadpool(served.load)
+        slots.total_tokens = settings.inference_slots or _slots_for(served)
+        watcher = Watcher(served, settings.reload_interval) if settings.reload_interval > 0 else None
+        if watcher is not None:
+            watcher.start()
+        try:
+            yield
+        finally:
+            if watcher is not None:  # waits for a reload in progress, off the event loop
+                await run_in_threadpool(watcher.stop)
 
     app = FastAPI(
         title="followup",
@@ -153,17 +186,18 @@ def create_app(settings: ServiceSettings, answerer: Answerer | None = None) -> F
         redoc_url=None,
         responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 500: {"model": ErrorOut}},
     )
-    app.state.answerer = None
+    app.state.live = served
     app.state.settings = settings
-    slots = anyio.CapacityLimiter(settings.inference_slots or (_slots_for(answerer) if answerer else 1))
+    slots = anyio.CapacityLimiter(settings.inference_slots or _slots_for(served))
 
-    async def answer_off_loop(loaded: Answerer, request: AskRequest) -> Answer:
+    async def answer_off_loop(snapshot: Snapshot[Answerer], request: AskRequest) -> Answer:
         """In a worker thread, so the event loop keeps serving health checks and other clients."""
-        return await anyio.to_thread.run_sync(loaded.answer, request, limiter=slots)
+        return await anyio.to_thread.run_sync(snapshot.answerer.answer, request, limiter=slots)
 
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type", "X-API-Key"])  # fmt: skip
+                           allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+                           expose_headers=[BUILD_HEADER])  # fmt: skip
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
 
     @app.middleware("http")
@@ -198,56 +232,68 @@ def create_app(settings: ServiceSettings, answerer: Answerer | None = None) -> F
         return {"status": "ok"}
 
     @app.get("/readyz", response_model=Ready, responses={503: {"model": ErrorOut}}, tags=["health"])
-    async def readyz(loaded: Loaded) -> dict[str, Any]:
-        """The index and model are loaded; a summary of the index in use."""
-        manifest = loaded.index.manifest
+    async def readyz(snapshot: Serving) -> dict[str, Any]:
+        """The index and model are loaded; the build answering and a summary of its manifest."""
+        manifest = snapshot.answerer.index.manifest
         summary = {k: manifest.get(k) for k in ("created_at", "counts", "model", "chunking", "followup_version")}
-        return {"status": "ready", "index": {**summary, "corpus_hash": str(manifest.get("corpus_hash", ""))[:12]}}
+        index = {**summary, "corpus_hash": str(manifest.get("corpus_hash", ""))[:12]}
+        return {"status": "ready", "build": snapshot.build, "index": index}
 
-    @app.post("/v1/ask", response_model=AnswerOut, dependencies=keyed, responses={404: {"model": ErrorOut}},
-              tags=["answers"])  # fmt: skip
-    async def ask(body: AskBody, loaded: Loaded) -> dict[str, Any]:
+    @app.post("/v1/admin/reload", response_model=ReloadOut, dependencies=keyed,
+              responses={503: {"model": ErrorOut}}, tags=["admin"])  # fmt: skip
+    async def reload_index() -> dict[str, Any]:
+        """Serve the build index/CURRENT names now, without waiting for the next periodic check.
+        503 when it cannot be loaded (the detail says why): the build serving keeps serving."""
+        outcome = await anyio.to_thread.run_sync(served.reload)  # loading takes seconds: off the loop
+        if outcome.problem is not None:
+            raise HTTPException(503, outcome.problem)
+        return {"build": outcome.build, "previous": outcome.previous, "changed": outcome.changed}
+
+    @app.post("/v1/ask", response_model=AnswerOut, dependencies=keyed, tags=["answers"],
+              responses={200: {"headers": BUILD_HEADER_DOC}, 404: {"model": ErrorOut}})  # fmt: skip
+    async def ask(body: AskBody, snapshot: Serving) -> dict[str, Any]:
         """Verbatim passages that answer the question, with citations, ordered by evidence tier."""
         request = AskRequest(body.question, tuple(body.history), body.article_id, body.top_k, body.mode)
-        answer = await answer_off_loop(loaded, request)
+        answer = await answer_off_loop(snapshot, request)
         return answer_to_contract(answer)
 
     @app.get("/v1/articles", response_model=list[ArticleSummary], dependencies=keyed, tags=["articles"])
-    async def articles(loaded: Loaded) -> list[dict[str, Any]]:
+    async def articles(snapshot: Serving) -> list[dict[str, Any]]:
         return [
             {"id": a.id, "title": a.title, "question": a.question, "last_updated": a.last_updated,
              "references": len(a.references)}
-            for a in loaded.index.articles.values()
+            for a in snapshot.answerer.index.articles.values()
         ]  # fmt: skip
 
     @app.get("/v1/articles/{article_id}", response_model=ArticleOut, dependencies=keyed,
              responses={404: {"model": ErrorOut}}, tags=["articles"])  # fmt: skip
-    async def article(article_id: str, loaded: Loaded) -> dict[str, Any]:
-        found = loaded.index.articles.get(article_id)
+    async def article(article_id: str, snapshot: Serving) -> dict[str, Any]:
+        found = snapshot.answerer.index.articles.get(article_id)
         if found is None:
-            raise UnknownArticle(article_id, list(loaded.index.articles))
+            raise UnknownArticle(article_id, list(snapshot.answerer.index.articles))
         return {"id": found.id, "title": found.title, "question": found.question, "last_updated": found.last_updated,
                 "references": [reference_to_contract(found.id, r) for r in found.references]}  # fmt: skip
 
     @app.get("/v1/models", response_model=ModelList, dependencies=keyed, tags=["chat"])
-    async def models(loaded: Loaded) -> dict[str, Any]:
+    async def models(snapshot: Serving) -> dict[str, Any]:
         """For chat UIs: "followup" searches every article, "followup/<id>" one."""
-        names = [MODEL_PREFIX, *(f"{MODEL_PREFIX}/{a}" for a in loaded.index.articles)]
+        names = [MODEL_PREFIX, *(f"{MODEL_PREFIX}/{a}" for a in snapshot.answerer.index.articles)]
         return {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "followup"}
                                            for n in names]}  # fmt: skip
 
     @app.post("/v1/chat/completions", response_model=ChatCompletion, dependencies=keyed,
-              responses={200: {"content": {"text/event-stream": {}}}, 404: {"model": ErrorOut}},
-              tags=["chat"])  # fmt: skip
-    async def chat(body: ChatBody, loaded: Loaded) -> Any:
+              responses={200: {"content": {"text/event-stream": {}}, "headers": BUILD_HEADER_DOC},
+                         404: {"model": ErrorOut}}, tags=["chat"])  # fmt: skip
+    async def chat(body: ChatBody, snapshot: Serving) -> Any:
         """OpenAI-compatible: the last user message is the question, earlier user messages the history;
         the answer is the extractive one as markdown, with the structured answer under `followup`."""
         question, history = question_and_history([(m.role, m.text()) for m in body.messages])
         request = AskRequest(question, history, article_from_model(body.model))
-        answer = await answer_off_loop(loaded, request)
+        answer = await answer_off_loop(snapshot, request)
         markdown = format_markdown(answer)
-        if body.stream:
-            return StreamingResponse(stream_events(markdown, body.model), media_type="text/event-stream")
+        if body.stream:  # a response returned whole does not get the headers `serving` set
+            return StreamingResponse(stream_events(markdown, body.model), media_type="text/event-stream",
+                                     headers={BUILD_HEADER: snapshot.build})  # fmt: skip
         return completion(markdown, answer_to_contract(answer), body.model)
 
     @app.get("/", include_in_schema=False)

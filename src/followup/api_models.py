@@ -124,7 +124,14 @@ class Health(BaseModel):
 
 class Ready(BaseModel):
     status: Literal["ready"]
+    build: str = Field(description="the build answering: its directory under index/builds/")
     index: dict[str, Any]
+
+
+class ReloadOut(BaseModel):
+    build: str = Field(description="the build answering now")
+    previous: str | None = Field(description="the build that answered before the reload")
+    changed: bool = Field(description="whether the reload switched to another build")
 
 
 class ErrorOut(BaseModel):

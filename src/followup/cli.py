@@ -123,6 +123,13 @@ def _parser() -> argparse.ArgumentParser:
         help="allow a browser frontend at this origin; repeatable (also $FOLLOWUP_CORS_ORIGINS, comma-separated)",
     )
     serve.add_argument("--no-build", action="store_true", help="serve the index as it is, without building it")
+    serve.add_argument(
+        "--reload-interval",
+        type=_seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="check index/CURRENT this often and serve a new build without a restart; 0: never (default: %(default)s)",
+    )
 
     verify = commands.add_parser(
         "verify", help="check every byte of the index against its manifest (loading checks sizes and times only)"
@@ -132,6 +139,16 @@ def _parser() -> argparse.ArgumentParser:
     articles = commands.add_parser("articles", help="list the indexed articles and their references")
     articles.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds: {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -296,7 +313,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from followup.api import ServiceSettings, create_app
+    from followup.api import ServiceSettings, create_app, live_index
 
     if not args.no_build:
         from followup.indexer import build_index
@@ -309,12 +326,14 @@ def _serve(args: argparse.Namespace) -> int:
         corpus_dir=args.corpus if args.corpus.exists() else None,
         cors_origins=tuple(o.strip() for o in origins),
         api_key=os.environ.get("FOLLOWUP_API_KEY") or None,
+        reload_interval=args.reload_interval,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from followup.pipeline import Answerer
-
+    live = live_index(settings)
     # Loaded here, before the server starts: a missing, stale or corrupt index is a one-line error.
-    app = create_app(settings, Answerer.load(settings.index_dir, settings.corpus_dir))
+    # Later builds that fail to load are logged and the one serving keeps serving.
+    live.load()
+    app = create_app(settings, live=live)
     print(f"followup: open http://{args.host}:{args.port}/ (API docs at /docs)", file=sys.stderr, flush=True)
     # uvicorn's own access log is off: ours logs method, path, status and time, never the body.
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")

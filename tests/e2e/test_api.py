@@ -84,7 +84,7 @@ def test_no_stack_trace_reaches_a_client(client: TestClient, monkeypatch: pytest
     def broken(*_: object) -> None:
         raise RuntimeError("secret detail of the failure")
 
-    monkeypatch.setattr(client.app.state.answerer, "answer", broken)  # type: ignore[attr-defined]
+    monkeypatch.setattr(client.app.state.live.current().answerer, "answer", broken)  # type: ignore[attr-defined]
     response = client.post("/v1/ask", json={"question": MS})
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error"}

@@ -27,8 +27,8 @@ OPERATIONS = [
 
 @pytest.fixture(scope="module")
 def api_schema(built: tuple[Path, Path], answerer: Answerer) -> Any:
+    # Served from here on: schemathesis calls the ASGI app without running its lifespan.
     app = create_app(ServiceSettings(index_dir=built[1], corpus_dir=built[0]), answerer)
-    app.state.answerer = answerer  # schemathesis calls the ASGI app without running its lifespan
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
