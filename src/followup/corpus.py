@@ -72,6 +72,17 @@ def fingerprint(corpus_dir: Path, known: Mapping[str, FileRecord] | None = None)
     return digest.hexdigest(), records
 
 
+def article_hashes(records: Mapping[str, FileRecord]) -> dict[str, str]:
+    """sha256 of each article folder's files (from `fingerprint`'s records): what a build may reuse
+    per article when it is unchanged."""
+    digests: dict[str, Any] = {}
+    for relative in sorted(records):
+        folder = Path(relative).parts[0]
+        digest = digests.setdefault(folder, hashlib.sha256())
+        digest.update(relative.encode() + b"\0" + bytes.fromhex(records[relative][2]))
+    return {folder: digest.hexdigest() for folder, digest in digests.items()}
+
+
 def corpus_fingerprint(corpus_dir: Path) -> str:
     return fingerprint(corpus_dir)[0]
 

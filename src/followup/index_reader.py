@@ -18,7 +18,8 @@ from followup.corpus import fingerprint
 from followup.dense import DenseIndex
 from followup.embedding_segments import ChunkEmbeddings
 from followup.errors import CorpusError, IndexProblem
-from followup.indexer import DENSE_INDEX_FILE, DENSE_ROWS_FILE, MEDICATIONS_FILE, build_recipe
+from followup.incremental import DENSE_INDEX_FILE, DENSE_ROWS_FILE, MEDICATIONS_FILE
+from followup.indexer import build_recipe
 from followup.records import ArticleChunks, ChunkTable, DocumentTable, read_articles
 from followup.store import current_build, read_manifest
 from followup.types import Article, Chunk, Document

@@ -8,6 +8,7 @@ maps a column in microseconds, and the records are read by position only, never 
 
     articles.json                  every article with its references (small, read whole)
     documents.bin, document-offsets.npy, document-ids.json
+    document-articles.npy          (documents,) int32: position in articles.json
     chunk-documents.npy            (chunks,) int32: position in document-ids.json
     chunk-articles.npy             (chunks,) int32: position in articles.json
     chunk-spans.npy                (chunks, 2) int32: start, end in the document's text
@@ -36,6 +37,7 @@ FILES = (
     "documents.bin",
     "document-offsets.npy",
     "document-ids.json",
+    "document-articles.npy",
     "chunk-documents.npy",
     "chunk-articles.npy",
     "chunk-spans.npy",
@@ -71,6 +73,9 @@ def write_records(
     position = {d.id: i for i, d in enumerate(documents)}
     np.save(directory / "chunk-documents.npy", np.array([position[c.doc_id] for c in chunks], dtype=np.int32))
     article_position = {a.id: i for i, a in enumerate(articles)}
+    np.save(
+        directory / "document-articles.npy", np.array([article_position[d.article_id] for d in documents], np.int32)
+    )
     np.save(directory / "chunk-articles.npy", np.array([article_position[c.article_id] for c in chunks], np.int32))
     np.save(directory / "chunk-spans.npy", np.array([(c.start, c.end) for c in chunks], dtype=np.int32).reshape(-1, 2))
     _write_blob(directory, "chunk-strings.bin", "chunk-string-offsets.npy",

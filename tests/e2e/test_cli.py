@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from followup.index_reader import load_index
 from followup.indexer import build_index
 from followup.pipeline import Answerer
 from followup.store import current_build
@@ -158,6 +159,26 @@ def test_changing_one_sentence_re_embeds_only_its_texts(built: tuple[Path, Path]
     assert sorted(np.load(p, mmap_mode="r").shape[0] for p in segments) == [1, 49]
     answer = Answerer.load(index, corpus).answer(AskRequest("Can tizanidine help spasticity that hurts skin care?"))
     assert any("poor skin care" in p.text for p in answer.passages)
+
+
+def test_an_incremental_build_equals_a_fresh_one(built: tuple[Path, Path], tmp_path: Path) -> None:
+    corpus, index, fresh = tmp_path / "corpus", tmp_path / "index", tmp_path / "fresh"
+    shutil.copytree(built[0], corpus)
+    shutil.copytree(built[1], index)
+    shutil.copytree(built[1] / "embeddings", fresh / "embeddings")  # the exported model only
+    article = corpus / "muscle-spasm" / "article.md"
+    article.write_text(article.read_text(encoding="utf-8").replace("poor skin hygiene", "poor skin care"), "utf-8")
+    reference = next((corpus / "muscle-spasm" / "references").glob("7-*"))
+    reference.write_text(reference.read_text(encoding="utf-8") + "\nBaclofen was compared with placebo.\n", "utf-8")
+    incremental, full = build_index(corpus, index), build_index(corpus, fresh)
+    assert 0 < incremental.embedded < full.embedded == full.chunks
+    one, other = load_index(index), load_index(fresh)
+    assert list(one.chunks) == list(other.chunks) and one.articles == other.articles
+    assert [one.documents[d] for d in one.documents] == [other.documents[d] for d in other.documents]
+    assert one.medication_names_by_article == other.medication_names_by_article
+    questions = ["What causes muscle spasm?", "Was baclofen compared with placebo?", "Does poor skin care matter?"]
+    for question in questions:
+        assert Answerer.load(index).answer(AskRequest(question)) == Answerer.load(fresh).answer(AskRequest(question))
 
 
 def test_a_reader_that_stops_early_gets_no_traceback(built: tuple[Path, Path]) -> None:
