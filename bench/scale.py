@@ -39,11 +39,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from followup.beir import load_beir
 from followup.bm25 import BM25Index
+from followup.chunking import indexed_text
 from followup.config import DEFAULT_RETRIEVAL, MODES
 from followup.dense import FLAT_LIMIT, DenseIndex
 from followup.progress import ProgressLine
 from followup.search import rank_chunks
-from followup.store import current_build, read_jsonl, read_manifest
+from followup.store import current_build, read_manifest
 from followup.text import tokenize
 from medquad_library import DEFAULT_BEIR, article_id, write_library
 
@@ -91,8 +92,20 @@ def followup(*args: str) -> tuple[float, str]:
 
 
 def embedded_count(stderr: str) -> int:
-    found = re.search(r"(\d+) texts to embed", stderr)
+    """Chunks the build embedded (each with its sentences, alone and in context)."""
+    found = re.search(r"(\d+) chunk texts to embed", stderr)
     return int(found.group(1)) if found else 0
+
+
+def rss_parts_mb() -> dict[str, float]:
+    """The process's own memory (RssAnon) and the pages of mapped files it holds (RssFile), which the
+    kernel can drop and share between processes."""
+    parts = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key = line.split(":")[0]
+        if key in ("RssAnon", "RssFile"):
+            parts[key] = int(line.split()[1]) / 1024
+    return parts
 
 
 # --- 1. the MedQuAD library through the whole pipeline ------------------------------------------------
@@ -103,7 +116,9 @@ def library_build(corpus: Path, index: Path) -> dict[str, Any]:
     location = current_build(index)
     manifest = read_manifest(location)
     size = sum(p.stat().st_size for p in location.path.iterdir() if p.is_file())
+    segments = sum(p.stat().st_size for p in location.path.glob("segment-*"))
     return {
+        "segments_mb": segments / 1e6,
         "articles": manifest["counts"]["articles"],
         "chunks": manifest["counts"]["chunks"],
         "sentences": manifest["counts"]["sentences"],
@@ -136,10 +151,21 @@ def library_queries(limit: int) -> list[LibraryQuery]:
 
 
 def library_queries_warm(corpus: Path, index: Path, queries: list[LibraryQuery]) -> dict[str, Any]:
+    from followup.index_reader import load_index
+    from followup.onnx_encoder import OnnxQueryEncoder
     from followup.pipeline import Answerer
     from followup.types import AskRequest
 
-    before = rss_mb()
+    # The index alone first, beside the model: "memory beyond the model" is what the index adds.
+    before, parts_before = rss_mb(), rss_parts_mb()
+    started = time.perf_counter()
+    alone = load_index(index, corpus)
+    index_seconds = time.perf_counter() - started
+    after_index, parts_index = rss_mb(), rss_parts_mb()
+    assert alone.query_model is not None
+    model = OnnxQueryEncoder(alone.query_model)
+    model_mb = rss_mb() - after_index
+    del alone, model
     started = time.perf_counter()
     answerer = Answerer.load(index, corpus)
     load_seconds = time.perf_counter() - started
@@ -147,9 +173,15 @@ def library_queries_warm(corpus: Path, index: Path, queries: list[LibraryQuery])
     after = rss_mb()
     results: dict[str, Any] = {
         "load_seconds": load_seconds,
+        "index_load_seconds": index_seconds,
         "rss_after_load_mb": after,
         "rss_growth_mb": after - before,
+        "model_mb": model_mb,
+        "index_mb": after_index - before,
+        "index_anonymous_mb": parts_index["RssAnon"] - parts_before["RssAnon"],
+        "index_file_pages_mb": parts_index["RssFile"] - parts_before["RssFile"],
         "bytes_per_chunk_in_memory": (after - before) * 1e6 / chunks,
+        "index_bytes_per_chunk_beyond_model": (after_index - before) * 1e6 / chunks,
     }
     progress = ProgressLine("library queries")
     for n, mode in enumerate(MODES):
@@ -167,6 +199,8 @@ def library_queries_warm(corpus: Path, index: Path, queries: list[LibraryQuery])
         answer = answerer.answer(AskRequest(query.text))
         found += any(p.source_id == query.article for p in answer.passages[:3])
     results["gold_article_in_top3_passages"] = found / len(queries)
+    results["rss_after_queries_mb"] = rss_mb()
+    results["rss_parts_after_queries_mb"] = rss_parts_mb()
     progress(len(MODES) + 2, len(MODES) + 2)
     return results
 
@@ -227,7 +261,7 @@ def load_base(index: Path, queries: list[LibraryQuery]) -> Base:
 
     built = load_index(index)
     vectors = built.dense.all_vectors()
-    tokens = read_jsonl(current_build(index).path / "chunk-tokens.jsonl")
+    tokens = [tokenize(indexed_text(c, built.documents[c.doc_id].text)) for c in built.chunks]
     assert built.query_model is not None
     encoder = OnnxQueryEncoder(built.query_model)
     query_vectors = np.stack([encoder.encode_query(q.text) for q in queries])
@@ -381,18 +415,22 @@ def print_report(report: dict[str, Any], chart_path: Path) -> None:
         b, w, inc = lib["build"], lib["warm"], lib["incremental"]
         print(f"\nMedQuAD library: {b['articles']:,} articles, {b['chunks']:,} chunks, {b['sentences']:,} sentences "
               f"({b['dense_index']} dense index)")  # fmt: skip
-        print(f"  index: {b['build_seconds']:.1f} s ({b['texts_embedded']:,} texts embedded), peak "
+        print(f"  index: {b['build_seconds']:.1f} s ({b['texts_embedded']:,} chunks embedded), peak "
               f"{b['build_peak_rss_mb']:.0f} MB, {b['index_mb']:.0f} MB on disk "
               f"({b['index_mb_without_onnx']:.0f} MB without the ONNX model)")  # fmt: skip
         print(f"  followup ask cold start: {lib['cold_start_seconds']:.2f} s; load {w['load_seconds']:.2f} s, "
               f"RSS {w['rss_after_load_mb']:.0f} MB ({w['bytes_per_chunk_in_memory']:.0f} B per chunk)")  # fmt: skip
+        print(f"  the index alone: load {w['index_load_seconds']:.2f} s, {w['index_mb']:.0f} MB "
+              f"({w['index_bytes_per_chunk_beyond_model']:.0f} B per chunk beyond the model's "
+              f"{w['model_mb']:.0f} MB; {w['index_anonymous_mb']:.0f} MB anonymous, "
+              f"{w['index_file_pages_mb']:.0f} MB mapped pages)")  # fmt: skip
         for mode in (*MODES, "hybrid_scoped"):
             print(f"  {mode:14} p50 {w[mode]['p50_ms']:6.1f} ms  p99 {w[mode]['p99_ms']:6.1f} ms "
                   f"({lib['queries']} test questions, whole answer pipeline)")  # fmt: skip
         print(f"  gold answer's article among the first 3 passages: {w['gold_article_in_top3_passages']:.3f}")
-        print(f"  one article changed: rebuild {inc['rebuild_seconds']:.1f} s, {inc['texts_embedded']} texts "
+        print(f"  one article changed: rebuild {inc['rebuild_seconds']:.1f} s, {inc['texts_embedded']} chunks "
               f"embedded; changed back: {inc['revert_rebuild_seconds']:.1f} s, "
-              f"{inc['revert_texts_embedded']} texts embedded")  # fmt: skip
+              f"{inc['revert_texts_embedded']} chunks embedded")  # fmt: skip
     print("\nSynthetic corpora, retrieval only (query embedding excluded), p50 / p99 ms:")
     print("| chunks | dense index | recall@10 | BM25 | dense | dense flat | hybrid | hybrid scoped | bytes/chunk |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from followup.onnx_encoder import OnnxQueryEncoder
 
 BATCH = 4  # chunk texts per run: larger batches were slower per text on one thread (20 against 23 texts/s at 8)
-SENTENCE_BATCH = 16  # sentences are short: a larger batch pays the per-run overhead less often
+SENTENCE_BATCH = 16
+TEXTS_PER_WORKER = 500  # sentences are short: a larger batch pays the per-run overhead less often
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,8 @@ def embed_chunks(
     sentences = [pair for t in texts for pair in t.sentence_texts()]
     short = list(dict.fromkeys(x for pair in sentences for x in pair if x not in chunk_rows))
     total = len(texts) + len(short)
-    workers = max(1, min(workers or os.cpu_count() or 1, max(1, total // BATCH)))
+    # A session takes ~0.3 s to start: a small job (one article changed) runs on one.
+    workers = max(1, min(workers or os.cpu_count() or 1, -(-total // TEXTS_PER_WORKER)))
     encoders = [OnnxQueryEncoder(model, threads=1) for _ in range(workers)]
     lock = threading.Lock()
     done = 0

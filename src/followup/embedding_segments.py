@@ -112,6 +112,10 @@ class Segment:
     def token_count(self, row: int) -> int:
         return int(self._token_rows[row + 1] - self._token_rows[row])
 
+    def token_counts(self) -> np.ndarray:
+        """Each row's number of token vectors."""
+        return np.diff(self._token_rows)
+
     def sentences(self, row: int) -> np.ndarray:
         return np.asarray(self._sentences[self._sentence_rows[row] : self._sentence_rows[row + 1]])
 

@@ -98,16 +98,23 @@ def renumbered(chunks: list[Chunk], first: int) -> list[Chunk]:
     return [replace(c, id=first + i) for i, c in enumerate(chunks)]
 
 
-def known_medications(previous: Previous | None, hashes: dict[str, str], recipe: dict[str, Any]) -> dict[str, Any]:
-    """The drug names of the articles the build before found, where the article and the lexicon are unchanged."""
+@dataclass(frozen=True)
+class KnownMedications:
+    lexicon: dict[str, str] | None  # the build before's copy of the lexicon (3 s to unpack from its package)
+    names_by_article: dict[str, dict[str, list[str]]]  # unchanged articles' drug names
+
+
+def known_medications(previous: Previous | None, hashes: dict[str, str], recipe: dict[str, Any]) -> KnownMedications:
+    """What the build before found, where the lexicon is the same version and the article unchanged."""
     if previous is None or previous.manifest.get("medication_lexicon") != recipe["medication_lexicon"]:
-        return {}
+        return KnownMedications(None, {})
     try:
-        found = json.loads((previous.location.path / MEDICATIONS_FILE).read_text(encoding="utf-8"))["names_by_article"]
+        found = json.loads((previous.location.path / MEDICATIONS_FILE).read_text(encoding="utf-8"))
+        lexicon, names = found["lexicon"], found["names_by_article"]
     except (OSError, ValueError, KeyError):
-        return {}
+        return KnownMedications(None, {})
     before = previous.manifest.get("article_hashes", {})
-    return {a: names for a, names in found.items() if a in hashes and before.get(a) == hashes[a]}
+    return KnownMedications(lexicon, {a: n for a, n in names.items() if a in hashes and before.get(a) == hashes[a]})
 
 
 def place_embeddings(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -28,12 +27,14 @@ from followup.dense import FLAT_LIMIT, HNSW_BUILD_DEPTH, HNSW_NEIGHBOURS
 from followup.embedding_segments import (
     CHUNK_EMBEDDINGS_FILE,
     Segment,
+    link_or_copy,
 )
 from followup.errors import IndexProblem
 from followup.incremental import (
     DENSE_INDEX_FILE,
     DENSE_ROWS_FILE,
     MEDICATIONS_FILE,
+    KnownMedications,
     ParsedArticle,
     dense_index,
     known_medications,
@@ -95,14 +96,17 @@ def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
     }
 
 
-def _medications(documents: Sequence[Document], known: dict[str, dict[str, list[str]]]) -> dict[str, Any]:
-    """The lexicon and each article's drug names; `known`: those of unchanged articles, from the build
-    before (finding them takes 12 s over the MedQuAD library's 5,401 articles)."""
-    lexicon = load_package_lexicon()
+def _medications(documents: Sequence[Document], known: KnownMedications) -> dict[str, Any]:
+    """The lexicon and each article's drug names; those of unchanged articles come from the build before
+    (finding them takes 12 s over the MedQuAD library's 5,401 articles)."""
+    lexicon = known.lexicon or load_package_lexicon()
     texts_by_article: dict[str, list[str]] = {}
     for doc in documents:
         texts_by_article.setdefault(doc.article_id, []).append(doc.text)
-    names = {a: known[a] if a in known else names_by_drug(texts, lexicon) for a, texts in texts_by_article.items()}
+    names = {
+        a: known.names_by_article[a] if a in known.names_by_article else names_by_drug(texts, lexicon)
+        for a, texts in texts_by_article.items()
+    }
     return {"lexicon": lexicon, "names_by_article": names}
 
 
@@ -131,6 +135,19 @@ def _query_model(index_dir: Path, sample: Sequence[str]) -> Path:
         export_query_model(partial, Encoder(), list(sample))
         os.replace(partial, cached)
     return cached
+
+
+def _chunk_vectors(segments: Sequence[Segment], refs: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each chunk's dense vector, gathered segment by segment, and the number of token vectors."""
+    dimension = segments[0].vectors.shape[1] if segments else 0
+    vectors = np.zeros((len(refs), dimension), np.float32)
+    tokens = 0
+    for s, segment in enumerate(segments):
+        mine = refs[:, 0] == s
+        rows = refs[mine, 1]
+        vectors[mine] = segment.vectors[rows]
+        tokens += int(segment.token_counts()[rows].sum())
+    return vectors, tokens
 
 
 def _chunk_texts(chunks: Sequence[Chunk], documents: Sequence[Document]) -> list[ChunkText]:
@@ -196,15 +213,13 @@ def build_index(
         embedded = embed_chunks(model, new, ProgressLine("embedding chunk and sentence texts")) if new else []
 
         with new_build(index_dir) as work:
-            shutil.copyfile(model, work / QUERY_MODEL_FILE)
+            link_or_copy(model, work / QUERY_MODEL_FILE)  # the cached export is never changed in place
             names, refs, known = place_embeddings(work, previous, keys, [t.key for t in new], embedded)
+            if previous and QUERY_MODEL_FILE in previous.manifest.get("files", {}):
+                known[QUERY_MODEL_FILE] = previous.manifest["files"][QUERY_MODEL_FILE]  # trusted if size and time match
             np.save(work / CHUNK_EMBEDDINGS_FILE, refs)
-            segments = {n: Segment(work, n) for n in names}
-            vectors = (
-                np.stack([segments[names[s]].vectors[r] for s, r in refs.tolist()])
-                if len(refs)
-                else np.zeros((0, 384), np.float32)
-            )
+            segments = [Segment(work, n) for n in names]
+            vectors, tokens = _chunk_vectors(segments, refs)
             write_records(work, corpus.articles, corpus.documents, chunks)
             BM25Index([tokenize(t.text) for t in texts]).save(work)
             dense = dense_index(work, previous, keys, vectors)
@@ -217,7 +232,7 @@ def build_index(
                 "documents": len(corpus.documents),
                 "chunks": len(chunks),
                 "sentences": sentences,
-                "tokens": int(sum(int(segments[names[s]].token_count(r)) for s, r in refs.tolist())),
+                "tokens": tokens,
             }
             write_manifest(
                 work,

@@ -135,20 +135,34 @@ def export_query_model(target: Path, encoder: Encoder, reference_texts: Sequence
             hidden: torch.Tensor = out.last_hidden_state
             return hidden
 
+    raw = target.with_name(f"{target.name}.raw")
     sample = torch.ones((1, 8), dtype=torch.int64)
     axes = {0: "batch", 1: "sequence"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings from transformers' masking code
         # The TorchScript exporter: 2 s, no extra packages; the dynamo one gives the same embeddings.
         torch.onnx.export(
-            LastHiddenState(), (sample, sample, torch.zeros_like(sample)), str(target),
+            LastHiddenState(), (sample, sample, torch.zeros_like(sample)), str(raw),
             input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
             dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes},
             opset_version=17, dynamo=False,
         )  # fmt: skip
+    _save_optimised(raw, target)
+    raw.unlink()
     expected = encoder.encode(reference_texts)
     actual = OnnxQueryEncoder(target).encode(reference_texts)
     fidelity = float(np.min(np.sum(expected * actual, axis=1)))
     if fidelity < MIN_FIDELITY:
         target.unlink()
         raise RuntimeError(f"ONNX export differs from sentence-transformers (min cosine {fidelity:.5f})")
+
+
+def _save_optimised(source: Path, target: Path) -> None:
+    """The graph with onnxruntime's portable optimisations (fusions, constant folding) already applied,
+    so each query session starts in less time: 0.29 s against 0.43 s on these machines. Not the
+    hardware-specific layouts of ORT_ENABLE_ALL, which sessions still apply: an index may be served on
+    another CPU than the one that built it."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(target)
+    ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])

@@ -72,7 +72,7 @@ def test_a_segment_keeps_each_rows_vectors_and_compaction_copies_them_as_stored(
     segment = Segment(tmp_path, "segment-000001")
     assert len(segment) == 3 and bytes(segment.keys[2]) == keys[2]
     assert np.array_equal(segment.sentences(2), embeddings[2].sentences)
-    assert np.array_equal(segment.vectors[1], embeddings[1].vector) and segment.token_count(1) == 0
+    assert np.array_equal(segment.vectors[1], embeddings[1].vector) and segment.token_count(1) == 0 == segment.token_counts()[1]
     write_compacted(tmp_path, "segment-000002", [(segment, 2), (segment, 0)])
     compacted = Segment(tmp_path, "segment-000002")
     assert [bytes(k) for k in compacted.keys] == [keys[2], keys[0]]
