@@ -36,12 +36,14 @@ from followup.incremental import (
     MEDICATIONS_FILE,
     KnownMedications,
     ParsedArticle,
+    chunk_terms,
     dense_index,
     known_medications,
     place_embeddings,
     previous_build,
     renumbered,
     unchanged_articles,
+    write_terms,
 )
 from followup.medications import LEXICON_PACKAGE, lexicon_version, load_package_lexicon, names_by_drug
 from followup.progress import ProgressLine
@@ -56,7 +58,6 @@ from followup.store import (
     write_json,
     write_manifest,
 )
-from followup.text import tokenize
 from followup.text_embeddings import model_key
 from followup.types import Article, Chunk, Document
 
@@ -108,6 +109,11 @@ def _medications(documents: Sequence[Document], known: KnownMedications) -> dict
         for a, texts in texts_by_article.items()
     }
     return {"lexicon": lexicon, "names_by_article": names}
+
+
+def _tokenizer_versions(recipe: dict[str, Any]) -> dict[str, Any]:
+    """What decides a chunk's BM25 tokens besides its text (text.tokenize and its stemmer)."""
+    return {"followup_version": recipe["followup_version"], "pystemmer": metadata.version("PyStemmer")}
 
 
 def _up_to_date(
@@ -221,7 +227,9 @@ def build_index(
             segments = [Segment(work, n) for n in names]
             vectors, tokens = _chunk_vectors(segments, refs)
             write_records(work, corpus.articles, corpus.documents, chunks)
-            BM25Index([tokenize(t.text) for t in texts]).save(work)
+            terms = chunk_terms(previous, keys, [t.text for t in texts], _tokenizer_versions(recipe))
+            BM25Index(terms).save(work)
+            write_terms(work, terms)
             dense = dense_index(work, previous, keys, vectors)
             dense.save(work / DENSE_INDEX_FILE)
             np.save(work / DENSE_ROWS_FILE, dense.row_chunks)
@@ -242,6 +250,7 @@ def build_index(
                     "corpus_dir": str(corpus_dir),
                     "corpus_files": corpus_files,
                     "article_hashes": hashes,
+                    "pystemmer": metadata.version("PyStemmer"),
                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "counts": counts,
                     "segments": names,
