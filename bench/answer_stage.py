@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from followup.chunk_embeddings import ChunkEmbedding
+from followup.chunk_embeddings import ChunkEmbedding, QuantisedTokens
 from followup.chunking import indexed_text
 from followup.embedding_segments import CHUNK_EMBEDDINGS_FILE, ChunkEmbeddings, write_segment
 from followup.late_interaction import TokenEmbedding, maxsims
@@ -96,7 +96,9 @@ def library(chunks: int, rounds: int = ROUNDS) -> dict[str, Any]:
             for _ in range(min(SEGMENT_CHUNKS, chunks - first)):
                 vectors = rng.standard_normal((MEDQUAD_TOKENS_PER_CHUNK, dimension)).astype(np.float32)
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-                embeddings.append(ChunkEmbedding(vectors[0], vectors[:1], TokenEmbedding(vectors, spans)))
+                embeddings.append(
+                    ChunkEmbedding(vectors[0], vectors[:1], QuantisedTokens.of(TokenEmbedding(vectors, spans)))
+                )
             name = f"segment-{len(names) + 1:06d}"
             write_segment(directory, name, [bytes(32)] * len(embeddings), embeddings)
             refs += [(len(names), row) for row in range(len(embeddings))]

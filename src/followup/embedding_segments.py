@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from followup.chunk_embeddings import ChunkEmbedding
-from followup.late_interaction import dequantise, passage_rows, quantise
+from followup.late_interaction import dequantise, passage_rows
 from followup.types import Chunk
 
 ARRAYS = (
@@ -55,15 +55,14 @@ def _rows(counts: Iterable[int]) -> np.ndarray:
 
 def write_segment(directory: Path, name: str, keys: Sequence[bytes], embeddings: Sequence[ChunkEmbedding]) -> None:
     dimension = len(embeddings[0].vector) if embeddings else 0
-    quantised = [quantise(e.tokens.vectors) for e in embeddings]
     arrays = {
         "keys": np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 32),
         "vectors": _stacked([e.vector[None] for e in embeddings], (0, dimension), np.float32),
         "sentence-rows": _rows(len(e.sentences) for e in embeddings),
         "sentences": _stacked([e.sentences for e in embeddings], (0, dimension), np.float32),
-        "token-rows": _rows(len(e.tokens.vectors) for e in embeddings),
-        "token-values": _stacked([v for v, _ in quantised], (0, dimension), np.int8),
-        "token-scales": _stacked([s for _, s in quantised], (0,), np.float32),
+        "token-rows": _rows(len(e.tokens.values) for e in embeddings),
+        "token-values": _stacked([e.tokens.values for e in embeddings], (0, dimension), np.int8),
+        "token-scales": _stacked([e.tokens.scales for e in embeddings], (0,), np.float32),
         "token-spans": _stacked([e.tokens.spans for e in embeddings], (0, 2), np.int32),
     }
     for array, values in arrays.items():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from followup.bm25 import BM25Index
-from followup.chunk_embeddings import ChunkEmbedding, ChunkText
+from followup.chunk_embeddings import ChunkEmbedding, ChunkText, QuantisedTokens
 from followup.chunking import chunk_documents, indexed_text
 from followup.config import DEFAULT_CHUNKING
 from followup.corpus import corpus_fingerprint, fingerprint, load_corpus
@@ -61,7 +61,7 @@ def _embedding(rng: np.random.Generator, tokens: int, sentences: int) -> ChunkEm
         return np.asarray(m / np.linalg.norm(m, axis=1, keepdims=True))
 
     spans = np.array([(i * 3, i * 3 + 2) for i in range(tokens)], dtype=np.int32).reshape(-1, 2)
-    return ChunkEmbedding(unit(1)[0], unit(sentences), TokenEmbedding(unit(tokens), spans))
+    return ChunkEmbedding(unit(1)[0], unit(sentences), QuantisedTokens.of(TokenEmbedding(unit(tokens), spans)))
 
 
 def test_a_segment_keeps_each_rows_vectors_and_compaction_copies_them_as_stored(tmp_path: Path) -> None:
@@ -72,7 +72,10 @@ def test_a_segment_keeps_each_rows_vectors_and_compaction_copies_them_as_stored(
     segment = Segment(tmp_path, "segment-000001")
     assert len(segment) == 3 and bytes(segment.keys[2]) == keys[2]
     assert np.array_equal(segment.sentences(2), embeddings[2].sentences)
-    assert np.array_equal(segment.vectors[1], embeddings[1].vector) and segment.token_count(1) == 0 == segment.token_counts()[1]
+    assert (
+        np.array_equal(segment.vectors[1], embeddings[1].vector)
+        and segment.token_count(1) == 0 == segment.token_counts()[1]
+    )
     write_compacted(tmp_path, "segment-000002", [(segment, 2), (segment, 0)])
     compacted = Segment(tmp_path, "segment-000002")
     assert [bytes(k) for k in compacted.keys] == [keys[2], keys[0]]

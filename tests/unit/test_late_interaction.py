@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.chunk_embeddings import ChunkEmbedding
+from followup.chunk_embeddings import ChunkEmbedding, QuantisedTokens
 from followup.embedding_segments import CHUNK_EMBEDDINGS_FILE, ChunkEmbeddings, write_segment
 from followup.late_interaction import TokenEmbedding, dequantise, maxsim, maxsims, passage_rows, quantise
 from followup.types import Chunk, Sentence
@@ -44,7 +44,7 @@ def test_chunk_tokens_round_trip_with_spans_moved_to_the_document(tmp_path: Path
     # the indexed text: context, newline, the chunk's own 12 characters
     vectors = _unit([1, 0, 0], [0, 1, 0], [0, 0, 1])
     tokens = TokenEmbedding(vectors, np.array([[0, 1], [6, 11], [13, 17]], dtype=np.int32))
-    embedding = ChunkEmbedding(vectors[0], vectors[1:], tokens)
+    embedding = ChunkEmbedding(vectors[0], vectors[1:], QuantisedTokens.of(tokens))
     write_segment(tmp_path, "segment-000001", [bytes(32)], [embedding])
     np.save(tmp_path / CHUNK_EMBEDDINGS_FILE, np.array([[0, 0]], dtype=np.int32))
     stored = ChunkEmbeddings(tmp_path, ["segment-000001"])
