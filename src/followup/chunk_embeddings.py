@@ -8,9 +8,10 @@ chunk's pass instead kept the dev splits but lost answers on the own suite's tes
 regression gate: hit@3 -0.03, abstention F1 -0.05), so the two short passes stay. A text is embedded
 once however often it occurs: a one-sentence chunk's sentence in context is the chunk itself.
 
-The bulk job runs one onnxruntime session per core, one thread each, on batches of texts of similar
-length: on these 2-core machines, 45 chunks/s against 31 for one session on two threads (batches of
-16). bench/scale.py measures the whole build.
+A large job runs on torch (bulk_encoder.py: bfloat16 where the CPU has it, 3.3x onnxruntime's chunk
+rate here); a small one, such as one article changed, on onnxruntime, one single-threaded session
+per core (45 chunks/s against 31 for one session on two threads), since importing torch takes 5.6 s.
+bench/scale.py measures the whole build.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ import numpy as np
 from followup.late_interaction import TokenEmbedding, quantise
 
 if TYPE_CHECKING:
-    from followup.onnx_encoder import OnnxQueryEncoder
+    from followup.encoder import Encoder
+    from followup.model_passes import ModelPasses
 
-BATCH = 4  # chunk texts per run: larger batches were slower per text on one thread (20 against 23 texts/s at 8)
-SENTENCE_BATCH = 16
-TEXTS_PER_WORKER = 500  # sentences are short: a larger batch pays the per-run overhead less often
+TEXTS_PER_WORKER = 500  # an onnxruntime session takes ~0.3 s to start: a small job runs on one
+# Texts from which torch's 5.6 s import pays: onnxruntime takes 7.4 ms a text on the MedQuAD library's
+# mix (one chunk text to five short ones), torch 2.3 ms in bfloat16.
+TORCH_FROM_TEXTS = 1100
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,12 @@ class ChunkText:
 
 
 def _in_parallel(
-    encoders: Sequence[OnnxQueryEncoder],
+    encoders: Sequence[ModelPasses],
     batches: Sequence[list[int]],
-    run: Callable[[OnnxQueryEncoder, list[int]], None],
+    run: Callable[[ModelPasses, list[int]], None],
     progress: Callable[[int], None],
 ) -> None:
-    """Batches dealt round-robin to one thread per encoder; onnxruntime releases the GIL as it runs."""
+    """Batches dealt round-robin to one thread per encoder; onnxruntime and torch release the GIL as they run."""
 
     def work(worker: int) -> None:
         for rows in batches[worker :: len(encoders)]:
@@ -97,22 +100,36 @@ def _in_parallel(
         list(pool.map(work, range(len(encoders))))  # list(): re-raises a worker's exception here
 
 
-def embed_chunks(
-    model: Path,
-    texts: Sequence[ChunkText],
-    progress: Callable[[int, int], None] | None = None,
-    workers: int | None = None,
-) -> list[ChunkEmbedding]:
-    """Embed many chunks, every core busy: one single-threaded session per worker."""
+def job_encoders(
+    model: Path, texts: int, torch_encoder: Callable[[], Encoder], workers: int | None = None
+) -> list[ModelPasses]:
+    """Torch on every core for a large job; else onnxruntime, one single-threaded session per worker."""
+    if texts >= TORCH_FROM_TEXTS:
+        from followup.bulk_encoder import TorchPassEncoder
+
+        return [TorchPassEncoder(torch_encoder())]
     from followup.onnx_encoder import OnnxQueryEncoder
 
+    workers = max(1, min(workers or os.cpu_count() or 1, -(-texts // TEXTS_PER_WORKER)))
+    return [OnnxQueryEncoder(model, threads=1) for _ in range(workers)]
+
+
+def short_texts(texts: Sequence[ChunkText]) -> list[str]:
+    """The sentence texts a job embeds beside its chunk texts: each once, and none that is a chunk text."""
+    chunk_texts = {t.text for t in texts}
+    return list(dict.fromkeys(x for t in texts for pair in t.sentence_texts() for x in pair if x not in chunk_texts))
+
+
+def embed_chunks(
+    texts: Sequence[ChunkText],
+    encoders_for: Callable[[int], Sequence[ModelPasses]],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ChunkEmbedding]:
+    """Embed many chunks, every core busy, on the encoders `encoders_for` gives for the job's size in texts."""
     chunk_rows = {t.text: i for i, t in enumerate(texts)}
-    sentences = [pair for t in texts for pair in t.sentence_texts()]
-    short = list(dict.fromkeys(x for pair in sentences for x in pair if x not in chunk_rows))
+    short = short_texts(texts)
     total = len(texts) + len(short)
-    # A session takes ~0.3 s to start: a small job (one article changed) runs on one.
-    workers = max(1, min(workers or os.cpu_count() or 1, -(-total // TEXTS_PER_WORKER)))
-    encoders = [OnnxQueryEncoder(model, threads=1) for _ in range(workers)]
+    encoders = encoders_for(total)
     lock = threading.Lock()
     done = 0
 
@@ -125,18 +142,18 @@ def embed_chunks(
 
     passes: dict[int, tuple[np.ndarray, QuantisedTokens]] = {}
 
-    def chunk_pass(encoder: OnnxQueryEncoder, rows: list[int]) -> None:
+    def chunk_pass(encoder: ModelPasses, rows: list[int]) -> None:
         vectors, tokens = encoder.encode_with_tokens([texts[i].text for i in rows])
         stored = [(v, QuantisedTokens.of(t)) for v, t in zip(vectors, tokens, strict=True)]
         passes.update(zip(rows, stored, strict=True))  # distinct keys per thread: atomic
 
     pooled = np.zeros((len(short), encoders[0].dimension), np.float32)
 
-    def sentence_pass(encoder: OnnxQueryEncoder, rows: list[int]) -> None:
+    def sentence_pass(encoder: ModelPasses, rows: list[int]) -> None:
         pooled[rows] = encoder.encode([short[i] for i in rows])
 
-    _in_parallel(encoders, _length_batches([t.text for t in texts], BATCH), chunk_pass, count)
-    _in_parallel(encoders, _length_batches(short, SENTENCE_BATCH), sentence_pass, count)
+    _in_parallel(encoders, _length_batches([t.text for t in texts], encoders[0].chunk_batch), chunk_pass, count)
+    _in_parallel(encoders, _length_batches(short, encoders[0].sentence_batch), sentence_pass, count)
     short_rows = {text: i for i, text in enumerate(short)}
 
     def vector(text: str) -> np.ndarray:

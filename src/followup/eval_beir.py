@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -25,8 +25,16 @@ from followup.token_cache import cached_tokens
 from followup.types import Block, Document
 
 if TYPE_CHECKING:
-    from followup.encoder import Encoder
-    from followup.onnx_encoder import OnnxQueryEncoder
+    from followup.model_passes import ModelPasses
+
+
+class BenchmarkEncoder(Protocol):
+    """Embeds a benchmark's chunk texts in bulk and its queries one at a time."""
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
 
 BEIR_MODES = ("bm25", "dense", "hybrid-rrf", "hybrid-minmax")
 LATE_INTERACTION = "hybrid-minmax+li"  # run too when evaluate_beir is given the ONNX token encoder
@@ -81,8 +89,9 @@ class BenchmarkIndex:
 
 
 def build_benchmark_index(
-    dataset: BeirDataset, encoder: Encoder, chunking: ChunkingParams, cache_dir: Path
+    dataset: BeirDataset, encoder: BenchmarkEncoder, chunking: ChunkingParams, cache_dir: Path, cache_variant: str = ""
 ) -> BenchmarkIndex:
+    """`cache_variant` names how the encoder embeds (as "bf16") in the cache files' names."""
     documents = [d for d in as_documents(dataset) if d.text.strip()]
     chunks = chunk_documents(documents, chunking)
     doc_index = {d.id: i for i, d in enumerate(documents)}
@@ -90,7 +99,9 @@ def build_benchmark_index(
     chunk_texts = [indexed_text(c, texts[c.doc_id]) for c in chunks]
     print(f"{dataset.name} ({dataset.split}): {len(documents)} documents, {len(chunks)} chunks, "
           f"{len(dataset.queries)} queries", file=sys.stderr)  # fmt: skip
-    label = f"{dataset.name}-w{chunking.max_words}-o{chunking.overlap_sentences}"
+    label = f"{dataset.name}-w{chunking.max_words}-o{chunking.overlap_sentences}" + (
+        f"-{cache_variant}" if cache_variant else ""
+    )
     chunk_document = np.asarray([doc_index[c.doc_id] for c in chunks], dtype=np.int64)
     by_document: list[list[int]] = [[] for _ in documents]
     for chunk_id, document in enumerate(chunk_document.tolist()):
@@ -109,7 +120,7 @@ def build_benchmark_index(
 TokenRows = Sequence[tuple[np.ndarray, np.ndarray]]  # by chunk id: int8 token vectors and their scales
 
 
-def chunk_tokens(index: BenchmarkIndex, token_encoder: OnnxQueryEncoder, cache_dir: Path, key: str) -> TokenRows:
+def chunk_tokens(index: BenchmarkIndex, token_encoder: ModelPasses, cache_dir: Path, key: str) -> TokenRows:
     """Every chunk's stored token vectors, embedding (one ONNX pass over each chunk's indexed text) and
     caching those no earlier run did. Every chunk, not only those of documents that reach some query's
     top RERANK_DEPTH: on NFCorpus those were 76% of the chunks for the dev queries and 90% for dev and
@@ -180,16 +191,17 @@ def late_latency(added: Sequence[float], encode: Sequence[float]) -> dict[str, f
 
 def evaluate_beir(
     dataset: BeirDataset,
-    encoder: Encoder,
+    encoder: BenchmarkEncoder,
     chunking: ChunkingParams,
     cache_dir: Path,
     modes: Sequence[str] | None = None,
     rrf_k: int = 60,
     minmax_weights: tuple[float, float] = (1.0, 1.0),
-    token_encoder: OnnxQueryEncoder | None = None,
+    token_encoder: ModelPasses | None = None,
     token_key: str = "",
-    query_token_encoder: OnnxQueryEncoder | None = None,
+    query_token_encoder: ModelPasses | None = None,
     late_weight: float = LATE_INTERACTION_WEIGHT,
+    cache_variant: str = "",
 ) -> dict[str, ModeResult]:
     """Every mode's measures (by default BEIR_MODES, and LATE_INTERACTION when there is a token encoder).
     LATE_INTERACTION needs `token_encoder` (the ONNX export of the same model, whose one pass gives token
@@ -202,7 +214,7 @@ def evaluate_beir(
     late = LATE_INTERACTION in modes
     if late and (token_encoder is None or not token_key):
         raise ValueError(f"{LATE_INTERACTION} needs the ONNX token encoder and a token cache key")
-    index = build_benchmark_index(dataset, encoder, chunking, cache_dir)
+    index = build_benchmark_index(dataset, encoder, chunking, cache_dir, cache_variant)
     runs: dict[str, dict[str, dict[str, float]]] = {mode: {} for mode in modes}
     timings: dict[str, list[float]] = {mode: [] for mode in modes}
     hybrid: dict[str, tuple[list[tuple[int, float]], float]] = {}  # the rerank's input and its cost

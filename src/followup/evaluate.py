@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from followup import __version__
 from followup.beir import is_beir_dir, load_beir
@@ -16,6 +18,7 @@ from followup.errors import FollowupError
 
 if TYPE_CHECKING:
     from followup.encoder import Encoder
+    from followup.model_passes import ModelPasses
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,23 @@ def query_model_path(index_dir: Path, cache_dir: Path, encoder: Encoder, referen
     return target
 
 
+@dataclass(frozen=True)
+class LibraryEmbedding:
+    """A benchmark embedded as a library build embeds it: chunks in bulk on torch (bfloat16 where the
+    CPU has it, bulk_encoder.py), queries through the ONNX export on one thread, as `followup ask`."""
+
+    bulk: ModelPasses
+    queries: ModelPasses
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        return self.bulk.encode_many(texts, progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.queries.encode_query(text)
+
+
 def run_beir(path: Path, split: str, chunking: ChunkingParams, cache_dir: Path, index_dir: Path) -> EvalOutcome:
+    from followup.bulk_encoder import TorchPassEncoder
     from followup.encoder import Encoder
     from followup.eval_beir import LATE_INTERACTION_WEIGHT, RERANK_DEPTH, evaluate_beir
     from followup.onnx_encoder import OnnxQueryEncoder
@@ -57,12 +76,12 @@ def run_beir(path: Path, split: str, chunking: ChunkingParams, cache_dir: Path, 
     encoder = Encoder()
     onnx_path = query_model_path(index_dir, cache_dir, encoder,
                                  [f"{d.title}\n{d.text}" for d in dataset.documents[:32]])  # fmt: skip
-    # Chunks are embedded on both cores; queries on one thread, as `followup ask` runs them.
-    results = evaluate_beir(dataset, encoder, chunking, cache_dir, rrf_k=DEFAULT_RETRIEVAL.rrf_k,
-                            minmax_weights=DEFAULT_RETRIEVAL.minmax_weights,
-                            token_encoder=OnnxQueryEncoder(onnx_path, threads=2),
-                            token_key=token_cache_key(model_key()),
-                            query_token_encoder=OnnxQueryEncoder(onnx_path, threads=1))  # fmt: skip
+    bulk, queries = TorchPassEncoder(encoder), OnnxQueryEncoder(onnx_path, threads=1)
+    variant = "bf16" if bulk.bfloat16 else "fp32"  # the cache files name how the chunks were embedded
+    results = evaluate_beir(dataset, LibraryEmbedding(bulk, queries), chunking, cache_dir,
+                            rrf_k=DEFAULT_RETRIEVAL.rrf_k, minmax_weights=DEFAULT_RETRIEVAL.minmax_weights,
+                            token_encoder=bulk, token_key=token_cache_key(model_key()) + variant,
+                            query_token_encoder=queries, cache_variant=variant)  # fmt: skip
     summary = {
         "suite": dataset.name,
         "split": split,

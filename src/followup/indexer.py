@@ -5,21 +5,22 @@ checksums of the corpus files whose size and time did not change."""
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from followup import __version__
 from followup.bm25 import BM25Index
-from followup.chunk_embeddings import ChunkText, embed_chunks
+from followup.chunk_embeddings import ChunkText, embed_chunks, job_encoders
 from followup.chunking import chunk_documents, indexed_text
 from followup.config import DEFAULT_CHUNKING, MODEL_NAME, MODEL_PACKAGE, ChunkingParams
 from followup.corpus import Corpus, article_folders, article_hashes, fingerprint, load_article
@@ -60,6 +61,9 @@ from followup.store import (
 )
 from followup.text_embeddings import model_key
 from followup.types import Article, Chunk, Document
+
+if TYPE_CHECKING:
+    from followup.encoder import Encoder
 
 QUERY_MODEL_FILE = "query-encoder.onnx"
 EMBEDDINGS = "embeddings"  # inside the index directory, beside builds/: the exported query model
@@ -128,17 +132,29 @@ def _up_to_date(
     return (location, manifest) if same else None
 
 
-def _query_model(index_dir: Path, sample: Sequence[str]) -> Path:
-    """The ONNX model, exported once per model version (torch is needed for that only) and checked
-    against sentence-transformers; exported aside and renamed, so a killed build leaves no half model."""
+def _torch_encoder() -> Callable[[], Encoder]:
+    """The one torch model a build loads, and only if it needs it (5.6 s): to export the query model,
+    or to embed a large job."""
+
+    @functools.cache
+    def load() -> Encoder:
+        from followup.encoder import Encoder  # heavy: torch
+
+        return Encoder()
+
+    return load
+
+
+def _query_model(index_dir: Path, sample: Sequence[str], torch_encoder: Callable[[], Encoder]) -> Path:
+    """The ONNX model, exported once per model version and checked against sentence-transformers;
+    exported aside and renamed, so a killed build leaves no half model."""
     cached = index_dir / EMBEDDINGS / f"{model_key()}-{QUERY_MODEL_FILE}"
     if not cached.is_file():
-        from followup.encoder import Encoder  # heavy: torch
         from followup.onnx_encoder import export_query_model
 
         cached.parent.mkdir(parents=True, exist_ok=True)
         partial = cached.with_name(f".{cached.name}.partial")
-        export_query_model(partial, Encoder(), list(sample))
+        export_query_model(partial, torch_encoder(), list(sample))
         os.replace(partial, cached)
     return cached
 
@@ -215,8 +231,10 @@ def build_index(
         stored = {k.tobytes() for s in (previous.segments if previous else []) for k in np.asarray(s.keys)}
         new = list({t.key: t for t in texts if t.key not in stored}.values())
         print(f"{len(new)} chunk texts to embed, {len(set(keys)) - len(new)} from the last build", file=sys.stderr)
-        model = _query_model(index_dir, [t.text for t in texts[:32]])
-        embedded = embed_chunks(model, new, ProgressLine("embedding chunk and sentence texts")) if new else []
+        torch_encoder = _torch_encoder()
+        model = _query_model(index_dir, [t.text for t in texts[:32]], torch_encoder)
+        progress = ProgressLine("embedding chunk and sentence texts")
+        embedded = embed_chunks(new, lambda n: job_encoders(model, n, torch_encoder), progress) if new else []
 
         with new_build(index_dir) as work:
             link_or_copy(model, work / QUERY_MODEL_FILE)  # the cached export is never changed in place

@@ -43,3 +43,30 @@ def test_asking_imports_no_torch(built: tuple[Path, Path]) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip().splitlines()[-1] == "NO-TORCH 0", result.stderr
     assert "10-20 mg three times daily" in result.stdout
+
+
+def test_bulk_torch_and_onnx_embed_chunks_alike(built: tuple[Path, Path], answerer: Answerer) -> None:
+    """A large build embeds on torch (bfloat16 where the CPU has it), a small one on onnxruntime; an
+    index mixes both, so their dense, sentence and token vectors must agree."""
+    from followup.bulk_encoder import TorchPassEncoder
+    from followup.chunk_embeddings import ChunkText, embed_chunks
+
+    index = answerer.index
+    texts = []
+    for chunk in list(index.chunks)[:12]:
+        head = f"{index.documents[chunk.doc_id].title}\n"
+        own = index.documents[chunk.doc_id].text[chunk.start : chunk.end]
+        spans = np.array([(s.start - chunk.start + len(head), s.end - chunk.start + len(head)) for s in chunk.sentences])
+        texts.append(ChunkText(head + own, len(head), spans.astype(np.int32).reshape(-1, 2)))
+    onnx = OnnxQueryEncoder(current_build(built[1]).path / "query-encoder.onnx")
+    torch_encoder = TorchPassEncoder(Encoder())
+    by_onnx = embed_chunks(texts, lambda _: [onnx])
+    by_torch = embed_chunks(texts, lambda _: [torch_encoder])
+    for a, b in zip(by_onnx, by_torch, strict=True):
+        assert float(a.vector @ b.vector) >= 0.9999
+        cosines = np.sum(a.sentences * b.sentences, axis=1) / np.prod(
+            [np.linalg.norm(a.sentences, axis=1), np.linalg.norm(b.sentences, axis=1)], axis=0
+        )
+        assert float(cosines.min()) >= 0.9999
+        assert np.array_equal(a.tokens.spans, b.tokens.spans)
+        assert np.abs(a.tokens.values.astype(int) - b.tokens.values.astype(int)).max() <= 3  # int8 steps
