@@ -23,6 +23,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from followup.mapped import mapped_array, mapped_bytes
+
 K1 = 1.5
 B = 0.75
 EPSILON = 0.25
@@ -118,14 +120,13 @@ class BM25Index:
     def open(cls, directory: Path) -> BM25Index:
         """A saved index, memory-mapped."""
         index = cls.__new__(cls)
-        docs = np.load(directory / "bm25-docs.npy", mmap_mode="r")
+        docs = mapped_array(directory / "bm25-docs.npy")
         index._n_docs = int(docs[-1])
         index._docs = docs[:-1]
-        index._weights = np.load(directory / "bm25-weights.npy", mmap_mode="r")
-        blob = np.memmap(directory / "bm25-terms.bin", dtype=np.uint8, mode="r") if (
-            directory / "bm25-terms.bin").stat().st_size else np.zeros(0, np.uint8)  # fmt: skip
-        offsets = np.load(directory / "bm25-term-offsets.npy", mmap_mode="r")
-        spans = np.load(directory / "bm25-term-spans.npy", mmap_mode="r")
+        index._weights = mapped_array(directory / "bm25-weights.npy")
+        blob = mapped_bytes(directory / "bm25-terms.bin")
+        offsets = mapped_array(directory / "bm25-term-offsets.npy")
+        spans = mapped_array(directory / "bm25-term-spans.npy")
         if len(index._docs) != len(index._weights) or len(spans) != len(offsets) - 1:
             raise ValueError("BM25 files disagree on the number of postings or terms")
         index._spans = SortedTerms(blob, offsets, spans)

@@ -25,7 +25,18 @@ def article_from_dict(d: dict[str, Any]) -> Article:
 
 
 def document_to_dict(doc: Document) -> dict[str, Any]:
-    return asdict(doc)
+    """By hand: dataclasses.asdict copies recursively and took half of writing the MedQuAD library's records."""
+    return {
+        "id": doc.id,
+        "article_id": doc.article_id,
+        "title": doc.title,
+        "text": doc.text,
+        "blocks": [
+            {"start": b.start, "end": b.end, "section": list(b.section), "lead_in": b.lead_in} for b in doc.blocks
+        ],
+        "reference_number": doc.reference_number,
+        "markers": [{"start": m.start, "end": m.end, "numbers": list(m.numbers)} for m in doc.markers],
+    }
 
 
 def document_from_dict(d: dict[str, Any]) -> Document:

@@ -21,6 +21,7 @@ import numpy as np
 
 from followup.chunk_embeddings import ChunkEmbedding
 from followup.late_interaction import dequantise, passage_rows
+from followup.mapped import mapped_array
 from followup.types import Chunk
 
 ARRAYS = (
@@ -85,7 +86,7 @@ class Segment:
 
     def __init__(self, directory: Path, name: str) -> None:
         self.name = name
-        loaded = {a: np.load(directory / file_name(name, a), mmap_mode="r") for a in ARRAYS}
+        loaded = {a: mapped_array(directory / file_name(name, a)) for a in ARRAYS}
         self.keys = loaded["keys"]
         self.vectors = loaded["vectors"]
         self._sentence_rows = np.asarray(loaded["sentence-rows"])
@@ -173,7 +174,7 @@ class ChunkEmbeddings:
 
     def __init__(self, directory: Path, segment_names: Sequence[str]) -> None:
         self.segments = [Segment(directory, name) for name in segment_names]
-        self.refs = np.load(directory / CHUNK_EMBEDDINGS_FILE, mmap_mode="r")
+        self.refs = mapped_array(directory / CHUNK_EMBEDDINGS_FILE)
         sizes = np.array([len(s) for s in self.segments], dtype=np.int64)
         if len(self.refs) and (
             self.refs[:, 0].max() >= len(self.segments) or (self.refs[:, 1] >= sizes[self.refs[:, 0]]).any()

@@ -30,6 +30,7 @@ from typing import overload
 import numpy as np
 
 from followup.codec import article_from_dict, article_to_dict, document_from_dict, document_to_dict
+from followup.mapped import mapped_array, mapped_bytes
 from followup.types import Article, Chunk, Document, Sentence
 
 FILES = (
@@ -94,13 +95,11 @@ def write_records(
 
 
 def _map(directory: Path, name: str) -> np.ndarray:
-    mapped: np.ndarray = np.load(directory / name, mmap_mode="r")
-    return mapped
+    return mapped_array(directory / name)
 
 
 def _blob(directory: Path, name: str) -> np.ndarray:
-    path = directory / name
-    return np.memmap(path, dtype=np.uint8, mode="r") if path.stat().st_size else np.zeros(0, np.uint8)
+    return mapped_bytes(directory / name)
 
 
 class DocumentTable(Mapping[str, Document]):
