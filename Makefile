@@ -55,10 +55,12 @@ benchmarks: install
 
 # Performance in one run: the seed corpus (bench/bench.py), then library scale (bench/scale.py): MedQuAD
 # as 5,401 articles through the whole pipeline, synthetic corpora of 10k-1M chunks, docs/scale.png.
-# The first run embeds the library (about an hour on 2 cores); later runs reuse its embeddings. Then
-# bench/pipeline_scale.py: a 1M-chunk synthetic build of that library through `followup ask` and Answerer.
+# The first run embeds the library (17 minutes on 2 cores with native bfloat16); later runs reuse
+# its embeddings. bench/embedding_throughput.py: each encoder's texts/s. Then bench/pipeline_scale.py:
+# a 1M-chunk synthetic build of that library through `followup ask` and Answerer.
 bench: install
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/embedding_throughput.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/pipeline_scale.py
 

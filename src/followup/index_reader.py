@@ -19,6 +19,8 @@ from followup.dense import DenseIndex
 from followup.embedding_segments import ChunkEmbeddings
 from followup.errors import CorpusError, IndexProblem
 from followup.incremental import DENSE_INDEX_FILE, DENSE_ROWS_FILE, MEDICATIONS_FILE
+from followup.index.backend import Retriever, SearchScope
+from followup.index.embedded import EmbeddedRetriever
 from followup.indexer import build_recipe
 from followup.records import ArticleChunks, ChunkTable, DocumentTable, read_articles
 from followup.store import current_build, read_manifest
@@ -48,12 +50,15 @@ class SearchIndex:
     embeddings: ChunkEmbeddings  # each chunk's sentence vectors and token vectors
     chunk_ids_by_article: Mapping[str, np.ndarray]
     vocabulary: ArticleVocabulary
+    retriever: Retriever  # what runs the searches: the embedded postings and graph, or a server
     query_model: Path | None  # the ONNX query encoder of this build, when it has one
     medication_lexicon: dict[str, str]  # medication name -> drug (medications.py)
     medication_names_by_article: dict[str, dict[str, list[str]]]  # article -> drug -> names its sources use
 
-    def allowed_chunks(self, article_id: str | None) -> np.ndarray | None:
-        return None if article_id is None else self.chunk_ids_by_article[article_id]
+    def search_scope(self, article_ids: Iterable[str]) -> SearchScope:
+        """The articles and their chunk ids in ascending order, as scoped search wants them."""
+        articles = tuple(dict.fromkeys(article_ids))
+        return SearchScope(articles, self.chunks_of_articles(articles))
 
     def chunks_of(self, article_id: str) -> list[Chunk]:
         return [self.chunks[int(i)] for i in self.chunk_ids_by_article[article_id]]
@@ -115,6 +120,7 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         embeddings=embeddings,
         chunk_ids_by_article=by_article,
         vocabulary=ArticleVocabulary(bm25, chunks.articles, article_ids),
+        retriever=EmbeddedRetriever(bm25, dense),
         query_model=path / manifest["query_encoder"] if manifest.get("query_encoder") else None,
         medication_lexicon=lexicon,
         medication_names_by_article=names_by_article,

@@ -115,14 +115,14 @@ class Answerer:
         query = append_terms(query, list(scope.other_names))
         ruled_out = self._ruled_out(request)
         query = without_names(query, ruled_out)  # "besides baclofen": not searched for
-        allowed = index.allowed_chunks(request.article_id)
+        searched = index.search_scope([request.article_id]) if request.article_id else None
         if scope.articles:  # the articles whose sources mention the drugs and facets the question names
-            allowed = index.chunks_of_articles(scope.articles)
+            searched = index.search_scope(scope.articles)
         # One pass embeds the query as searched (its pooled vector searches) and as asked.
         forms = list(dict.fromkeys([query, request.question.strip()]))
         vectors, token_embeddings = self.encoder.encode_with_tokens(forms)
         vector = vectors[0]
-        ranking = rank_chunks(index.bm25, index.dense, tokenize(query), vector, request.mode, self.params, allowed)
+        ranking = rank_chunks(index.retriever, tokenize(query), vector, request.mode, self.params, searched)
         # Both forms' tokens together: on the dev splits this beat the mean of the two forms' scores
         # (hit@1 65 against 64 of 78 questions, hit@3 74 against 73) and either form alone.
         query_tokens = np.concatenate([t.vectors for t in token_embeddings])

@@ -56,8 +56,9 @@ def test_bulk_torch_and_onnx_embed_chunks_alike(built: tuple[Path, Path], answer
     for chunk in list(index.chunks)[:12]:
         head = f"{index.documents[chunk.doc_id].title}\n"
         own = index.documents[chunk.doc_id].text[chunk.start : chunk.end]
-        spans = np.array([(s.start - chunk.start + len(head), s.end - chunk.start + len(head)) for s in chunk.sentences])
-        texts.append(ChunkText(head + own, len(head), spans.astype(np.int32).reshape(-1, 2)))
+        shift = len(head) - chunk.start
+        spans = np.array([(s.start + shift, s.end + shift) for s in chunk.sentences], np.int32).reshape(-1, 2)
+        texts.append(ChunkText(head + own, len(head), spans))
     onnx = OnnxQueryEncoder(current_build(built[1]).path / "query-encoder.onnx")
     torch_encoder = TorchPassEncoder(Encoder())
     by_onnx = embed_chunks(texts, lambda _: [onnx])

@@ -7,6 +7,8 @@ import numpy as np
 from followup.bm25 import BM25Index
 from followup.config import RetrievalParams
 from followup.dense import DenseIndex
+from followup.index.backend import SearchScope
+from followup.index.embedded import EmbeddedRetriever
 from followup.search import rank_chunks, top_scores
 
 
@@ -69,13 +71,15 @@ def test_ranking_scoped_to_an_article_equals_the_full_ranking_restricted_to_it()
     tokens = [[f"t{i}" for i in rng.integers(0, 400, size=30)] for _ in range(400)]
     vectors = unit_vectors(400, seed=10)
     bm25, dense = BM25Index(tokens), DenseIndex.build(vectors)
+    retriever = EmbeddedRetriever(bm25, dense)
     allowed = np.arange(100, 160, dtype=np.int64)
+    scope = SearchScope(("a",), allowed)
     params = RetrievalParams()
     query_tokens, query_vector = ["t1", "t7", "t30"], unit_vectors(1, seed=11)[0]
     for mode in ("bm25", "dense", "hybrid"):
-        scoped = rank_chunks(bm25, dense, query_tokens, query_vector, mode, params, allowed)
+        scoped = rank_chunks(retriever, query_tokens, query_vector, mode, params, scope)
         assert scoped and all(100 <= i < 160 for i, _ in scoped)
-    lexical = rank_chunks(bm25, dense, query_tokens, query_vector, "bm25", params, allowed)
+    lexical = rank_chunks(retriever, query_tokens, query_vector, "bm25", params, scope)
     full = bm25.scores(query_tokens)
     inside = np.zeros_like(full)
     inside[allowed] = full[allowed]
