@@ -18,6 +18,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The tests also run the Milvus backend against a real milvus-lite engine and the embedding job on a
+# local Ray cluster: their optional extras, installed for testing only.
+$(VENV)/.installed-backends: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,milvus,ray]'
+	touch $@
+
 HOST ?= 127.0.0.1
 PORT ?= 8000
 run: install
@@ -38,7 +44,7 @@ browser:
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "the page test needs Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver" >&2; exit 1; fi
 
-test: lint browser
+test: lint browser $(VENV)/.installed-backends
 	$(BIN)/pytest
 
 # The own suite (test split), then the public benchmarks beside the project (../shared/benchmarks).

@@ -263,6 +263,8 @@ def load_base(index: Path, queries: list[LibraryQuery]) -> Base:
     from followup.onnx_encoder import OnnxQueryEncoder
 
     built = load_index(index)
+    if built.dense is None:
+        raise SystemExit(f"{index}: a build on Milvus; the synthetic corpora are made from an embedded one")
     vectors = built.dense.all_vectors()
     tokens = [tokenize(indexed_text(c, built.documents[c.doc_id].text)) for c in built.chunks]
     assert built.query_model is not None

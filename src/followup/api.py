@@ -44,7 +44,7 @@ from followup.api_models import (
     ReloadOut,
 )
 from followup.chat import MODEL_PREFIX, article_from_model, completion, question_and_history, stream_events
-from followup.errors import InvalidRequest, UnknownArticle
+from followup.errors import BackendUnavailable, InvalidRequest, UnknownArticle
 from followup.live import LiveIndex, Snapshot, Watcher
 from followup.pipeline import Answerer
 from followup.render import answer_to_contract, format_markdown, reference_to_contract
@@ -212,6 +212,12 @@ def create_app(
     async def invalid(_: Request, error: InvalidRequest) -> JSONResponse:
         status = 404 if isinstance(error, UnknownArticle) else 400
         return JSONResponse({"detail": str(error)}, status_code=status)
+
+    @app.exception_handler(BackendUnavailable)
+    async def backend_down(_: Request, error: BackendUnavailable) -> JSONResponse:
+        # The build's search engine is down: a retry later may succeed, so 503, and the message names it.
+        log.warning("%s", error)
+        return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:

@@ -15,6 +15,7 @@ question touches only its terms' postings.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -51,12 +52,19 @@ class SortedTerms:
     def __getitem__(self, i: int) -> bytes:
         return self._blob[self._offsets[i] : self._offsets[i + 1]].tobytes()
 
-    def get(self, term: str) -> tuple[int, int] | None:
+    def position(self, term: str) -> int | None:
         key = term.encode()
         i = bisect.bisect_left(self, key)  # a sequence of bytes, by __getitem__ and __len__
-        if i < len(self) and self[i] == key:
-            return int(self._spans[i, 0]), int(self._spans[i, 1])
-        return None
+        return i if i < len(self) and self[i] == key else None
+
+    def get(self, term: str) -> tuple[int, int] | None:
+        i = self.position(term)
+        return None if i is None else (int(self._spans[i, 0]), int(self._spans[i, 1]))
+
+    @property
+    def spans(self) -> np.ndarray:
+        """(terms, 2): each term's (first, end) postings rows, in the vocabulary's order."""
+        return np.asarray(self._spans)
 
     def __iter__(self) -> Iterator[str]:
         return (self[i].decode() for i in range(len(self)))
@@ -139,6 +147,30 @@ class BM25Index:
     @property
     def chunks(self) -> int:
         return self._n_docs
+
+    def sorted_postings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every posting's chunk and weight (idf times the term-frequency part), and each term's (first,
+        end) rows in them, terms in UTF-8 byte order as saved: what another engine needs to compute the
+        same scores (index/milvus.py)."""
+        if isinstance(self._spans, SortedTerms):
+            spans = self._spans.spans.astype(np.int64)
+        else:
+            spans = np.array([self._spans.get(t) for t in self._sorted_terms], dtype=np.int64).reshape(-1, 2)
+        return np.asarray(self._docs), np.asarray(self._weights), spans
+
+    def term_position(self, term: str) -> int | None:
+        """The term's position in the vocabulary in UTF-8 byte order, None for a term no chunk has."""
+        if isinstance(self._spans, SortedTerms):
+            return self._spans.position(term)
+        return self._term_positions.get(term)
+
+    @functools.cached_property
+    def _sorted_terms(self) -> list[str]:
+        return sorted(self._spans, key=str.encode)
+
+    @functools.cached_property
+    def _term_positions(self) -> dict[str, int]:
+        return {t: i for i, t in enumerate(self._sorted_terms)}
 
     def chunks_with(self, term: str) -> npt.NDArray[np.int32]:
         """The chunks holding the term, ascending."""

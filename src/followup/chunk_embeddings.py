@@ -126,7 +126,6 @@ def embed_chunks(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[ChunkEmbedding]:
     """Embed many chunks, every core busy, on the encoders `encoders_for` gives for the job's size in texts."""
-    chunk_rows = {t.text: i for i, t in enumerate(texts)}
     short = short_texts(texts)
     total = len(texts) + len(short)
     encoders = encoders_for(total)
@@ -140,36 +139,50 @@ def embed_chunks(
             if progress:
                 progress(done, total)
 
-    passes: dict[int, tuple[np.ndarray, QuantisedTokens]] = {}
+    dense = np.zeros((len(texts), encoders[0].dimension), np.float32)
+    tokens: dict[int, QuantisedTokens] = {}
 
     def chunk_pass(encoder: ModelPasses, rows: list[int]) -> None:
-        vectors, tokens = encoder.encode_with_tokens([texts[i].text for i in rows])
-        stored = [(v, QuantisedTokens.of(t)) for v, t in zip(vectors, tokens, strict=True)]
-        passes.update(zip(rows, stored, strict=True))  # distinct keys per thread: atomic
+        vectors, found = encoder.encode_with_tokens([texts[i].text for i in rows])
+        dense[rows] = vectors
+        tokens.update(zip(rows, map(QuantisedTokens.of, found), strict=True))  # distinct keys per thread
 
     pooled = np.zeros((len(short), encoders[0].dimension), np.float32)
 
     def sentence_pass(encoder: ModelPasses, rows: list[int]) -> None:
         pooled[rows] = encoder.encode([short[i] for i in rows])
 
-    _in_parallel(encoders, _length_batches([t.text for t in texts], encoders[0].chunk_batch), chunk_pass, count)
-    _in_parallel(encoders, _length_batches(short, encoders[0].sentence_batch), sentence_pass, count)
+    _in_parallel(encoders, length_batches([t.text for t in texts], encoders[0].chunk_batch), chunk_pass, count)
+    _in_parallel(encoders, length_batches(short, encoders[0].sentence_batch), sentence_pass, count)
+    return assemble(texts, short, dense, [tokens[i] for i in range(len(texts))], pooled)
+
+
+def assemble(
+    texts: Sequence[ChunkText],
+    short: Sequence[str],
+    dense: np.ndarray,
+    tokens: Sequence[QuantisedTokens],
+    pooled: np.ndarray,
+) -> list[ChunkEmbedding]:
+    """Each chunk's embeddings from its pass (`dense`, `tokens`) and the short passes (`pooled`, in the
+    order of `short`): a sentence's vector is the mean of its passes alone and in context."""
+    chunk_rows = {t.text: i for i, t in enumerate(texts)}
     short_rows = {text: i for i, text in enumerate(short)}
 
     def vector(text: str) -> np.ndarray:
-        return passes[chunk_rows[text]][0] if text in chunk_rows else pooled[short_rows[text]]
+        found: np.ndarray = dense[chunk_rows[text]] if text in chunk_rows else pooled[short_rows[text]]
+        return found
 
     result = []
     for i, chunk in enumerate(texts):
-        dense, tokens = passes[i]
-        pairs = chunk.sentence_texts()
         # The mean, not re-normalised, as the sentence relevances were always computed.
-        own = [(vector(alone) + vector(within)) / 2 for alone, within in pairs]
-        sentence_vectors = np.stack(own) if own else np.zeros((0, len(dense)), np.float32)
-        result.append(ChunkEmbedding(dense, sentence_vectors.astype(np.float32), tokens))
+        own = [(vector(alone) + vector(within)) / 2 for alone, within in chunk.sentence_texts()]
+        sentences = np.stack(own) if own else np.zeros((0, dense.shape[1]), np.float32)
+        result.append(ChunkEmbedding(dense[i].copy(), sentences.astype(np.float32), tokens[i]))
     return result
 
 
-def _length_batches(texts: Sequence[str], size: int) -> list[list[int]]:
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad little
+def length_batches(texts: Sequence[str], size: int) -> list[list[int]]:
+    """Rows of `texts` in batches of `size`, by length: similar lengths pad little."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     return [order[b : b + size] for b in range(0, len(order), size)]

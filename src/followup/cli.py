@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from followup import __version__
 from followup.config import DEFAULT_CHUNKING, MAX_TOP_K, MODES
 from followup.errors import FollowupError, InvalidRequest
+from followup.index.choice import BACKENDS, MILVUS_ENGINES
 from followup.validation import check_text
 
 if TYPE_CHECKING:
@@ -53,6 +54,26 @@ def _parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="build the BM25 and dense indexes of the corpus")
     locations(index)
     index.add_argument("--force", action="store_true", help="rebuild even if the corpus has not changed")
+    index.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="embed on Ray Data: a local Ray instance on 127.0.0.1, or the cluster at ADDRESS (host:port); "
+        "needs followup[ray]",
+    )
+    index.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="where the build's searches run (default: embedded, or $FOLLOWUP_BACKEND); "
+        "ask, serve and eval read it from the build",
+    )
+    index.add_argument("--milvus-uri", metavar="URI", help="the Milvus server, http://host:port ($FOLLOWUP_MILVUS_URI)")
+    index.add_argument("--milvus-engine", choices=MILVUS_ENGINES, default=None,
+                       help="server (default) or lite: milvus-lite 2.5.1, no partition key, aliases kept by "
+                       "followup, exact search ($FOLLOWUP_MILVUS_ENGINE)")  # fmt: skip
 
     ask = commands.add_parser("ask", help="answer a question with verbatim, cited passages")
     locations(ask)
@@ -179,9 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _index(args: argparse.Namespace) -> int:
+    from followup.index.choice import BackendChoice
     from followup.indexer import build_index
 
-    result = build_index(args.corpus, args.index, force=args.force)
+    backend = BackendChoice.from_options(args.backend, args.milvus_uri, args.milvus_engine)
+    result = build_index(args.corpus, args.index, force=args.force, ray=args.ray, backend=backend)
     state = "built" if result.rebuilt else "up to date (corpus unchanged; --force rebuilds)"
     print(
         f"index {state}: {result.location.path}\n  {result.articles} article(s), {result.documents} documents, "

@@ -28,3 +28,11 @@ class UnknownArticle(InvalidRequest):
     def __init__(self, article_id: str, known: list[str]) -> None:
         super().__init__(f"unknown article {article_id!r}; known articles: {', '.join(sorted(known)) or 'none'}")
         self.article_id = article_id
+
+
+class BackendUnavailable(FollowupError):
+    """The search engine a build lives on (Milvus) cannot be reached or did not answer in time."""
+
+    def __init__(self, uri: str, action: str, detail: str) -> None:
+        super().__init__(f"Milvus at {uri} is unavailable ({action}: {detail}); is the engine running?")
+        self.uri = uri

@@ -46,7 +46,7 @@ class SearchIndex:
     documents: Mapping[str, Document]
     chunks: Sequence[Chunk]
     bm25: BM25Index
-    dense: DenseIndex
+    dense: DenseIndex | None  # None when a server (Milvus) holds the vectors
     embeddings: ChunkEmbeddings  # each chunk's sentence vectors and token vectors
     chunk_ids_by_article: Mapping[str, np.ndarray]
     vocabulary: ArticleVocabulary
@@ -99,7 +99,12 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         documents = DocumentTable(path)
         chunks = ChunkTable(path, documents, article_ids)
         bm25 = BM25Index.open(path)
-        dense = DenseIndex.load(path / DENSE_INDEX_FILE, np.load(path / DENSE_ROWS_FILE))
+        searches = manifest.get("search_backend", {"kind": "embedded"})
+        dense = (
+            None
+            if searches["kind"] == "milvus"
+            else DenseIndex.load(path / DENSE_INDEX_FILE, np.load(path / DENSE_ROWS_FILE))
+        )
         embeddings = ChunkEmbeddings(path, manifest["segments"])
         by_article = ArticleChunks(path, article_ids)
         medications = json.loads((path / MEDICATIONS_FILE).read_text(encoding="utf-8"))
@@ -108,8 +113,15 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         raise IndexProblem(
             f"{path}: unreadable index ({type(e).__name__}: {e}): run `followup index --force`"
         ) from None
-    if not len(chunks) == bm25.chunks == dense.chunks == len(embeddings):
+    if not len(chunks) == bm25.chunks == len(embeddings) or (dense is not None and dense.chunks != len(chunks)):
         raise IndexProblem(f"{path}: index files disagree on the number of chunks: run `followup index --force`")
+    retriever: Retriever
+    if dense is None:
+        from followup.index.milvus_build import open_retriever  # pymilvus: only for a build on Milvus
+
+        retriever = open_retriever(searches, bm25, len(chunks))
+    else:
+        retriever = EmbeddedRetriever(bm25, dense)
     return SearchIndex(
         manifest=manifest,
         articles=articles,
@@ -120,7 +132,7 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         embeddings=embeddings,
         chunk_ids_by_article=by_article,
         vocabulary=ArticleVocabulary(bm25, chunks.articles, article_ids),
-        retriever=EmbeddedRetriever(bm25, dense),
+        retriever=retriever,
         query_model=path / manifest["query_encoder"] if manifest.get("query_encoder") else None,
         medication_lexicon=lexicon,
         medication_names_by_article=names_by_article,

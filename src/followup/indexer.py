@@ -46,6 +46,7 @@ from followup.incremental import (
     unchanged_articles,
     write_terms,
 )
+from followup.index.choice import BackendChoice
 from followup.medications import LEXICON_PACKAGE, lexicon_version, load_package_lexicon, names_by_drug
 from followup.progress import ProgressLine
 from followup.records import write_records
@@ -64,6 +65,8 @@ from followup.types import Article, Chunk, Document
 
 if TYPE_CHECKING:
     from followup.encoder import Encoder
+
+EMBEDDED = BackendChoice()
 
 QUERY_MODEL_FILE = "query-encoder.onnx"
 EMBEDDINGS = "embeddings"  # inside the index directory, beside builds/: the exported query model
@@ -121,7 +124,7 @@ def _tokenizer_versions(recipe: dict[str, Any]) -> dict[str, Any]:
 
 
 def _up_to_date(
-    index_dir: Path, corpus_hash: str, recipe: dict[str, Any]
+    index_dir: Path, corpus_hash: str, recipe: dict[str, Any], backend: BackendChoice
 ) -> tuple[BuildLocation, dict[str, Any]] | None:
     try:
         location = current_build(index_dir)
@@ -129,6 +132,7 @@ def _up_to_date(
     except IndexProblem:
         return None
     same = manifest.get("corpus_hash") == corpus_hash and all(manifest.get(k) == v for k, v in recipe.items())
+    same = same and backend.matches(manifest.get("search_backend", {}))
     return (location, manifest) if same else None
 
 
@@ -172,7 +176,7 @@ def _chunk_vectors(segments: Sequence[Segment], refs: np.ndarray) -> tuple[np.nd
     return vectors, tokens
 
 
-def _chunk_texts(chunks: Sequence[Chunk], documents: Sequence[Document]) -> list[ChunkText]:
+def chunk_texts(chunks: Sequence[Chunk], documents: Sequence[Document]) -> list[ChunkText]:
     texts = {d.id: d.text for d in documents}
     result = []
     for chunk in chunks:
@@ -185,14 +189,21 @@ def _chunk_texts(chunks: Sequence[Chunk], documents: Sequence[Document]) -> list
 
 
 def build_index(
-    corpus_dir: Path, index_dir: Path, chunking: ChunkingParams = DEFAULT_CHUNKING, force: bool = False
+    corpus_dir: Path,
+    index_dir: Path,
+    chunking: ChunkingParams = DEFAULT_CHUNKING,
+    force: bool = False,
+    ray: str | None = None,
+    backend: BackendChoice = EMBEDDED,
 ) -> BuildResult:
+    """`ray`: embed on Ray Data, on a local instance ("local") or the cluster at that address.
+    `backend`: where the build's searches run (the embedded default, or a Milvus collection)."""
     started = time.perf_counter()
     with build_lock(index_dir):
         recipe = build_recipe(chunking)
         previous = previous_build(index_dir)
         corpus_hash, corpus_files = fingerprint(corpus_dir, previous.manifest.get("corpus_files") if previous else None)
-        existing = None if force else _up_to_date(index_dir, corpus_hash, recipe)
+        existing = None if force else _up_to_date(index_dir, corpus_hash, recipe, backend)
         if existing:
             location, manifest = existing
             counts = manifest["counts"]
@@ -219,7 +230,7 @@ def build_index(
             documents.extend(parsed.documents)
             chunks.extend(renumbered(parsed.chunks, len(chunks)))
         corpus = Corpus(tuple(articles), tuple(documents))
-        texts = _chunk_texts(chunks, corpus.documents)
+        texts = chunk_texts(chunks, corpus.documents)
         keys = [t.key for t in texts]
         sentences = sum(len(c.sentences) for c in chunks)
         print(
@@ -234,7 +245,14 @@ def build_index(
         torch_encoder = _torch_encoder()
         model = _query_model(index_dir, [t.text for t in texts[:32]], torch_encoder)
         progress = ProgressLine("embedding chunk and sentence texts")
-        embedded = embed_chunks(new, lambda n: job_encoders(model, n, torch_encoder), progress) if new else []
+        if not new:
+            embedded = []
+        elif ray is not None:
+            from followup.index.ray_embedding import embed_chunks_on_ray
+
+            embedded = embed_chunks_on_ray(new, model, None if ray == "local" else ray, progress)
+        else:
+            embedded = embed_chunks(new, lambda n: job_encoders(model, n, torch_encoder), progress)
 
         with new_build(index_dir) as work:
             link_or_copy(model, work / QUERY_MODEL_FILE)  # the cached export is never changed in place
@@ -246,11 +264,22 @@ def build_index(
             vectors, tokens = _chunk_vectors(segments, refs)
             write_records(work, corpus.articles, corpus.documents, chunks)
             terms = chunk_terms(previous, keys, [t.text for t in texts], _tokenizer_versions(recipe))
-            BM25Index(terms).save(work)
+            bm25 = BM25Index(terms)
+            bm25.save(work)
             write_terms(work, terms)
-            dense = dense_index(work, previous, keys, vectors)
-            dense.save(work / DENSE_INDEX_FILE)
-            np.save(work / DENSE_ROWS_FILE, dense.row_chunks)
+            if backend.kind == "milvus":
+                from followup.index.milvus_build import write_collection
+
+                print(f"writing {len(chunks)} chunks to Milvus at {backend.milvus_uri}", file=sys.stderr)
+                searches = write_collection(backend, index_dir, bm25, vectors, [c.article_id for c in chunks],
+                                            ProgressLine("writing chunks to Milvus"))  # fmt: skip
+                dense_info: dict[str, Any] = {"kind": "milvus", "vectors": len(chunks), "rows": len(chunks)}
+            else:
+                dense = dense_index(work, previous, keys, vectors)
+                dense.save(work / DENSE_INDEX_FILE)
+                np.save(work / DENSE_ROWS_FILE, dense.row_chunks)
+                searches = {"kind": "embedded"}
+                dense_info = {**asdict(dense.info), "rows": len(dense.row_chunks)}
             medications = _medications(corpus.documents, known_medications(previous, hashes, recipe))
             write_json(work / MEDICATIONS_FILE, medications)
             counts = {
@@ -274,7 +303,8 @@ def build_index(
                     "segments": names,
                     "embedded": len(new),
                     "embedding_dimension": int(vectors.shape[1]),
-                    "dense_index": {**asdict(dense.info), "rows": len(dense.row_chunks)},
+                    "dense_index": dense_info,
+                    "search_backend": searches,
                     "versions": {
                         "python": platform.python_version(),
                         "numpy": np.__version__,
@@ -290,6 +320,10 @@ def build_index(
                 known,
             )
             location = publish(index_dir, work, corpus_hash)
+        if searches["kind"] == "milvus":
+            from followup.index.milvus_build import after_publish
+
+            after_publish(index_dir, searches)
         return BuildResult(
             location,
             True,

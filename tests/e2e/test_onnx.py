@@ -49,16 +49,11 @@ def test_bulk_torch_and_onnx_embed_chunks_alike(built: tuple[Path, Path], answer
     """A large build embeds on torch (bfloat16 where the CPU has it), a small one on onnxruntime; an
     index mixes both, so their dense, sentence and token vectors must agree."""
     from followup.bulk_encoder import TorchPassEncoder
-    from followup.chunk_embeddings import ChunkText, embed_chunks
+    from followup.chunk_embeddings import embed_chunks
+    from followup.indexer import chunk_texts
 
     index = answerer.index
-    texts = []
-    for chunk in list(index.chunks)[:12]:
-        head = f"{index.documents[chunk.doc_id].title}\n"
-        own = index.documents[chunk.doc_id].text[chunk.start : chunk.end]
-        shift = len(head) - chunk.start
-        spans = np.array([(s.start + shift, s.end + shift) for s in chunk.sentences], np.int32).reshape(-1, 2)
-        texts.append(ChunkText(head + own, len(head), spans))
+    texts = chunk_texts(list(index.chunks)[:12], [index.documents[d] for d in index.documents])
     onnx = OnnxQueryEncoder(current_build(built[1]).path / "query-encoder.onnx")
     torch_encoder = TorchPassEncoder(Encoder())
     by_onnx = embed_chunks(texts, lambda _: [onnx])

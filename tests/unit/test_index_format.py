@@ -136,12 +136,12 @@ def test_the_fingerprint_reuses_unchanged_files_and_sees_a_change(tmp_path: Path
 
 
 def test_indexed_text_and_sentence_spans_line_up(corpus_dir: Path) -> None:
-    from followup.indexer import _chunk_texts
+    from followup.indexer import chunk_texts
 
     corpus = load_corpus(corpus_dir)
     chunks = chunk_documents(corpus.documents, DEFAULT_CHUNKING)
     texts = {d.id: d.text for d in corpus.documents}
-    for chunk, chunk_text in zip(chunks, _chunk_texts(chunks, corpus.documents), strict=True):
+    for chunk, chunk_text in zip(chunks, chunk_texts(chunks, corpus.documents), strict=True):
         assert chunk_text.text == indexed_text(chunk, texts[chunk.doc_id])
         for sentence, (start, end) in zip(chunk.sentences, chunk_text.sentence_spans.tolist(), strict=True):
             assert chunk_text.text[start:end] == texts[chunk.doc_id][sentence.start : sentence.end]

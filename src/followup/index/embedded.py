@@ -17,8 +17,11 @@ def top_scores(scores: np.ndarray, k: int, positive_only: bool = False) -> Ranki
     """The k highest entries of a score array as (index, score), best first; ties by smaller index."""
     candidates = np.flatnonzero(scores > 0) if positive_only else np.arange(scores.size)
     if candidates.size > k:
-        candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
-    order = sorted(candidates.tolist(), key=lambda i: (-float(scores[i]), i))
+        # Every candidate tied with the k-th best stays until the sort, so the cut is by smaller index
+        # too (argpartition alone picks among ties arbitrarily, and another engine could not agree).
+        cut = np.partition(scores[candidates], candidates.size - k)[candidates.size - k]
+        candidates = candidates[scores[candidates] >= cut]
+    order = sorted(candidates.tolist(), key=lambda i: (-float(scores[i]), i))[:k]
     return [(i, float(scores[i])) for i in order]
 
 

@@ -1,0 +1,103 @@
+"""A build on Milvus (a real milvus-lite 2.5.1 engine) answers as the embedded build does, switches its
+alias on a rebuild, drops what no build names, and says so clearly when the engine is down."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from followup.errors import BackendUnavailable
+from followup.index.choice import BackendChoice, collection_prefix
+from followup.index.milvus_build import backend_for
+from followup.index.milvus_engine import MilvusLiteEngine
+from followup.indexer import build_index
+from followup.pipeline import Answerer
+from followup.store import current_build, read_manifest
+from followup.suite import load_suite
+from followup.types import AskRequest
+
+pytestmark = pytest.mark.model
+
+EVALS = Path(__file__).resolve().parents[2] / "evals"
+SUITES = ("muscle-spasm-suite.jsonl", "blind-holdout.jsonl", "blind-holdout-2.jsonl")
+
+
+def _passages(answerer: Answerer, request: AskRequest) -> list[tuple[str, int, int, str]]:
+    answer = answerer.answer(request)
+    return [(p.source_id, p.start, p.end, p.role.value) for p in answer.passages]
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, engine: MilvusLiteEngine) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("milvus-build")
+    corpus = root / "corpus"
+    shutil.copytree(corpus_dir, corpus)
+    assert engine.running is not None
+    milvus = BackendChoice("milvus", engine.running.uri, "lite")
+    build_index(corpus, root / "embedded")
+    build_index(corpus, root / "milvus", backend=milvus)
+    return {"corpus": corpus, "embedded": root / "embedded", "milvus": root / "milvus"}
+
+
+def test_a_build_on_milvus_answers_every_suite_question_as_the_embedded_build(builds: dict[str, Path]) -> None:
+    embedded = Answerer.load(builds["embedded"], builds["corpus"])
+    milvus = Answerer.load(builds["milvus"], builds["corpus"])
+    assert type(milvus.index.retriever).__name__ == "MilvusRetriever" and milvus.index.dense is None
+    items = [item for suite in SUITES for item in load_suite(EVALS / suite)]
+    assert len(items) > 150
+    for item in items:
+        for article in (None, "muscle-spasm"):
+            request = AskRequest(item.question, item.history, article_id=article)
+            assert _passages(milvus, request) == _passages(embedded, request), item.id
+
+
+def test_a_rebuild_points_the_alias_at_its_collection_and_drops_those_no_build_names(
+    builds: dict[str, Path], engine: MilvusLiteEngine
+) -> None:
+    assert engine.running is not None
+    milvus = BackendChoice("milvus", engine.running.uri, "lite")
+    backend = backend_for(engine.running.uri, "lite")
+    prefix = collection_prefix(builds["milvus"])
+    first = read_manifest(current_build(builds["milvus"]))["search_backend"]["collection"]
+    article = builds["corpus"] / "muscle-spasm" / "article.md"
+    original = article.read_text(encoding="utf-8")
+    try:
+        article.write_text(original + "\nA sentence added to change the article.\n", encoding="utf-8")
+        build_index(builds["corpus"], builds["milvus"], backend=milvus)
+        second = read_manifest(current_build(builds["milvus"]))["search_backend"]["collection"]
+        assert second != first and backend.aliases()[prefix] == second
+        article.write_text(original, encoding="utf-8")
+        build_index(builds["corpus"], builds["milvus"], backend=milvus)
+        third = read_manifest(current_build(builds["milvus"]))["search_backend"]["collection"]
+        # The current build and the one before it are kept (a reader may still be on it); the first is gone.
+        ours = {c for c in backend.collections() if c.startswith(f"{prefix}_")}
+        assert ours == {second, third} and backend.aliases()[prefix] == third
+    finally:
+        article.write_text(original, encoding="utf-8")
+        backend.close()
+
+
+def test_an_engine_that_is_down_is_named_and_recovers_when_it_is_back(
+    builds: dict[str, Path], engine: MilvusLiteEngine
+) -> None:
+    answerer = Answerer.load(builds["milvus"], builds["corpus"])
+    request = AskRequest("What dose of baclofen is used?")
+    before = _passages(answerer, request)
+    from fastapi.testclient import TestClient
+
+    from followup.api import ServiceSettings, create_app
+
+    client = TestClient(create_app(ServiceSettings(builds["milvus"], builds["corpus"]), answerer))
+    engine.stop()
+    try:
+        with pytest.raises(BackendUnavailable, match=re.escape("Milvus at http://127.0.0.1")):
+            answerer.answer(request)
+        response = client.post("/v1/ask", json={"question": request.question})
+        assert response.status_code == 503 and "is the engine running?" in response.json()["detail"]
+    finally:
+        engine.start()
+    assert _passages(answerer, request) == before
+    assert client.post("/v1/ask", json={"question": request.question}).status_code == 200

@@ -1,0 +1,61 @@
+"""Fixtures of the Ray tests: a local 2-node Ray cluster on loopback, the exported ONNX model and ~20
+real chunk texts of the bundled corpus."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from followup.chunk_embeddings import ChunkText
+from followup.chunking import chunk_documents
+from followup.config import DEFAULT_CHUNKING
+from followup.corpus import article_folders, load_article
+from followup.indexer import chunk_texts as chunk_texts_of
+
+CHUNKS = 20
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[str]:
+    """The GCS address of a head node and a worker node of one CPU each, both on 127.0.0.1, in a temp
+    dir of their own; every process they started is stopped at the end."""
+    # Loopback, not the interface address; no usage stats report. Before ray is first imported.
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    from ray.cluster_utils import Cluster  # type: ignore[import-not-found, unused-ignore]
+
+    # Short: Ray's unix sockets live under it, and socket paths are limited to 107 bytes.
+    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    node: dict[str, Any] = {"num_cpus": 1, "node_ip_address": "127.0.0.1", "object_store_memory": 80 * 2**20}
+    cluster = Cluster(initialize_head=True, head_node_args={**node, "temp_dir": temp, "include_dashboard": False})
+    try:
+        cluster.add_node(**node)
+        cluster.wait_for_nodes()
+        yield str(cluster.address)
+    finally:
+        cluster.shutdown()  # type: ignore[no-untyped-call, unused-ignore]
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def onnx_model(tmp_path_factory: pytest.TempPathFactory, chunk_texts: list[ChunkText]) -> Path:
+    """The packaged model exported as a build exports it (checked against sentence-transformers)."""
+    from followup.encoder import Encoder
+    from followup.onnx_encoder import export_query_model
+
+    target = tmp_path_factory.mktemp("model") / "query-encoder.onnx"
+    export_query_model(target, Encoder(), [t.text for t in chunk_texts[:8]])
+    return target
+
+
+@pytest.fixture(scope="session")
+def chunk_texts(corpus_dir: Path) -> list[ChunkText]:
+    """The first chunks of the bundled corpus as the indexer makes their texts ("context\\ntext")."""
+    documents = [d for folder in article_folders(corpus_dir) for d in load_article(folder)[1]]
+    return chunk_texts_of(chunk_documents(documents, DEFAULT_CHUNKING)[:CHUNKS], documents)
