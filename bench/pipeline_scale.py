@@ -478,9 +478,13 @@ def disk_usage(out: Path, library_index: Path) -> dict[str, Any]:
 
 
 def cold_starts(out: Path, question: str, runs: int = COLD_RUNS) -> dict[str, Any]:
-    """`followup ask QUESTION --index OUT --no-stale-check`: wall time and peak RSS of each process
-    (os.wait4 gives that one child's rusage)."""
+    """`followup ask QUESTION --index OUT --no-stale-check`: wall time and peak RSS of each process.
+    The peak through GNU time where it is installed: a child's own ru_maxrss (os.wait4) starts from
+    this process's size at the fork (Linux carries it across exec), which after a build here is GBs."""
     command = [sys.executable, "-m", "followup.cli", "ask", question, "--index", str(out), "--no-stale-check"]
+    gnu_time = Path("/usr/bin/time")
+    if gnu_time.is_file():
+        command = [str(gnu_time), "-f", "maxrss-kb %M", *command]
     seconds, peaks = [], []
     first_lines = ""
     for _ in range(runs):
@@ -490,11 +494,13 @@ def cold_starts(out: Path, question: str, runs: int = COLD_RUNS) -> dict[str, An
             _, status, usage = os.wait4(process.pid, 0)
             seconds.append(time.perf_counter() - started)
             process.returncode = os.waitstatus_to_exitcode(status)
-            peaks.append(usage.ru_maxrss / 1024)
             stdout.seek(0)
             stderr.seek(0)
+            errors = stderr.read()
             if process.returncode != 0:
-                raise SystemExit(f"followup ask failed ({process.returncode}):\n{stderr.read()[-2000:]}")
+                raise SystemExit(f"followup ask failed ({process.returncode}):\n{errors[-2000:]}")
+            reported = [line.split()[1] for line in errors.splitlines() if line.startswith("maxrss-kb ")]
+            peaks.append(int(reported[-1]) / 1024 if reported else usage.ru_maxrss / 1024)
             first_lines = "\n".join(stdout.read().splitlines()[:4])
     return {
         "command": " ".join(["followup", "ask", json.dumps(question), "--index", str(out), "--no-stale-check"]),

@@ -28,10 +28,13 @@ def ray_cluster() -> Iterator[str]:
     # Loopback, not the interface address; no usage stats report. Before ray is first imported.
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    # Short: Ray's unix sockets live under it, and socket paths are limited to 107 bytes. Ray also
+    # writes the cluster's address under $RAY_TMPDIR/ray, which it does not create on a clean machine.
+    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    os.environ["RAY_TMPDIR"] = temp
+    os.makedirs(os.path.join(temp, "ray"))
     from ray.cluster_utils import Cluster  # type: ignore[import-not-found, unused-ignore]
 
-    # Short: Ray's unix sockets live under it, and socket paths are limited to 107 bytes.
-    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     node: dict[str, Any] = {"num_cpus": 1, "node_ip_address": "127.0.0.1", "object_store_memory": 80 * 2**20}
     cluster = Cluster(initialize_head=True, head_node_args={**node, "temp_dir": temp, "include_dashboard": False})
     try:
