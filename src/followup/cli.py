@@ -28,6 +28,14 @@ DEFAULT_INDEX = Path(os.environ.get("FOLLOWUP_INDEX", "index"))
 DEFAULT_SUITE = Path("evals/muscle-spasm-suite.jsonl")
 
 
+def backend_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--backend", choices=BACKENDS, default=None, help=what)
+    parser.add_argument("--milvus-uri", metavar="URI", help="a Milvus server, http://host:port ($FOLLOWUP_MILVUS_URI)")
+    parser.add_argument("--milvus-engine", choices=MILVUS_ENGINES, default=None,
+                        help="server (default) or lite: milvus-lite 2.5.1, no partition key, aliases kept by "
+                        "followup, exact search ($FOLLOWUP_MILVUS_ENGINE)")  # fmt: skip
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="followup",
@@ -63,17 +71,11 @@ def _parser() -> argparse.ArgumentParser:
         help="embed on Ray Data: a local Ray instance on 127.0.0.1, or the cluster at ADDRESS (host:port); "
         "needs followup[ray]",
     )
-    index.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default=None,
-        help="where the build's searches run (default: embedded, or $FOLLOWUP_BACKEND); "
+    backend_options(
+        index,
+        "where the build's searches run (default: embedded, or $FOLLOWUP_BACKEND); "
         "ask, serve and eval read it from the build",
     )
-    index.add_argument("--milvus-uri", metavar="URI", help="the Milvus server, http://host:port ($FOLLOWUP_MILVUS_URI)")
-    index.add_argument("--milvus-engine", choices=MILVUS_ENGINES, default=None,
-                       help="server (default) or lite: milvus-lite 2.5.1, no partition key, aliases kept by "
-                       "followup, exact search ($FOLLOWUP_MILVUS_ENGINE)")  # fmt: skip
 
     ask = commands.add_parser("ask", help="answer a question with verbatim, cited passages")
     locations(ask)
@@ -129,6 +131,11 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar=("RUN_A", "RUN_B"),
         help="compare two run folders query by query instead of evaluating",
+    )
+    backend_options(
+        evaluate,
+        "for a BEIR benchmark: search its chunks in memory (embedded, the default) or "
+        "written to a Milvus collection; a suite runs on its build's backend",
     )
     evaluate.add_argument("--measure", help="measure for --compare (default: nDCG@10, or hit@3 for suites)")
 
@@ -306,10 +313,12 @@ def _eval(args: argparse.Namespace) -> int:
         return 0
     from followup.config import ChunkingParams
     from followup.evaluate import print_tables, run_eval
+    from followup.index.choice import BackendChoice
     from followup.report import write_run
 
+    backend = BackendChoice.from_options(args.backend, args.milvus_uri, args.milvus_engine)
     outcome = run_eval(args.target, args.split, args.index, args.corpus,
-                       ChunkingParams(max_words=args.max_words), args.cache)  # fmt: skip
+                       ChunkingParams(max_words=args.max_words), args.cache, backend)  # fmt: skip
     print_tables(outcome)
     if not args.no_save:
         folder = write_run(args.runs_dir, outcome.summary, outcome.rows, outcome.curves)

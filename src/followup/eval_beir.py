@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -25,6 +25,7 @@ from followup.token_cache import cached_tokens
 from followup.types import Block, Document
 
 if TYPE_CHECKING:
+    from followup.index.backend import Retriever
     from followup.model_passes import ModelPasses
 
 
@@ -41,6 +42,7 @@ LATE_INTERACTION = "hybrid-minmax+li"  # run too when evaluate_beir is given the
 DEPTH = 100  # documents kept per query: R@100 is the deepest measure
 CANDIDATES = 1000  # documents per retriever before fusion
 RERANK_DEPTH = 20  # hybrid-minmax documents reordered by late interaction
+SERVER_DEPTH = 16_384  # chunks a search on a server returns at most (Milvus's limit on a search)
 # Weight of the (min-max scaled) MaxSim score against the fused score in the rerank: chosen on NFCorpus
 # dev from 0, 0.25, 0.5, 0.75, 1 (evals/tune_fusion.py --late-interaction).
 LATE_INTERACTION_WEIGHT = 0.5
@@ -73,14 +75,34 @@ class BenchmarkIndex:
     label: str  # names the cache files: benchmark and chunking
     chunk_texts: list[str]  # what BM25 and the encoders saw: indexed_text, context + "\n" + chunk text
     document_chunks: list[np.ndarray]  # each document's chunk ids, in order
+    # A server holding the same chunks (a Milvus collection): its searches replace the in-memory scoring.
+    searches: Retriever | None = None
 
     def lexical(self, text: str) -> list[tuple[int, float]]:
-        scores = best_chunk_per_document(self.bm25.scores(tokenize(text)), self.chunk_document, len(self.ids))
-        return top_scores(scores, CANDIDATES)
+        if self.searches is None:
+            chunk_scores = self.bm25.scores(tokenize(text))
+        else:  # chunks the server does not return score 0, as they do in memory
+            chunk_scores = self._scattered(self.searches.lexical(tokenize(text), self._depth), 0.0)
+        return top_scores(best_chunk_per_document(chunk_scores, self.chunk_document, len(self.ids)), CANDIDATES)
 
     def dense(self, query_vector: np.ndarray) -> list[tuple[int, float]]:
-        scores = best_chunk_per_document(self.vectors @ query_vector, self.chunk_document, len(self.ids))
-        return top_scores(scores, CANDIDATES)
+        if self.searches is None:
+            chunk_scores = self.vectors @ query_vector
+        else:
+            chunk_scores = self._scattered(self.searches.semantic(query_vector, self._depth), -np.inf)
+        return top_scores(best_chunk_per_document(chunk_scores, self.chunk_document, len(self.ids)), CANDIDATES)
+
+    @property
+    def _depth(self) -> int:
+        """Chunks a server search returns: every chunk of NFCorpus (13,239), MedQuAD's best third."""
+        return min(SERVER_DEPTH, len(self.chunk_document))
+
+    def _scattered(self, ranking: Sequence[tuple[int, float]], missing: float) -> np.ndarray:
+        scores = np.full(len(self.chunk_document), missing, dtype=np.float32)
+        if ranking:
+            chunks, values = zip(*ranking, strict=True)
+            scores[list(chunks)] = values
+        return scores
 
     def as_run(self, ranking: Sequence[tuple[int, float]]) -> dict[str, float]:
         """The top DEPTH documents with rank-derived scores, so trec_eval keeps our order (it breaks
@@ -202,19 +224,23 @@ def evaluate_beir(
     query_token_encoder: ModelPasses | None = None,
     late_weight: float = LATE_INTERACTION_WEIGHT,
     cache_variant: str = "",
+    searches_for: Callable[[BenchmarkIndex], Retriever] | None = None,
 ) -> dict[str, ModeResult]:
     """Every mode's measures (by default BEIR_MODES, and LATE_INTERACTION when there is a token encoder).
     LATE_INTERACTION needs `token_encoder` (the ONNX export of the same model, whose one pass gives token
     vectors; it embeds the chunks) and `token_key` (token_cache.token_cache_key); `query_token_encoder`
     (default: the same) embeds the queries, on one thread as `followup ask` does: a two-thread session's
     idle threads spin and slowed the scoring after it from 7.6 to 12.2 ms. Its queries run after the
-    others, once every chunk's token vectors are cached, so its latency is the hybrid's plus the rerank's."""
+    others, once every chunk's token vectors are cached, so its latency is the hybrid's plus the rerank's.
+    `searches_for`: a server's retriever over the benchmark's chunks, searched instead of memory."""
     if modes is None:
         modes = (*BEIR_MODES, LATE_INTERACTION) if token_encoder is not None else BEIR_MODES
     late = LATE_INTERACTION in modes
     if late and (token_encoder is None or not token_key):
         raise ValueError(f"{LATE_INTERACTION} needs the ONNX token encoder and a token cache key")
     index = build_benchmark_index(dataset, encoder, chunking, cache_dir, cache_variant)
+    if searches_for is not None:  # the benchmark's chunks on a server (followup eval --backend milvus)
+        index = replace(index, searches=searches_for(index))
     runs: dict[str, dict[str, dict[str, float]]] = {mode: {} for mode in modes}
     timings: dict[str, list[float]] = {mode: [] for mode in modes}
     hybrid: dict[str, tuple[list[tuple[int, float]], float]] = {}  # the rerank's input and its cost

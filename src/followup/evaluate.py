@@ -15,9 +15,12 @@ from followup import __version__
 from followup.beir import is_beir_dir, load_beir
 from followup.config import DEFAULT_RETRIEVAL, ChunkingParams
 from followup.errors import FollowupError
+from followup.index.choice import BackendChoice
 
 if TYPE_CHECKING:
     from followup.encoder import Encoder
+    from followup.eval_beir import BenchmarkIndex
+    from followup.index.backend import Retriever
     from followup.model_passes import ModelPasses
 
 
@@ -64,7 +67,22 @@ class LibraryEmbedding:
         return self.queries.encode_query(text)
 
 
-def run_beir(path: Path, split: str, chunking: ChunkingParams, cache_dir: Path, index_dir: Path) -> EvalOutcome:
+def _server_searches(backend: BackendChoice) -> Callable[[BenchmarkIndex], Retriever] | None:
+    if backend.kind == "embedded":
+        return None
+    from followup.index.milvus_build import benchmark_retriever
+
+    def searches(index: BenchmarkIndex) -> Retriever:
+        documents = [index.ids[int(d)] for d in index.chunk_document.tolist()]
+        return benchmark_retriever(backend, index.label, index.bm25, index.vectors, documents)
+
+    return searches
+
+
+def run_beir(
+    path: Path, split: str, chunking: ChunkingParams, cache_dir: Path, index_dir: Path, backend: BackendChoice
+) -> EvalOutcome:
+    """`backend`: where the benchmark's chunks are searched (in memory, or written to a Milvus collection)."""
     from followup.bulk_encoder import TorchPassEncoder
     from followup.encoder import Encoder
     from followup.eval_beir import LATE_INTERACTION_WEIGHT, RERANK_DEPTH, evaluate_beir
@@ -81,7 +99,8 @@ def run_beir(path: Path, split: str, chunking: ChunkingParams, cache_dir: Path, 
     results = evaluate_beir(dataset, LibraryEmbedding(bulk, queries), chunking, cache_dir,
                             rrf_k=DEFAULT_RETRIEVAL.rrf_k, minmax_weights=DEFAULT_RETRIEVAL.minmax_weights,
                             token_encoder=bulk, token_key=token_cache_key(model_key()) + variant,
-                            query_token_encoder=queries, cache_variant=variant)  # fmt: skip
+                            query_token_encoder=queries, cache_variant=variant,
+                            searches_for=_server_searches(backend))  # fmt: skip
     summary = {
         "suite": dataset.name,
         "split": split,
@@ -133,9 +152,12 @@ def run_suite(path: Path, split: str, index_dir: Path, corpus_dir: Path) -> Eval
 
 
 def run_eval(target: Path, split: str, index_dir: Path, corpus_dir: Path, chunking: ChunkingParams,
-             cache_dir: Path) -> EvalOutcome:  # fmt: skip
+             cache_dir: Path, backend: BackendChoice | None = None) -> EvalOutcome:  # fmt: skip
+    """`backend`: for a BEIR benchmark, where its chunks are searched; a suite is answered from the
+    index's build, on the backend it was built for."""
     if is_beir_dir(target):
-        return run_beir(target, "test" if split == "all" else split, chunking, cache_dir, index_dir)
+        split = "test" if split == "all" else split
+        return run_beir(target, split, chunking, cache_dir, index_dir, backend or BackendChoice())
     if target.is_file():
         return run_suite(target, split, index_dir, corpus_dir)
     raise FollowupError(f"{target}: neither a BEIR directory (with corpus.jsonl) nor a suite file (.jsonl)")

@@ -105,6 +105,38 @@ def test_beir_evaluation_side_by_side_with_cached_embeddings(tmp_path: Path) -> 
     assert encoder.calls == calls + 2, "the corpus came from the cache; only the two queries were embedded"
 
 
+def test_a_benchmark_searched_through_a_retriever_ranks_as_in_memory(tmp_path: Path) -> None:
+    """`followup eval BEIR --backend milvus` searches a server through the Retriever seam; with the
+    embedded retriever over the same chunks the measures must not move."""
+    from followup.dense import DenseIndex
+    from followup.eval_beir import BenchmarkIndex
+    from followup.index.backend import Retriever
+    from followup.index.embedded import EmbeddedRetriever
+
+    dataset = load_beir(write_beir(tmp_path / "mini"), "test")
+    encoder = cast("Encoder", BagOfWordsEncoder())
+    calls: list[str] = []
+
+    class Counting(EmbeddedRetriever):
+        def lexical(self, tokens: Sequence[str], k: int, scope: Any = None) -> list[tuple[int, float]]:
+            calls.append("lexical")
+            return super().lexical(tokens, k, scope)
+
+        def semantic(self, vector: np.ndarray, k: int, scope: Any = None) -> list[tuple[int, float]]:
+            calls.append("semantic")
+            return super().semantic(vector, k, scope)
+
+    def searches(index: BenchmarkIndex) -> Retriever:
+        return Counting(index.bm25, DenseIndex.build(index.vectors))
+
+    in_memory = evaluate_beir(dataset, encoder, ChunkingParams(), tmp_path / "cache")
+    through = evaluate_beir(dataset, encoder, ChunkingParams(), tmp_path / "cache", searches_for=searches)
+    assert sorted(calls) == ["lexical"] * len(dataset.queries) + ["semantic"] * len(dataset.queries)
+    for mode in BEIR_MODES:
+        assert through[mode].metrics == in_memory[mode].metrics, mode
+        assert through[mode].per_query == in_memory[mode].per_query, mode
+
+
 def test_embedding_cache_is_keyed_by_content(tmp_path: Path) -> None:
     encoder = BagOfWordsEncoder()
     first = cached_embeddings(["fish", "coffee"], encoder.encode, tmp_path, "x")

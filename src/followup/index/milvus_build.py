@@ -7,6 +7,7 @@ build for other tools. An interrupted build leaves its collection unreferenced, 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from followup.bm25 import BM25Index
 from followup.errors import IndexProblem
 from followup.index.choice import BackendChoice, collection_prefix
 from followup.index.milvus import MilvusBackend, MilvusRetriever, MilvusSettings, Vocabulary, build_rows
+from followup.progress import ProgressLine
 from followup.store import BUILDS, BuildLocation, read_manifest
 
 
@@ -85,4 +87,18 @@ def open_retriever(entry: dict[str, Any], bm25: BM25Index, chunks: int) -> Milvu
             f"Milvus collection {collection} at {uri} holds {rows} chunks, the build {chunks}: "
             "run `followup index --force`"
         )
+    return MilvusRetriever(backend, collection, Vocabulary(bm25))
+
+
+def benchmark_retriever(choice: BackendChoice, label: str, bm25: BM25Index, vectors: np.ndarray,
+                        documents: Sequence[str]) -> MilvusRetriever:  # fmt: skip
+    """A benchmark's chunks in a collection of their own (each document its own article), written once
+    and reused while it holds the same number of rows: `followup eval BEIR --backend milvus`."""
+    backend = backend_for(choice.milvus_uri, choice.milvus_engine)
+    collection = "followup_bench_" + "".join(c if c.isalnum() else "_" for c in label)
+    if backend.has_collection(collection) and backend.count(collection) != len(vectors):
+        backend.drop_collection(collection)
+    if not backend.has_collection(collection):
+        print(f"writing {len(vectors)} benchmark chunks to Milvus at {choice.milvus_uri}", file=sys.stderr)
+        backend.write_collection(collection, build_rows(bm25, vectors, documents), ProgressLine("writing chunks"))
     return MilvusRetriever(backend, collection, Vocabulary(bm25))
