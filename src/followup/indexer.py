@@ -11,7 +11,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,12 +33,10 @@ from followup.embedding_segments import (
 from followup.errors import IndexProblem
 from followup.incremental import (
     DENSE_INDEX_FILE,
-    DENSE_ROWS_FILE,
     MEDICATIONS_FILE,
     KnownMedications,
     ParsedArticle,
     chunk_terms,
-    dense_index,
     known_medications,
     place_embeddings,
     previous_build,
@@ -267,19 +265,8 @@ def build_index(
             bm25 = BM25Index(terms)
             bm25.save(work)
             write_terms(work, terms)
-            if backend.kind == "milvus":
-                from followup.index.milvus_build import write_collection
-
-                print(f"writing {len(chunks)} chunks to Milvus at {backend.milvus_uri}", file=sys.stderr)
-                searches = write_collection(backend, index_dir, bm25, vectors, [c.article_id for c in chunks],
-                                            ProgressLine("writing chunks to Milvus"))  # fmt: skip
-                dense_info: dict[str, Any] = {"kind": "milvus", "vectors": len(chunks), "rows": len(chunks)}
-            else:
-                dense = dense_index(work, previous, keys, vectors)
-                dense.save(work / DENSE_INDEX_FILE)
-                np.save(work / DENSE_ROWS_FILE, dense.row_chunks)
-                searches = {"kind": "embedded"}
-                dense_info = {**asdict(dense.info), "rows": len(dense.row_chunks)}
+            writer = backend.writer(index_dir)
+            written = writer.write(work, previous, keys, bm25, vectors, [c.article_id for c in chunks])
             medications = _medications(corpus.documents, known_medications(previous, hashes, recipe))
             write_json(work / MEDICATIONS_FILE, medications)
             counts = {
@@ -303,8 +290,8 @@ def build_index(
                     "segments": names,
                     "embedded": len(new),
                     "embedding_dimension": int(vectors.shape[1]),
-                    "dense_index": dense_info,
-                    "search_backend": searches,
+                    "dense_index": written.dense_index,
+                    "search_backend": written.backend,
                     "versions": {
                         "python": platform.python_version(),
                         "numpy": np.__version__,
@@ -320,10 +307,7 @@ def build_index(
                 known,
             )
             location = publish(index_dir, work, corpus_hash)
-        if searches["kind"] == "milvus":
-            from followup.index.milvus_build import after_publish
-
-            after_publish(index_dir, searches)
+        writer.published(index_dir, written)
         return BuildResult(
             location,
             True,

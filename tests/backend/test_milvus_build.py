@@ -101,3 +101,36 @@ def test_an_engine_that_is_down_is_named_and_recovers_when_it_is_back(
         engine.start()
     assert _passages(answerer, request) == before
     assert client.post("/v1/ask", json={"question": request.question}).status_code == 200
+
+
+def test_an_interrupted_build_leaves_the_old_collection_serving_and_its_own_is_dropped_later(
+    builds: dict[str, Path], engine: MilvusLiteEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import followup.indexer
+
+    assert engine.running is not None
+    milvus = BackendChoice("milvus", engine.running.uri, "lite")
+    backend = backend_for(engine.running.uri, "lite")
+    prefix = collection_prefix(builds["milvus"])
+    serving = read_manifest(current_build(builds["milvus"]))["search_backend"]["collection"]
+    answerer = Answerer.load(builds["milvus"], builds["corpus"])
+    request = AskRequest("What dose of baclofen is used?")
+    before = _passages(answerer, request)
+
+    def killed(*_: object) -> None:
+        raise KeyboardInterrupt  # the build stopped after its collection was written, before publishing
+
+    def ours() -> set[str]:
+        return {c for c in backend.collections() if c.startswith(f"{prefix}_")}
+
+    kept = ours()
+    monkeypatch.setattr(followup.indexer, "publish", killed)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(builds["corpus"], builds["milvus"], force=True, backend=milvus)
+    orphans = ours() - kept
+    assert len(orphans) == 1 and backend.aliases()[prefix] == serving
+    assert _passages(Answerer.load(builds["milvus"], builds["corpus"]), request) == before
+    monkeypatch.undo()
+    build_index(builds["corpus"], builds["milvus"], force=True, backend=milvus)
+    assert not orphans & set(backend.collections()), "the next build drops what no build names"
+    backend.close()

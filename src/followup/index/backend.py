@@ -1,12 +1,14 @@
-"""What an index backend does for a question: each retriever's best chunks, in the whole library or in a
-scope of articles. The pipeline above it (query building, fusion, the answer score, ordering) is the
-same whatever runs the searches; records and per-chunk embeddings stay in the build's files."""
+"""What an index backend does: at build time, write a build's chunks where they are searched
+(`SearchWriter`); for a question, each retriever's best chunks, in the whole library or in a scope of
+articles (`Retriever`). The pipeline above it (query building, fusion, the answer score, ordering) is
+the same whatever runs the searches; records and per-chunk embeddings stay in the build's files."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -29,4 +31,27 @@ class Retriever(Protocol):
 
     def semantic(self, vector: np.ndarray, k: int, scope: SearchScope | None = None) -> Ranking:
         """The k chunks of highest cosine to the (normalised) query vector."""
+        ...
+
+
+@dataclass(frozen=True)
+class WrittenSearches:
+    """Where a build's searches were written: its manifest's `search_backend` and `dense_index`."""
+
+    backend: dict[str, Any]
+    dense_index: dict[str, Any]
+
+
+class SearchWriter(Protocol):
+    def write(
+        self, work: Path, previous: Any, keys: list[bytes], bm25: Any, vectors: np.ndarray, article_ids: Sequence[str]
+    ) -> WrittenSearches:
+        """Write the build's chunks (chunk i: BM25 document i, vector i, article i) for searching, into the
+        build folder `work` or a server; `previous` (incremental.Previous) and `keys` let it reuse the
+        build before."""
+        ...
+
+    def published(self, index_dir: Path, written: WrittenSearches) -> None:
+        """After the build became current: switch what points at the current build, drop what no kept
+        build needs."""
         ...

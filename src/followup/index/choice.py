@@ -7,9 +7,12 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from followup.errors import IndexProblem
+
+if TYPE_CHECKING:
+    from followup.index.backend import SearchWriter
 
 BACKENDS = ("embedded", "milvus")
 MILVUS_ENGINES = ("server", "lite")
@@ -37,6 +40,16 @@ class BackendChoice:
             uri or os.environ.get("FOLLOWUP_MILVUS_URI") or "",
             engine or os.environ.get("FOLLOWUP_MILVUS_ENGINE") or "server",
         )
+
+    def writer(self, index_dir: Path) -> SearchWriter:
+        """What writes a build's searches to this backend (pymilvus only imported for Milvus)."""
+        if self.kind == "milvus":
+            from followup.index.milvus_build import MilvusWriter
+
+            return MilvusWriter(self, index_dir)
+        from followup.index.embedded import EmbeddedWriter
+
+        return EmbeddedWriter()
 
     def matches(self, recorded: dict[str, Any]) -> bool:
         """Whether a build recorded as `recorded` (its manifest's search_backend) was written here."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from followup.bm25 import BM25Index
 from followup.errors import IndexProblem
+from followup.index.backend import WrittenSearches
 from followup.index.choice import BackendChoice, collection_prefix
 from followup.index.milvus import MilvusBackend, MilvusRetriever, MilvusSettings, Vocabulary, build_rows
 from followup.progress import ProgressLine
@@ -102,3 +103,22 @@ def benchmark_retriever(choice: BackendChoice, label: str, bm25: BM25Index, vect
         print(f"writing {len(vectors)} benchmark chunks to Milvus at {choice.milvus_uri}", file=sys.stderr)
         backend.write_collection(collection, build_rows(bm25, vectors, documents), ProgressLine("writing chunks"))
     return MilvusRetriever(backend, collection, Vocabulary(bm25))
+
+
+class MilvusWriter:
+    """A build's chunks in a collection of their own; the alias switched once the build is published."""
+
+    def __init__(self, choice: BackendChoice, index_dir: Path) -> None:
+        self._choice, self._index_dir = choice, index_dir
+
+    def write(
+        self, work: Path, previous: Any, keys: list[bytes], bm25: BM25Index, vectors: np.ndarray,
+        article_ids: Sequence[str],
+    ) -> WrittenSearches:  # fmt: skip
+        print(f"writing {len(vectors)} chunks to Milvus at {self._choice.milvus_uri}", file=sys.stderr)
+        entry = write_collection(self._choice, self._index_dir, bm25, vectors, article_ids,
+                                 ProgressLine("writing chunks to Milvus"))  # fmt: skip
+        return WrittenSearches(entry, {"kind": "milvus", "vectors": len(vectors), "rows": len(vectors)})
+
+    def published(self, index_dir: Path, written: WrittenSearches) -> None:
+        after_publish(index_dir, written.backend)
