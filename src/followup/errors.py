@@ -1,4 +1,4 @@
-"""Errors a user can act on. Each message names what is wrong and where; the CLI prints it and exits 2."""
+"""Errors a user can act on. Each message names what is wrong and where; the CLI prints it and exits 1."""
 
 from __future__ import annotations
 
