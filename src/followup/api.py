@@ -42,12 +42,13 @@ from followup.api_models import (
     ModelList,
     Ready,
     ReloadOut,
+    SourceOut,
 )
 from followup.chat import MODEL_PREFIX, article_from_model, completion, question_and_history, stream_events
 from followup.errors import BackendUnavailable, InvalidRequest, UnknownArticle
 from followup.live import LiveIndex, Snapshot, Watcher
 from followup.pipeline import Answerer
-from followup.render import answer_to_contract, format_markdown, reference_to_contract
+from followup.render import answer_to_contract, format_markdown, reference_to_contract, source_to_contract
 from followup.store import current_build
 from followup.types import Answer, AskRequest
 
@@ -279,6 +280,20 @@ def create_app(
             raise UnknownArticle(article_id, list(snapshot.answerer.index.articles))
         return {"id": found.id, "title": found.title, "question": found.question, "last_updated": found.last_updated,
                 "references": [reference_to_contract(found.id, r) for r in found.references]}  # fmt: skip
+
+    @app.get("/v1/sources/{source_id:path}", response_model=SourceOut, dependencies=keyed,
+             responses={404: {"model": ErrorOut}}, tags=["articles"])  # fmt: skip
+    async def source(source_id: str, snapshot: Serving) -> dict[str, Any]:
+        """A source's whole text (the article, or one of its references) with its sections and citation
+        markers, so a passage can be shown where it stands: its `start`/`end` are offsets into `text`."""
+        index = snapshot.answerer.index
+        if source_id not in index.documents:
+            raise HTTPException(
+                404,
+                f"unknown source {source_id!r}: a source is an article's id, or "
+                "ARTICLE/ref-N for its reference N when the corpus holds its text",
+            )
+        return source_to_contract(index.articles[index.documents[source_id].article_id], index.documents[source_id])
 
     @app.get("/v1/models", response_model=ModelList, dependencies=keyed, tags=["chat"])
     async def models(snapshot: Serving) -> dict[str, Any]:

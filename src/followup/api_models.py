@@ -47,6 +47,8 @@ class AskBody(BaseModel):
 
 class QuoteOut(BaseModel):
     source_id: str
+    source_label: str = Field(description='the source and place as a person names them: "Chou 2004 · '
+                              'systematic review · Abstract"; show this, not source_id')  # fmt: skip
     section: str
     text: str
     start: int
@@ -62,7 +64,9 @@ class PassageOut(BaseModel):
     )
     text: str = Field(description="exactly the source's text[start:end]")
     display_text: str = Field(description="the same words with citation numbers written as [n]")
-    source_id: str
+    source_id: str = Field(description="the source's id: GET /v1/sources/{source_id} gives its whole text")
+    source_label: str = Field(description='the source and place as a person names them: "VALIUM label · '
+                              'Indications and Usage", "This article · From the Guidelines > Treatment"')  # fmt: skip
     section: str
     citations: list[int]
     tier: str
@@ -83,8 +87,10 @@ class ReferenceOut(BaseModel):
     kind: str
     tier: str
     tier_rank: int
+    label: str = Field(description='the reference as cited in conversation: "Chou 2004 · systematic review"')
     ids: dict[str, str]
     url: str | None
+    links: dict[str, str] = Field(description="pubmed, doi and dailymed addresses, where the identifiers are known")
     retracted: bool
 
 
@@ -116,6 +122,30 @@ class ArticleOut(BaseModel):
     question: str
     last_updated: str
     references: list[ReferenceOut]
+
+
+class SectionOut(BaseModel):
+    start: int
+    end: int
+    heading: list[str] = Field(description="the section's breadcrumb, outermost first")
+    lead_in: str = Field(description="the sentence introducing a list, when the block is one")
+
+
+class CitationMarkerOut(BaseModel):
+    start: int
+    end: int
+    numbers: list[int] = Field(description="the reference numbers the article cites at text[start:end]")
+
+
+class SourceOut(BaseModel):
+    source_id: str
+    article_id: str
+    label: str = Field(description='"This article", or the reference as cited: "Chou 2004 · systematic review"')
+    title: str
+    text: str = Field(description="the whole source text; every passage's start/end are offsets into it")
+    sections: list[SectionOut] = Field(description="the text's blocks in order, with their section headings")
+    citations: list[CitationMarkerOut] = Field(description="where the article cites its references (article only)")
+    reference: ReferenceOut | None = Field(description="the reference this source is; null for the article")
 
 
 class Health(BaseModel):

@@ -29,9 +29,10 @@ from followup.query import (
 from followup.render import display_text
 from followup.scope import Mentions, answerable_scope
 from followup.search import rank_chunks
+from followup.source_labels import source_label
 from followup.text import tokenize
 from followup.tiers import tier_for_citations
-from followup.types import Answer, AskRequest, Chunk, CitedReference, Passage, Quote, Role, Tier
+from followup.types import Answer, AskRequest, Chunk, CitedReference, Document, Passage, Quote, Role, Tier
 from followup.validation import validate_request
 
 
@@ -312,6 +313,7 @@ class Answerer:
             end=first.end,
             also_in=tuple(self._quote(c) for c in others if not same_place(c, first)),
             role=role,
+            source_label=self._label(doc, first.chunk),
         )
 
     def _quote(self, cand: Candidate) -> Quote:
@@ -323,7 +325,11 @@ class Answerer:
             cand.start,
             cand.end,
             cand.citations,
+            self._label(doc, cand.chunk),
         )
+
+    def _label(self, doc: Document, chunk: Chunk) -> str:
+        return source_label(self.index.articles[doc.article_id], doc, " > ".join(chunk.section))
 
     def _references(self, passages: tuple[Passage, ...]) -> tuple[CitedReference, ...]:
         cited: dict[tuple[str, int], CitedReference] = {}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from followup.types import Answer, Document, Passage, Reference, Role, Tier
+from followup.source_labels import reference_name, source_name
+from followup.types import Answer, Article, Document, Passage, Quote, Reference, Role, Tier
 
 TIER_HEADINGS: dict[Tier, str] = {
     Tier.GUIDELINE: "From the Guidelines",
@@ -77,10 +78,23 @@ def display_text(doc: Document, start: int, end: int) -> str:
     return "".join(parts)
 
 
+def reference_links(ref: Reference) -> dict[str, str]:
+    """Where a reader can open the reference: PubMed, the DOI, DailyMed, by the identifiers it has."""
+    links = {}
+    if "pmid" in ref.ids:
+        links["pubmed"] = f"https://pubmed.ncbi.nlm.nih.gov/{ref.ids['pmid']}/"
+    if "doi" in ref.ids:
+        links["doi"] = f"https://doi.org/{ref.ids['doi']}"
+    if "dailymed_setid" in ref.ids:
+        links["dailymed"] = f"https://dailymed.nlm.nih.gov/dailymed/lookup.cfm?setid={ref.ids['dailymed_setid']}"
+    return links
+
+
 def reference_to_contract(article_id: str, ref: Reference) -> dict[str, Any]:
     return {
         "article_id": article_id,
         "number": ref.number,
+        "label": reference_name(ref),
         "title": ref.title,
         "authors": ref.authors,
         "journal": ref.journal,
@@ -90,7 +104,24 @@ def reference_to_contract(article_id: str, ref: Reference) -> dict[str, Any]:
         "tier_rank": ref.tier.rank,
         "ids": ref.ids,
         "url": ref.url,
+        "links": reference_links(ref),
         "retracted": ref.retracted,
+    }
+
+
+def source_to_contract(article: Article, doc: Document) -> dict[str, Any]:
+    ref = article.reference(doc.reference_number) if doc.reference_number is not None else None
+    return {
+        "source_id": doc.id,
+        "article_id": article.id,
+        "label": source_name(article, doc),
+        "title": doc.title,
+        "text": doc.text,
+        "sections": [
+            {"start": b.start, "end": b.end, "heading": list(b.section), "lead_in": b.lead_in} for b in doc.blocks
+        ],
+        "citations": [{"start": m.start, "end": m.end, "numbers": list(m.numbers)} for m in doc.markers],
+        "reference": reference_to_contract(article.id, ref) if ref else None,
     }
 
 
@@ -101,6 +132,7 @@ def passage_to_contract(p: Passage) -> dict[str, Any]:
         "text": p.text,
         "display_text": p.display_text,
         "source_id": p.source_id,
+        "source_label": p.source_label,
         "section": p.section,
         "citations": list(p.citations),
         "tier": p.tier.value,
@@ -111,6 +143,7 @@ def passage_to_contract(p: Passage) -> dict[str, Any]:
         "also_in": [
             {
                 "source_id": q.source_id,
+                "source_label": q.source_label,
                 "section": q.section,
                 "text": q.text,
                 "start": q.start,
@@ -143,12 +176,19 @@ def _cite_line(ref: Reference) -> str:
     return f"{line} {extra + ' ' if extra else ''}({tier}{', RETRACTED' if ref.retracted else ''})"
 
 
+def _named(passage: Passage | Quote) -> str:
+    """The source as a person names it; a passage made without the pipeline may carry only ids."""
+    if passage.source_label:
+        return passage.source_label
+    return f"{passage.source_id} · {passage.section}" if passage.section else passage.source_id
+
+
 def _passage_lines(passage: Passage) -> list[str]:
     lines = [
         f"  {passage.display_text}",
-        f"    ({passage.source_id}, {passage.section or 'text'}; score {passage.score:.2f})",
+        f"    ({_named(passage)}; score {passage.score:.2f})",
     ]
-    lines += [f'    also in {quote.source_id}, {quote.section}: "{quote.text}"' for quote in passage.also_in]
+    lines += [f'    also in {_named(q)}: "{q.text}"' for q in passage.also_in]
     return [*lines, ""]
 
 
@@ -180,6 +220,11 @@ def format_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+def _quoted(passage: Passage) -> list[str]:
+    """A passage as a chat quote, its source named under it."""
+    return [f"> {passage.display_text}", f"> — _{_named(passage)}_", ""]
+
+
 def format_markdown(answer: Answer) -> str:
     """The answer for a chat window: "**Answer** · <its tier>" and the quoted answer, then the evidence
     under tier headings (passages quoted with [n]), article text citing nothing last, then the references."""
@@ -188,11 +233,11 @@ def format_markdown(answer: Answer) -> str:
     lines: list[str] = []
     first, groups = answer_and_groups(answer)
     if first:
-        lines += [f"**{ANSWER_HEADING}** · {heading_for(first)}", "", f"> {first.display_text}", ""]
+        lines += [f"**{ANSWER_HEADING}** · {heading_for(first)}", "", *_quoted(first)]
     for heading, passages in groups:
         lines += [f"**{heading}**", ""]
         for passage in passages:
-            lines += [f"> {passage.display_text}", ""]
+            lines += _quoted(passage)
     if answer.references:
         lines += ["**References**", ""]
         for cited in answer.references:

@@ -123,6 +123,7 @@ class Quote:
     start: int
     end: int
     citations: tuple[int, ...]
+    source_label: str = ""  # as a person names the source and place (source_labels.py)
 
 
 class Role(Enum):
@@ -146,6 +147,7 @@ class Passage:
     end: int
     also_in: tuple[Quote, ...] = ()
     role: Role = Role.EVIDENCE
+    source_label: str = ""  # as a person names the source and place (source_labels.py)
 
 
 @dataclass(frozen=True)

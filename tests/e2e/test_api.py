@@ -146,7 +146,9 @@ def test_chat_completions_turn_messages_into_a_cited_markdown_answer(client: Tes
     answer = body["followup"]["passages"][0]
     assert answer["role"] == "answer" and answer["tier"] == "guideline"
     # The answer first, headed with its tier, then the evidence under tier headings.
-    assert content.startswith(f"**Answer** · From the Guidelines\n\n> {answer['display_text']}\n\n")
+    assert content.startswith(
+        f"**Answer** · From the Guidelines\n\n> {answer['display_text']}\n> — _{answer['source_label']}_\n\n"
+    )
     assert "10-20 mg three times daily" in answer["display_text"] and "[1]" in content
     assert content.index("**Answer**") < content.index("\n**From the") < content.index("**References**")
     assert body["followup"]["query"] == "What dose should be used? spasticity multiple sclerosis"
@@ -195,3 +197,33 @@ def test_concurrent_requests_get_the_same_answers_as_serial_ones(live_server: st
 
     serial, concurrent = asyncio.run(run())
     assert concurrent == serial * 5
+
+
+def test_every_passage_names_its_source_and_stands_in_its_source_text(client: TestClient) -> None:
+    answer = client.post("/v1/ask", json={"question": "What dose should be used?", "history": [MS]}).json()
+    places = [*answer["passages"], *(q for p in answer["passages"] for q in p["also_in"])]
+    assert places
+    for place in places:
+        assert place["source_label"] and place["source_id"] not in place["source_label"]
+        source = client.get(f"/v1/sources/{place['source_id']}")
+        assert source.status_code == 200
+        body = source.json()
+        assert body["text"][place["start"] : place["end"]] == place["text"]
+        assert any(s["start"] <= place["start"] and place["end"] <= s["end"] for s in body["sections"])
+    labels = {p["source_label"] for p in answer["passages"]}
+    assert any(label.startswith("This article · From the Guidelines") for label in labels)
+
+
+def test_a_source_gives_its_text_sections_citations_and_reference(client: TestClient) -> None:
+    article = client.get("/v1/sources/muscle-spasm").json()
+    assert article["label"] == "This article" and article["reference"] is None
+    assert article["citations"] and all(article["text"][m["start"] : m["end"]].strip() for m in article["citations"])
+    assert ["From the Guidelines", "Treatment of Muscle Spasms"] in [s["heading"] for s in article["sections"]]
+    review = client.get("/v1/sources/muscle-spasm/ref-7").json()
+    assert review["label"] == "Chou 2004 · systematic review"
+    assert review["reference"]["links"]["pubmed"] == "https://pubmed.ncbi.nlm.nih.gov/15276195/"
+    assert review["reference"]["links"]["doi"].startswith("https://doi.org/10.1016/")
+    label = client.get("/v1/sources/muscle-spasm/ref-2").json()
+    assert label["label"] == "VALIUM label" and "dailymed" in label["reference"]["links"]
+    missing = client.get("/v1/sources/muscle-spasm/ref-99")
+    assert missing.status_code == 404 and "ref-99" in missing.json()["detail"]

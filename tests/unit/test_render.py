@@ -92,7 +92,8 @@ REVIEW_REF = Reference(4, "Muscle cramps", "review", Tier.REVIEW, journal="J Ele
 
 
 def _passage(rank: int, text: str, tier: Tier, citations: tuple[int, ...], role: Role, section: str) -> Passage:
-    return Passage(rank, text, text, "a", section, citations, tier, 0.9 - rank / 10, 0, len(text), role=role)
+    return Passage(rank, text, text, "a", section, citations, tier, 0.9 - rank / 10, 0, len(text), role=role,
+                   source_label=f"This article · {section}")  # fmt: skip
 
 
 def _ordered(*passages: Passage) -> Answer:
@@ -116,17 +117,17 @@ def test_cli_shows_the_answer_first_under_its_tier_then_the_evidence_by_tier_the
             "Answer · From the Research: reviews",
             "",
             "  Cramps follow exercise [4].",
-            "    (a, Research; score 0.80)",
+            "    (This article · Research; score 0.80)",
             "",
             "From the Guidelines",
             "",
             "  Spasms follow hypokalemia [1].",
-            "    (a, Guidelines; score 0.70)",
+            "    (This article · Guidelines; score 0.70)",
             "",
             UNCITED_HEADING,
             "",
             "  Stretching helps.",
-            "    (a, Management; score 0.60)",
+            "    (This article · Management; score 0.60)",
             "",
             "References",
             "",
@@ -150,9 +151,11 @@ def test_cli_gives_evidence_of_the_answers_own_tier_its_tier_heading() -> None:
 
 
 def test_cli_keeps_the_answers_also_in_lines_inside_the_answer_block() -> None:
-    quote = Quote("a/ref-4", "Abstract", "Cramps follow exercise.", 0, 23, (4,))
+    quote = Quote(
+        "a/ref-4", "Abstract", "Cramps follow exercise.", 0, 23, (4,), "Muscle cramps 2018 · review · Abstract"
+    )
     text = format_answer(_ordered(replace(REVIEW_ANSWER, also_in=(quote,)), GUIDELINE_EVIDENCE))
-    also = '    also in a/ref-4, Abstract: "Cramps follow exercise."'
+    also = '    also in Muscle cramps 2018 · review · Abstract: "Cramps follow exercise."'
     assert text.index("Answer · ") < text.index(also) < text.index("From the Guidelines")
 
 
@@ -168,14 +171,17 @@ def test_chat_markdown_shows_the_answer_first_then_the_evidence_by_tier_then_unc
             "**Answer** · From the Research: reviews",
             "",
             "> Cramps follow exercise [4].",
+            "> — _This article · Research_",
             "",
             "**From the Guidelines**",
             "",
             "> Spasms follow hypokalemia [1].",
+            "> — _This article · Guidelines_",
             "",
             f"**{UNCITED_HEADING}**",
             "",
             "> Stretching helps.",
+            "> — _This article · Management_",
             "",
             "**References**",
             "",
@@ -191,7 +197,10 @@ def test_chat_markdown_gives_evidence_of_the_answers_own_tier_its_tier_heading()
     answer = replace(REVIEW_ANSWER, tier=Tier.GUIDELINE, citations=(1,), text="A [1].", display_text="A [1].")
     evidence = replace(GUIDELINE_EVIDENCE, text="B [1].", display_text="B [1].")
     markdown = format_markdown(_ordered(answer, evidence))
-    assert markdown.startswith("**Answer** · From the Guidelines\n\n> A [1].\n\n**From the Guidelines**\n\n> B [1].\n")
+    assert markdown.startswith(
+        "**Answer** · From the Guidelines\n\n> A [1].\n> — _This article · Research_\n\n"
+        "**From the Guidelines**\n\n> B [1].\n"
+    )
 
 
 def test_contract_carries_each_passages_role() -> None:
