@@ -210,7 +210,7 @@ def _index(args: argparse.Namespace) -> int:
     from followup.index.choice import BackendChoice
     from followup.indexer import build_index
 
-    backend = BackendChoice.from_options(args.backend, args.milvus_uri, args.milvus_engine)
+    backend = BackendChoice.from_options(args.backend, args.milvus_uri, args.milvus_engine, args.index)
     result = build_index(args.corpus, args.index, force=args.force, ray=args.ray, backend=backend)
     state = "built" if result.rebuilt else "up to date (corpus unchanged; --force rebuilds)"
     print(
@@ -348,9 +348,11 @@ def _serve(args: argparse.Namespace) -> int:
     from followup.api import ServiceSettings, create_app, live_index
 
     if not args.no_build:
+        from followup.index.choice import BackendChoice
         from followup.indexer import build_index
 
-        result = build_index(args.corpus, args.index)
+        # The backend the index is on (or $FOLLOWUP_BACKEND ...): serving never moves it elsewhere.
+        result = build_index(args.corpus, args.index, backend=BackendChoice.from_options(None, None, None, args.index))
         print(f"index {'built' if result.rebuilt else 'up to date'}: {result.chunks} chunks", file=sys.stderr)
     origins = [*args.cors_origin, *filter(None, os.environ.get("FOLLOWUP_CORS_ORIGINS", "").split(","))]
     settings = ServiceSettings(

@@ -134,3 +134,16 @@ def test_an_interrupted_build_leaves_the_old_collection_serving_and_its_own_is_d
     build_index(builds["corpus"], builds["milvus"], force=True, backend=milvus)
     assert not orphans & set(backend.collections()), "the next build drops what no build names"
     backend.close()
+
+
+def test_a_plain_followup_index_keeps_an_index_on_milvus(
+    builds: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from followup.cli import main
+
+    for name in ("FOLLOWUP_BACKEND", "FOLLOWUP_MILVUS_URI", "FOLLOWUP_MILVUS_ENGINE"):
+        monkeypatch.delenv(name, raising=False)
+    before = read_manifest(current_build(builds["milvus"]))["search_backend"]
+    assert main(["index", "--corpus", str(builds["corpus"]), "--index", str(builds["milvus"])]) == 0
+    assert "index up to date" in capsys.readouterr().out
+    assert read_manifest(current_build(builds["milvus"]))["search_backend"] == before

@@ -33,12 +33,22 @@ class BackendChoice:
             raise IndexProblem(f"unknown Milvus engine {self.milvus_engine!r}; use one of {', '.join(MILVUS_ENGINES)}")
 
     @classmethod
-    def from_options(cls, kind: str | None, uri: str | None, engine: str | None) -> BackendChoice:
-        """Command-line options first, then $FOLLOWUP_BACKEND, $FOLLOWUP_MILVUS_URI, $FOLLOWUP_MILVUS_ENGINE."""
+    def from_options(
+        cls, kind: str | None, uri: str | None, engine: str | None, index_dir: Path | None = None
+    ) -> BackendChoice:
+        """Command-line options first, then $FOLLOWUP_BACKEND, $FOLLOWUP_MILVUS_URI, $FOLLOWUP_MILVUS_ENGINE,
+        then what the index's current build was written to: a plain `followup index` or `serve` keeps
+        an index on the backend it is on."""
+        recorded = recorded_backend(index_dir) if index_dir is not None else {}
+        kind = kind or os.environ.get("FOLLOWUP_BACKEND") or recorded.get("kind") or "embedded"
+        same = recorded.get("kind") == kind
         return cls(
-            kind or os.environ.get("FOLLOWUP_BACKEND") or "embedded",
-            uri or os.environ.get("FOLLOWUP_MILVUS_URI") or "",
-            engine or os.environ.get("FOLLOWUP_MILVUS_ENGINE") or "server",
+            kind,
+            uri or os.environ.get("FOLLOWUP_MILVUS_URI") or (recorded.get("uri", "") if same else ""),
+            engine
+            or os.environ.get("FOLLOWUP_MILVUS_ENGINE")
+            or (recorded.get("engine") if same else None)
+            or "server",
         )
 
     def writer(self, index_dir: Path) -> SearchWriter:
@@ -61,3 +71,14 @@ class BackendChoice:
 def collection_prefix(index_dir: Path) -> str:
     """The names of one index directory's collections and alias: several indexes may share a server."""
     return f"followup_{hashlib.sha256(str(index_dir.resolve()).encode()).hexdigest()[:10]}"
+
+
+def recorded_backend(index_dir: Path) -> dict[str, Any]:
+    """The current build's `search_backend` ({} when there is no readable build)."""
+    from followup.store import current_build, read_manifest
+
+    try:
+        recorded = read_manifest(current_build(index_dir), verify_files=False).get("search_backend", {})
+    except IndexProblem:
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
