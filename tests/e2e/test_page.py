@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 from collections.abc import Iterator
@@ -12,7 +13,9 @@ import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
@@ -125,7 +128,238 @@ def test_a_clinician_asks_follows_up_and_sees_an_abstention(browser: WebDriver, 
     assert "do not answer this question: they do not address quinine." in fourth.text
     assert "Professional medical disclaimer" in browser.find_element(By.TAG_NAME, "footer").text
 
-    screenshot = os.environ.get("FOLLOWUP_SCREENSHOT")
-    if screenshot:  # for the README: FOLLOWUP_SCREENSHOT=docs/page.png pytest tests/e2e/test_page.py
-        browser.execute_script("window.scrollTo(0, 0)")
-        browser.save_screenshot(screenshot)
+
+# ---- the article on the page, "Show in source", keyboard, axe-core, phone width ------------------------
+
+ARTICLE = "muscle-spasm"
+MS = "Which medication treats spasticity in multiple sclerosis?"
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+DESKTOP, PHONE = 1100, 390
+
+
+def api_get(live_server: str, path: str) -> Any:
+    response = httpx.get(live_server + path, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def open_page(browser: WebDriver, live_server: str, query: str = "") -> None:
+    browser.get(live_server + "/" + query)
+    WebDriverWait(browser, 30).until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-article"))
+
+
+def set_width(browser: WebDriver, width: int, height: int = 1400) -> None:
+    """The layout viewport exactly `width` CSS pixels wide, as on a phone (390) or a desktop (1100)."""
+    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+
+
+def marks_text(scope: WebElement) -> str:
+    return "".join(text_of(m) for m in scope.find_elements(By.CSS_SELECTOR, "mark"))
+
+
+def active(browser: WebDriver) -> WebElement:
+    return browser.switch_to.active_element
+
+
+def axe_violations(browser: WebDriver) -> list[dict[str, Any]]:
+    """axe-core (vendored, tests/e2e/vendor/axe.min.js, MPL-2.0) run in the page: its serious and critical
+    violations."""
+    if not browser.execute_script("return !!window.axe"):
+        browser.execute_script(AXE.read_text(encoding="utf-8"))
+    result: dict[str, Any] = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then((r) => done(r), (e) => done({error: String(e)}));"
+    )
+    assert "error" not in result, result
+    assert result["testEngine"]["name"] == "axe-core" and result["passes"], "axe-core did not run"
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def screenshot(browser: WebDriver, width: int, name: str, from_id: str | None = None, height: int = 6000) -> None:
+    """With FOLLOWUP_SCREENSHOTS=docs, the page at `width` CSS pixels as docs/<name>: from the top, or from the
+    element `from_id`, at most `height` pixels of it."""
+    folder = os.environ.get("FOLLOWUP_SCREENSHOTS")
+    if not folder:
+        return
+    browser.execute_script("window.scrollTo(0, 0)")
+    total = int(browser.execute_script("return document.documentElement.scrollHeight"))
+    top = int(browser.find_element(By.ID, from_id).rect["y"]) if from_id else 0
+    height = min(height, total - top)
+    set_width(browser, width, min(total, 8000))
+    clip = {"x": 0, "y": top, "width": width, "height": height, "scale": 1}
+    png = browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "clip": clip})
+    (Path(folder) / name).write_bytes(base64.b64decode(png["data"]))
+
+
+def test_the_article_is_on_the_page_with_its_references(browser: WebDriver, live_server: str) -> None:
+    set_width(browser, DESKTOP)
+    open_page(browser, live_server, f"?article={ARTICLE}")
+    article = api_get(live_server, f"/v1/articles/{ARTICLE}")
+    src = api_get(live_server, f"/v1/sources/{ARTICLE}")
+    assert browser.find_element(By.ID, "article-title").text == article["title"]
+    assert browser.find_element(By.ID, "article-updated").text == "Last updated: February 16, 2025"
+    body = browser.find_element(By.ID, "article-body")
+    headings = [h.text for h in body.find_elements(By.CSS_SELECTOR, "h2, h3")]
+    expected_headings: list[str] = []
+    for section in src["sections"]:
+        for name in section["heading"]:
+            if name not in expected_headings:
+                expected_headings.append(name)
+    assert headings == expected_headings
+    assert "Treatment of Muscle Spasms" in [h.text for h in body.find_elements(By.TAG_NAME, "h3")]
+    # Every block of the source is on the page, its text exactly text[start:end] (citation brackets are CSS).
+    blocks = body.find_elements(By.CSS_SELECTOR, ".block-text")
+    assert [text_of(b) for b in blocks] == [src["text"][s["start"] : s["end"]] for s in src["sections"]]
+    assert len(body.find_elements(By.CSS_SELECTOR, "ul li")) >= 20  # the bullets, nested ones included
+    assert body.find_elements(By.CSS_SELECTOR, "ul ul li")
+    # The contents list links to the headings.
+    contents = browser.find_element(By.CSS_SELECTOR, "nav#contents")
+    assert contents.is_displayed()
+    assert [a.text for a in contents.find_elements(By.TAG_NAME, "a")] == expected_headings
+    # Citation numbers link to the reference list; the entry has its real links.
+    assert len(body.find_elements(By.CSS_SELECTOR, "a.ref-cite")) == sum(len(c["numbers"]) for c in src["citations"])
+    cite = body.find_element(By.CSS_SELECTOR, "a.ref-cite[href='#ref-7']")
+    brackets = "const s = (p) => getComputedStyle(arguments[0], p).content; return s('::before') + s('::after')"
+    assert cite.text == "7" and browser.execute_script(brackets, cite) == '"[""]"'  # shown as [7]
+    cite.click()
+    assert browser.current_url.endswith("#ref-7")
+    entry = browser.find_element(By.ID, "ref-7")
+    assert entry.text.startswith("[7] Chou R, Peterson K, Helfand M. Comparative efficacy")
+    links = {a.text.split()[0]: a.get_attribute("href") for a in entry.find_elements(By.TAG_NAME, "a")}
+    ref7 = next(r for r in article["references"] if r["number"] == 7)
+    assert links == {"PubMed": ref7["links"]["pubmed"], "doi.org": ref7["links"]["doi"]}
+    ref2 = next(r for r in article["references"] if r["number"] == 2)
+    dailymed = browser.find_element(By.ID, "ref-2").find_element(By.TAG_NAME, "a")
+    assert dailymed.text.startswith("DailyMed") and dailymed.get_attribute("href") == ref2["links"]["dailymed"]
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#reference-list li")) == len(article["references"])
+    # Landmarks; the follow-up box is under the article.
+    for selector in ("header.site-header", "main", "nav#contents", "footer.site-footer"):
+        assert browser.find_elements(By.CSS_SELECTOR, selector), selector
+    assert browser.execute_script(
+        "return document.getElementById('article').compareDocumentPosition(document.getElementById('ask-form'))"
+        " & Node.DOCUMENT_POSITION_FOLLOWING"
+    )
+
+
+def test_show_in_source_highlights_exactly_the_passage(browser: WebDriver, live_server: str) -> None:
+    set_width(browser, DESKTOP)
+    open_page(browser, live_server)
+    turn = ask(browser, MS, 0)
+    answer = api_answer(live_server, MS, [])
+    first = answer["passages"][0]
+    box = turn.find_element(By.CSS_SELECTOR, "section.answer")
+    # Sources by name, never by id.
+    labels = [text_of(s) for s in turn.find_elements(By.CSS_SELECTOR, ".source .source-label")]
+    assert labels == [p["source_label"] for p in answer["passages"]]
+    assert not any(p["source_id"] in text_of(turn) for p in answer["passages"] if "/" in p["source_id"])
+
+    # A reference's passage: the side panel, with exactly text[start:end] marked and focused.
+    assert "/" in first["source_id"]
+    opener = box.find_element(By.CSS_SELECTOR, "button.show-source")
+    opener.click()
+    panel = browser.find_element(By.ID, "source-panel")
+    WebDriverWait(browser, 10).until(lambda b: panel.get_attribute("open") is not None)
+    src = api_get(live_server, f"/v1/sources/{first['source_id']}")
+    assert browser.find_element(By.ID, "source-panel-title").text == src["label"]
+    assert marks_text(panel) == first["text"] == src["text"][first["start"] : first["end"]]
+    assert len(panel.find_elements(By.TAG_NAME, "mark")) == 1
+    assert active(browser).tag_name == "mark"
+    assert browser.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight",
+        panel.find_element(By.TAG_NAME, "mark"),
+    )
+    active(browser).send_keys(Keys.ESCAPE)
+    WebDriverWait(browser, 10).until(lambda b: panel.get_attribute("open") is None)
+    assert active(browser) == opener  # focus back where the reader was
+
+    # The close button closes it too.
+    opener.click()
+    WebDriverWait(browser, 10).until(lambda b: panel.get_attribute("open") is not None)
+    browser.find_element(By.ID, "source-close").click()
+    WebDriverWait(browser, 10).until(lambda b: panel.get_attribute("open") is None)
+
+    # An article passage: highlighted in place in the article, scrolled to and focused.
+    index, passage = next((i, p) for i, p in enumerate(answer["passages"]) if p["source_id"] == ARTICLE)
+    turn.find_elements(By.CSS_SELECTOR, "button.show-source")[index].click()
+    article = browser.find_element(By.ID, "article-body")
+    WebDriverWait(browser, 10).until(lambda b: article.find_elements(By.TAG_NAME, "mark"))
+    assert marks_text(article) == passage["text"]
+    assert active(browser).tag_name == "mark" and article.find_element(By.TAG_NAME, "mark") == active(browser)
+    # Escape (or the "Back to the answer" button) goes back to the passage's button.
+    back = browser.find_element(By.ID, "back-to-answer")
+    assert back.is_displayed()
+    active(browser).send_keys(Keys.ESCAPE)
+    assert active(browser) == turn.find_elements(By.CSS_SELECTOR, "button.show-source")[index]
+    assert not back.is_displayed()
+    assert marks_text(article) == passage["text"]  # the highlight stays
+    # Another passage moves the highlight: one passage marked at a time.
+    others = [(i, p) for i, p in enumerate(answer["passages"]) if p["source_id"] == ARTICLE and i != index]
+    if others:
+        other_index, other = others[0]
+        turn.find_elements(By.CSS_SELECTOR, "button.show-source")[other_index].click()
+        WebDriverWait(browser, 10).until(lambda b: marks_text(article) == other["text"])
+    assert not browser.find_element(By.ID, "source-panel").get_attribute("open")
+
+
+def test_keyboard_only(browser: WebDriver, live_server: str) -> None:
+    set_width(browser, DESKTOP)
+    open_page(browser, live_server)
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    assert active(browser).get_attribute("id") == "skip-link"
+    assert active(browser).is_displayed()  # shown when focused
+    active(browser).send_keys(Keys.ENTER)
+    assert active(browser).get_attribute("id") == "question"
+    ActionChains(browser).send_keys(MS, Keys.ENTER).perform()
+    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#conversation .turn"))
+    assert active(browser).get_attribute("id") == "question"
+    # Back (Shift+Tab) from the box to the last "Show in source" button, Enter opens the source.
+    for _ in range(40):
+        ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+        if "show-source" in str(active(browser).get_attribute("class")):
+            break
+    button = active(browser)
+    assert "show-source" in str(button.get_attribute("class"))
+    button.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 10).until(lambda b: active(b).tag_name == "mark")
+    answer = api_answer(live_server, MS, [])
+    assert not answer["passages"][-1]["also_in"]  # so the last button is the last passage's
+    assert marks_text(browser.find_element(By.TAG_NAME, "body")) == answer["passages"][-1]["text"]
+
+
+def test_axe_core_finds_no_serious_or_critical_violations(browser: WebDriver, live_server: str) -> None:
+    for width in (DESKTOP, PHONE):
+        set_width(browser, width)
+        open_page(browser, live_server)
+        assert axe_violations(browser) == [], width
+        ask(browser, MS, 0)
+        ask(browser, "Is quinine good for leg cramps?", 1)
+        assert axe_violations(browser) == [], width
+        browser.find_element(By.CSS_SELECTOR, "section.answer button.show-source").click()
+        WebDriverWait(browser, 10).until(lambda b: active(b).tag_name == "mark")
+        assert axe_violations(browser) == [], width
+        active(browser).send_keys(Keys.ESCAPE)
+
+
+def test_usable_390_px_wide_and_screenshots(browser: WebDriver, live_server: str) -> None:
+    set_width(browser, PHONE, 844)
+    open_page(browser, live_server)
+    assert browser.execute_script("return window.innerWidth") == PHONE
+    turn = ask(browser, MS, 0)
+    # Nothing wider than the phone: no horizontal scrolling; the box and its button fit.
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE
+    for element_id in ("question", "ask"):
+        rect = browser.find_element(By.ID, element_id).rect
+        assert rect["x"] >= 0 and rect["x"] + rect["width"] <= PHONE, element_id
+    assert turn.find_element(By.CSS_SELECTOR, "section.answer blockquote").rect["width"] <= PHONE
+    assert browser.find_element(By.ID, "article-title").is_displayed()
+    screenshot(browser, PHONE, "page-phone.png", from_id="follow-up", height=1800)
+    set_width(browser, DESKTOP)
+    open_page(browser, live_server)
+    ask(browser, MS, 0)
+    screenshot(browser, DESKTOP, "page-desktop.png")
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

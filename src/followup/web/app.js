@@ -1,5 +1,7 @@
-// The follow-up box: asks /v1/ask with the conversation so far and shows the verbatim, cited passages.
-// Source text is only ever set with textContent, never parsed as HTML.
+// The follow-up page: the article as a clinician reads it (from /v1/sources/{article}), then the follow-up
+// box, which asks /v1/ask with the conversation so far and shows the verbatim, cited passages, each with a
+// "Show in source" button that highlights exactly text[start:end] in its source.
+// Source text is only ever set with textContent / text nodes, never parsed as HTML; no question is logged.
 "use strict";
 
 const TIER_HEADINGS = {
@@ -15,8 +17,19 @@ const TIER_HEADINGS = {
 };
 const UNCITED = "From the article, without a citation (not evidence)";
 const NOT_ANSWERED = "The article and its references do not answer this question.";
+const LINK_NAMES = { pubmed: "PubMed", doi: "doi.org", dailymed: "DailyMed" };
+const CONTENTS_MIN_HEADINGS = 3; // a contents list for articles with at least this many headings
 
-const state = { history: [], articleId: null, turn: 0 };
+const state = {
+  history: [],
+  articles: [],
+  articleId: null,
+  article: null, // {id, source, blocks: [{start, end, el}], marked: [block]}
+  sources: new Map(), // source_id -> promise of the /v1/sources body
+  turn: 0,
+  opener: null, // the "Show in source" button the side panel was opened from
+  backTo: null, // the "Show in source" button of the passage highlighted in the article
+};
 const $ = (id) => document.getElementById(id);
 
 function element(tag, className, text) {
@@ -24,6 +37,10 @@ function element(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+function visuallyHidden(text) {
+  return element("span", "visually-hidden", text);
 }
 
 function headers() {
@@ -53,6 +70,295 @@ async function call(path, options = {}) {
   return response.json();
 }
 
+function source(sourceId) {
+  if (!state.sources.has(sourceId)) {
+    const promise = call(`/v1/sources/${sourceId.split("/").map(encodeURIComponent).join("/")}`);
+    promise.catch(() => state.sources.delete(sourceId));
+    state.sources.set(sourceId, promise);
+  }
+  return state.sources.get(sourceId);
+}
+
+// ---- references -------------------------------------------------------------------------------------
+
+function citeLine(ref) {
+  const parts = [ref.authors, ref.title || "(unidentified reference)", ref.journal, ref.year && String(ref.year)];
+  const ids = [ref.ids.pmid && `PMID ${ref.ids.pmid}`, ref.ids.doi && `doi:${ref.ids.doi}`].filter(Boolean).join(" ");
+  const line = parts.filter(Boolean).map((p) => p.replace(/\.+$/, "")).join(". ");
+  return `${line}. ${ids ? ids + " " : ""}(${ref.tier.replace("_", " ")}${ref.retracted ? ", RETRACTED" : ""})`;
+}
+
+// PubMed / doi.org / DailyMed as real links, opened in a new tab.
+function referenceLinks(ref) {
+  const span = element("span", "ref-links");
+  for (const [key, name] of Object.entries(LINK_NAMES)) {
+    const url = ref.links && ref.links[key];
+    if (!url) continue;
+    if (span.childNodes.length) span.append(" · ");
+    const link = element("a", null, name);
+    link.href = url;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    link.append(visuallyHidden(` for reference ${ref.number} (opens in a new tab)`));
+    span.append(link);
+  }
+  return span;
+}
+
+function referenceItem(ref, id) {
+  const item = element("li", ref.retracted ? "retracted" : null, `[${ref.number}] ${citeLine(ref)}`);
+  item.id = id;
+  const links = referenceLinks(ref);
+  if (links.childNodes.length) item.append(" ", links);
+  return item;
+}
+
+// ---- inline text with citation links and an optional <mark> ----------------------------------------
+
+// Appends text[start:end] to container as text nodes, the citation numbers in it as links to the article's
+// reference list (brackets drawn by CSS, so the DOM text stays exactly the source text), and the part in
+// mark = [from, to) inside one <mark>. Returns the <mark> element, if any.
+function appendInline(container, text, start, end, citations, mark) {
+  const cuts = new Set([start, end]);
+  const inside = citations.filter((c) => c.end > start && c.start < end);
+  for (const c of inside) cuts.add(Math.max(c.start, start)).add(Math.min(c.end, end));
+  let markEl = null;
+  if (mark && mark[1] > start && mark[0] < end) {
+    cuts.add(Math.max(mark[0], start)).add(Math.min(mark[1], end));
+    markEl = element("mark", "source-mark");
+    markEl.tabIndex = -1;
+  }
+  const points = [...cuts].sort((a, b) => a - b);
+  for (let i = 0; i + 1 < points.length; i++) {
+    const [a, b] = [points[i], points[i + 1]];
+    const target = markEl && a >= mark[0] && b <= mark[1] ? markEl : container;
+    if (target === markEl && !markEl.parentNode) container.append(markEl);
+    const citation = inside.find((c) => c.start <= a && b <= c.end);
+    const piece = text.slice(a, b);
+    if (!citation) {
+      target.append(piece);
+      continue;
+    }
+    for (const token of piece.match(/\d+|\D+/g) || []) {
+      if (!/^\d+$/.test(token)) {
+        target.append(token);
+        continue;
+      }
+      const link = element("a", "cite ref-cite", token);
+      link.href = `#ref-${token}`;
+      const ref = state.article && state.article.refs.get(Number(token));
+      if (ref) link.title = ref.label;
+      target.append(link);
+    }
+  }
+  return markEl;
+}
+
+// ---- the article ------------------------------------------------------------------------------------
+
+function headingId(index) {
+  return `section-${index + 1}`;
+}
+
+// The blocks of /v1/sources/{article} in order: a heading whenever the breadcrumb changes, Markdown
+// bullets ("- ", nested by indentation) as list items, other blocks as paragraphs.
+function renderArticle(articleSource, references) {
+  const body = $("article-body");
+  const contents = $("contents-list");
+  body.replaceChildren();
+  contents.replaceChildren();
+  const text = articleSource.text;
+  const blocks = [];
+  let breadcrumb = [];
+  let lists = []; // the open <ul> elements, one per bullet depth
+  let headingCount = 0;
+  for (const section of articleSource.sections) {
+    const heading = section.heading || [];
+    let same = 0;
+    while (same < heading.length && same < breadcrumb.length && heading[same] === breadcrumb[same]) same++;
+    if (same < heading.length || heading.length < breadcrumb.length) {
+      for (let level = same; level < heading.length; level++) {
+        const h = element(`h${Math.min(level + 2, 6)}`, "article-heading", heading[level]);
+        h.id = headingId(headingCount++);
+        body.append(h);
+        const item = element("li", `level-${level + 1}`);
+        const link = element("a", null, heading[level]);
+        link.href = `#${h.id}`;
+        item.append(link);
+        contents.append(item);
+      }
+      breadcrumb = heading;
+      lists = [];
+    }
+    const lineStart = text.lastIndexOf("\n", section.start - 1) + 1;
+    const prefix = text.slice(lineStart, section.start);
+    const bullet = /^(\s*)(?:[-*+]|\d+[.)])\s+$/.exec(prefix);
+    let el;
+    let textEl;
+    if (bullet) {
+      const depth = Math.floor(bullet[1].replace(/\t/g, "  ").length / 2);
+      lists = lists.slice(0, depth + 1);
+      while (lists.length < depth + 1) {
+        const list = element("ul", "article-list");
+        const parent = lists.length ? lists.at(-1).lastElementChild : null;
+        (parent || body).append(list);
+        lists.push(list);
+      }
+      el = element("li");
+      textEl = element("span", "block-text");
+      el.append(textEl);
+      lists.at(-1).append(el);
+    } else {
+      lists = [];
+      el = textEl = element("p", "block-text");
+      body.append(el);
+    }
+    el.dataset.start = section.start;
+    el.dataset.end = section.end;
+    appendInline(textEl, text, section.start, section.end, articleSource.citations, null);
+    blocks.push({ start: section.start, end: section.end, el: textEl });
+  }
+  $("contents").hidden = headingCount < CONTENTS_MIN_HEADINGS;
+
+  const list = $("reference-list");
+  list.replaceChildren(...references.map((ref) => referenceItem(ref, `ref-${ref.number}`)));
+  $("article-references").hidden = !references.length;
+  return blocks;
+}
+
+function clearArticleMarks() {
+  const article = state.article;
+  if (!article) return;
+  for (const block of article.marked) {
+    block.el.replaceChildren();
+    appendInline(block.el, article.source.text, block.start, block.end, article.source.citations, null);
+  }
+  article.marked = [];
+}
+
+// Highlights text[start:end] of the shown article in place; returns the first <mark>, or null when no
+// block of the article holds the range.
+function markInArticle(start, end) {
+  const article = state.article;
+  clearArticleMarks();
+  let first = null;
+  for (const block of article.blocks) {
+    if (block.end <= start || block.start >= end) continue;
+    block.el.replaceChildren();
+    const mark = appendInline(block.el, article.source.text, block.start, block.end, article.source.citations, [start, end]);
+    article.marked.push(block);
+    first = first || mark;
+  }
+  return first;
+}
+
+function formatDate(iso) {
+  const date = new Date(`${iso}T00:00:00Z`);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleDateString("en-US", { year: "numeric", month: "long", day: "numeric", timeZone: "UTC" });
+}
+
+async function chooseArticle(summary) {
+  state.articleId = summary.id;
+  state.history = [];
+  $("conversation").replaceChildren();
+  $("article-title").textContent = summary.title;
+  document.title = `${summary.title} · followup`;
+  const updated = $("article-updated");
+  updated.hidden = !summary.last_updated;
+  if (summary.last_updated) {
+    const time = element("time", null, formatDate(summary.last_updated));
+    time.dateTime = summary.last_updated;
+    updated.replaceChildren("Last updated: ", time);
+  }
+  const [detail, articleSource] = await Promise.all([call(`/v1/articles/${encodeURIComponent(summary.id)}`), source(summary.id)]);
+  if (state.articleId !== summary.id) return; // another article was chosen meanwhile
+  state.article = { id: summary.id, source: articleSource, refs: new Map(detail.references.map((r) => [r.number, r])), blocks: [], marked: [] };
+  state.article.blocks = renderArticle(articleSource, detail.references);
+  document.body.dataset.article = summary.id; // the article is on the page
+}
+
+// ---- "Show in source" -------------------------------------------------------------------------------
+
+function focusMark(mark) {
+  mark.scrollIntoView({ block: "center" });
+  mark.focus({ preventScroll: true });
+}
+
+async function showInSource(place, button) {
+  const articleId = place.source_id.split("/")[0];
+  if (!place.source_id.includes("/") && state.article && articleId === state.article.id) {
+    const mark = markInArticle(place.start, place.end);
+    if (mark) {
+      state.backTo = button;
+      $("back-to-answer").hidden = false;
+      $("status").textContent = `Highlighted in the article: ${place.source_label}.`;
+      $("status").className = "";
+      focusMark(mark);
+      return;
+    }
+  }
+  try {
+    await openPanel(place, button);
+  } catch (error) {
+    $("status").textContent = `Could not open the source: ${error.message}`;
+    $("status").className = "error";
+  }
+}
+
+// The source's text in the side panel (a modal <dialog>: Escape or the close button closes it), its
+// sections under their headings, with text[start:end] in a <mark>.
+async function openPanel(place, button) {
+  const body = await source(place.source_id);
+  const panel = $("source-panel");
+  $("source-panel-title").textContent = body.label;
+  const meta = $("source-panel-meta");
+  meta.replaceChildren();
+  if (body.reference) {
+    meta.append(citeLine(body.reference));
+    const links = referenceLinks(body.reference);
+    if (links.childNodes.length) meta.append(" ", links);
+  } else if (body.title) {
+    meta.append(body.title);
+  }
+  const content = $("source-panel-body");
+  content.replaceChildren();
+  const sections = body.sections.length ? body.sections : [{ start: 0, end: body.text.length, heading: [] }];
+  let shownHeading = null;
+  let first = null;
+  for (const section of sections) {
+    const heading = (section.heading || []).join(" › ");
+    if (heading && heading !== shownHeading) content.append(element("h3", "panel-heading", heading));
+    shownHeading = heading;
+    const block = element("div", "source-text");
+    const mark = appendInline(block, body.text, section.start, section.end, body.citations, [place.start, place.end]);
+    first = first || mark;
+    content.append(block);
+  }
+  state.opener = button;
+  if (!panel.open) panel.showModal();
+  if (first) focusMark(first);
+  else $("source-close").focus();
+}
+
+// Back from the highlight in the article to the passage's button (the button, or Escape).
+function backToAnswer() {
+  const button = state.backTo;
+  state.backTo = null;
+  $("back-to-answer").hidden = true;
+  if (button && button.isConnected) {
+    button.scrollIntoView({ block: "center" });
+    button.focus({ preventScroll: true });
+  }
+}
+
+function closePanel() {
+  const panel = $("source-panel");
+  if (panel.open) panel.close();
+}
+
+// ---- the conversation -------------------------------------------------------------------------------
+
 // "[1]" and "[4, 5]" become links to the reference list of this turn.
 function withCitationLinks(text, turn, articleId) {
   const fragment = document.createDocumentFragment();
@@ -74,16 +380,17 @@ function withCitationLinks(text, turn, articleId) {
   return fragment;
 }
 
-function citeLine(ref) {
-  const parts = [ref.authors, ref.title || "(unidentified reference)", ref.journal, ref.year && String(ref.year)];
-  const ids = [ref.ids.pmid && `PMID ${ref.ids.pmid}`, ref.ids.doi && `doi:${ref.ids.doi}`].filter(Boolean).join(" ");
-  const line = parts.filter(Boolean).map((p) => p.replace(/\.+$/, "")).join(". ");
-  return `${line}. ${ids ? ids + " " : ""}(${ref.tier.replace("_", " ")}${ref.retracted ? ", RETRACTED" : ""})`;
-}
-
 // The heading a passage is shown under, as render.heading_for words it for the CLI and chat markdown.
 function headingFor(passage) {
   return passage.citations.length ? TIER_HEADINGS[passage.tier] : UNCITED;
+}
+
+function showButton(place, text) {
+  const button = element("button", "show-source", text);
+  button.type = "button";
+  button.append(visuallyHidden(`: ${place.source_label}`));
+  button.addEventListener("click", () => showInSource(place, button));
+  return button;
 }
 
 function appendPassage(container, passage, turn) {
@@ -91,8 +398,18 @@ function appendPassage(container, passage, turn) {
   const quote = element("blockquote", "passage");
   quote.append(withCitationLinks(passage.display_text, turn, articleId));
   container.append(quote);
-  const also = passage.also_in.length ? ` · also in ${passage.also_in.map((q) => q.source_id).join(", ")}` : "";
-  container.append(element("p", "source", `${passage.source_id} · ${passage.section || "text"}${also}`));
+  const line = element("p", "source");
+  line.append(element("span", "source-label", passage.source_label), " ", showButton(passage, "Show in source"));
+  container.append(line);
+  if (passage.also_in.length) {
+    const also = element("ul", "also-in");
+    for (const place of passage.also_in) {
+      const item = element("li", null, "Also in ");
+      item.append(element("span", "source-label", place.source_label), " ", showButton(place, "Show"));
+      also.append(item);
+    }
+    container.append(also);
+  }
 }
 
 // <section class="answer" aria-labelledby="answer-N"><header><h2>Answer</h2><p>tier</p></header>...</section>
@@ -111,6 +428,7 @@ function answerBox(passage, turn) {
 function renderAnswer(answer) {
   const turn = ++state.turn;
   const block = element("article", "turn");
+  block.setAttribute("aria-label", `Follow-up ${turn}`);
   block.append(element("p", "q", answer.question));
   if (answer.query.trim() !== answer.question.trim()) block.append(element("p", "query", `Searched for: ${answer.query}`));
   if (!answer.answered) {
@@ -140,14 +458,12 @@ function renderAnswer(answer) {
     appendPassage(group, passage, turn);
   }
   if (answer.references.length) {
-    block.append(element("h2", "tier", "References"));
+    const refs = element("div", "turn-references");
+    refs.append(element("h2", "tier", "References"));
     const list = element("ol", "references");
-    for (const ref of answer.references) {
-      const item = element("li", null, `[${ref.number}] ${citeLine(ref)}`);
-      item.id = `ref-${turn}-${ref.article_id}-${ref.number}`;
-      list.append(item);
-    }
-    block.append(list);
+    for (const ref of answer.references) list.append(referenceItem(ref, `ref-${turn}-${ref.article_id}-${ref.number}`));
+    refs.append(list);
+    block.append(refs);
   }
   return block;
 }
@@ -176,34 +492,62 @@ async function ask(event) {
   }
 }
 
-function chooseArticle(article) {
-  state.articleId = article.id;
-  $("article-title").textContent = article.title;
-  document.title = `${article.title} · followup`;
+function focusQuestion(event) {
+  event.preventDefault();
+  const field = $("question");
+  field.scrollIntoView({ block: "center" });
+  field.focus({ preventScroll: true });
 }
 
 async function start() {
   $("ask-form").addEventListener("submit", ask);
+  $("skip-link").addEventListener("click", focusQuestion);
   $("reset").addEventListener("click", () => {
     state.history = [];
     $("conversation").replaceChildren();
+    clearArticleMarks();
+    state.backTo = null;
+    $("back-to-answer").hidden = true;
     $("question").focus();
+  });
+  $("source-close").addEventListener("click", closePanel);
+  $("back-to-answer").addEventListener("click", backToAnswer);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && state.backTo && !$("source-panel").open) backToAnswer();
+  });
+  $("source-panel").addEventListener("click", (event) => {
+    if (event.target === event.currentTarget) closePanel(); // a click on the backdrop
+  });
+  $("source-panel").addEventListener("close", () => {
+    if (state.opener && state.opener.isConnected) state.opener.focus();
+    state.opener = null;
   });
   try {
     const articles = await call("/v1/articles");
+    state.articles = articles;
     const wanted = new URLSearchParams(location.search).get("article");
-    chooseArticle(articles.find((a) => a.id === wanted) || articles[0]);
+    const chosen = articles.find((a) => a.id === wanted) || articles[0];
     if (articles.length > 1) {
       const select = $("article-select");
-      for (const a of articles) select.append(new Option(a.title, a.id, false, a.id === state.articleId));
-      select.addEventListener("change", () => chooseArticle(articles.find((a) => a.id === select.value)));
+      for (const a of articles) select.append(new Option(a.title, a.id, false, a.id === chosen.id));
+      select.addEventListener("change", () => {
+        const url = new URL(location.href);
+        url.searchParams.set("article", select.value);
+        history.replaceState(null, "", url);
+        chooseArticle(articles.find((a) => a.id === select.value)).catch(notReady);
+      });
       $("article-choice").hidden = false;
     }
+    await chooseArticle(chosen);
   } catch (error) {
-    $("article-title").textContent = "followup";
-    $("status").textContent = `The service is not ready: ${error.message}`;
-    $("status").className = "error";
+    notReady(error);
   }
+}
+
+function notReady(error) {
+  if (!state.article) $("article-title").textContent = "followup";
+  $("status").textContent = `The service is not ready: ${error.message}`;
+  $("status").className = "error";
 }
 
 start();
