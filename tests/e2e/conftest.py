@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,21 +31,18 @@ def answerer(built: tuple[Path, Path]) -> Answerer:
     return Answerer.load(index, corpus)
 
 
-@pytest.fixture(scope="session")
-def live_server(built: tuple[Path, Path], answerer: Answerer) -> Iterator[str]:
-    """The real service on a free loopback port, in a thread, sharing the session's loaded model."""
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """An app served on a free loopback port, in a thread, until the block ends."""
     import socket
     import threading
     import time
 
     import uvicorn
 
-    from followup.api import ServiceSettings, create_app
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app = create_app(ServiceSettings(index_dir=built[1], corpus_dir=built[0]), answerer)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -52,6 +51,18 @@ def live_server(built: tuple[Path, Path], answerer: Answerer) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(built: tuple[Path, Path], answerer: Answerer) -> Iterator[str]:
+    """The real service on a free loopback port, in a thread, sharing the session's loaded model."""
+    from followup.api import ServiceSettings, create_app
+
+    app = create_app(ServiceSettings(index_dir=built[1], corpus_dir=built[0]), answerer)
+    with serving(app) as url:
+        yield url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from followup.render import TIER_HEADINGS, UNCITED_HEADING
 from followup.types import Tier
@@ -363,3 +364,41 @@ def test_usable_390_px_wide_and_screenshots(browser: WebDriver, live_server: str
     ask(browser, MS, 0)
     screenshot(browser, DESKTOP, "page-desktop.png")
     browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.fixture(scope="module")
+def two_articles(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, answerer: Any) -> Iterator[str]:
+    """A library of two articles (the seed and a retitled copy of it), served on its own port."""
+    from followup.api import ServiceSettings, create_app
+    from followup.indexer import build_index
+    from followup.pipeline import Answerer
+    from tests.e2e.conftest import serving
+
+    root = tmp_path_factory.mktemp("two-articles")
+    shutil.copytree(corpus_dir, root / "corpus")
+    copy = root / "corpus" / "cramps-copy"
+    shutil.copytree(corpus_dir / ARTICLE, copy)
+    meta = json.loads((copy / "article.json").read_text(encoding="utf-8"))
+    (copy / "article.json").write_text(json.dumps({**meta, "id": "cramps-copy", "title": "Leg cramps at night"}))
+    build_index(root / "corpus", root / "index")
+    library = Answerer(Answerer.load(root / "index", root / "corpus").index, answerer.encoder)
+    with serving(create_app(ServiceSettings(index_dir=root / "index", corpus_dir=root / "corpus"), library)) as url:
+        yield url
+
+
+def test_the_article_picker_shows_titles_and_opens_one_by_its_id(
+    browser: WebDriver, two_articles: str, corpus_dir: Path
+) -> None:
+    seed_title = json.loads((corpus_dir / ARTICLE / "article.json").read_text(encoding="utf-8"))["title"]
+    set_width(browser, DESKTOP)
+    open_page(browser, two_articles, f"?article={ARTICLE}")
+    assert browser.find_element(By.ID, "article-title").text == seed_title
+    picker = Select(browser.find_element(By.ID, "article-select"))
+    assert browser.find_element(By.ID, "article-choice").is_displayed()
+    assert sorted(o.text for o in picker.options) == sorted([seed_title, "Leg cramps at night"])
+    picker.select_by_visible_text("Leg cramps at night")
+    WebDriverWait(browser, 30).until(
+        lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-article") == "cramps-copy"
+    )
+    assert browser.find_element(By.ID, "article-title").text == "Leg cramps at night"
+    assert "article=cramps-copy" in browser.current_url  # the address opens this article again
