@@ -11,6 +11,7 @@ import pytest
 
 from followup.errors import BackendUnavailable
 from followup.index.choice import BackendChoice, collection_prefix
+from followup.index.milvus import MilvusBackend
 from followup.index.milvus_build import backend_for
 from followup.index.milvus_engine import MilvusLiteEngine
 from followup.indexer import build_index
@@ -23,6 +24,13 @@ pytestmark = pytest.mark.model
 
 EVALS = Path(__file__).resolve().parents[2] / "evals"
 SUITES = ("muscle-spasm-suite.jsonl", "blind-holdout.jsonl", "blind-holdout-2.jsonl")
+
+
+def _on_milvus(engine: MilvusLiteEngine, index_dir: Path) -> tuple[BackendChoice, MilvusBackend, str]:
+    """What the tests write builds with, a client to inspect the engine, and the index's collection prefix."""
+    assert engine.running is not None
+    uri = engine.running.uri
+    return BackendChoice("milvus", uri, "lite"), backend_for(uri, "lite"), collection_prefix(index_dir)
 
 
 def _passages(answerer: Answerer, request: AskRequest) -> list[tuple[str, int, int, str]]:
@@ -57,10 +65,7 @@ def test_a_build_on_milvus_answers_every_suite_question_as_the_embedded_build(bu
 def test_a_rebuild_points_the_alias_at_its_collection_and_drops_those_no_build_names(
     builds: dict[str, Path], engine: MilvusLiteEngine
 ) -> None:
-    assert engine.running is not None
-    milvus = BackendChoice("milvus", engine.running.uri, "lite")
-    backend = backend_for(engine.running.uri, "lite")
-    prefix = collection_prefix(builds["milvus"])
+    milvus, backend, prefix = _on_milvus(engine, builds["milvus"])
     first = read_manifest(current_build(builds["milvus"]))["search_backend"]["collection"]
     article = builds["corpus"] / "muscle-spasm" / "article.md"
     original = article.read_text(encoding="utf-8")
@@ -108,10 +113,7 @@ def test_an_interrupted_build_leaves_the_old_collection_serving_and_its_own_is_d
 ) -> None:
     import followup.indexer
 
-    assert engine.running is not None
-    milvus = BackendChoice("milvus", engine.running.uri, "lite")
-    backend = backend_for(engine.running.uri, "lite")
-    prefix = collection_prefix(builds["milvus"])
+    milvus, backend, prefix = _on_milvus(engine, builds["milvus"])
     serving = read_manifest(current_build(builds["milvus"]))["search_backend"]["collection"]
     answerer = Answerer.load(builds["milvus"], builds["corpus"])
     request = AskRequest("What dose of baclofen is used?")
