@@ -28,6 +28,7 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
 def markdown_blocks(text: str) -> list[Block]:
     blocks: list[Block] = []
     section: list[str] = []
+    levels: list[int] = []  # each open heading's level: a document may start at ## or skip one
     lead_ins: dict[int, str] = {}  # indent -> the line that introduced the list at that depth
     paragraph: tuple[int, int] | None = None
 
@@ -49,7 +50,11 @@ def markdown_blocks(text: str) -> list[Block]:
         if heading:
             close_paragraph()
             lead_ins.clear()
-            del section[len(heading.group(1)) - 1 :]
+            level = len(heading.group(1))
+            while levels and levels[-1] >= level:
+                levels.pop()
+                section.pop()
+            levels.append(level)
             section.append(heading.group(2).strip())
             continue
         bullet = _BULLET.match(line)
