@@ -73,8 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     backend_options(
         index,
-        "where the build's searches run (default: embedded, or $FOLLOWUP_BACKEND); "
-        "ask, serve and eval read it from the build",
+        "where the build's searches run (default: $FOLLOWUP_BACKEND, else the index's current backend, "
+        "else embedded); ask, serve and eval read it from the build",
     )
 
     ask = commands.add_parser("ask", help="answer a question with verbatim, cited passages")
