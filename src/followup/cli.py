@@ -159,6 +159,24 @@ def _parser() -> argparse.ArgumentParser:
         help="check index/CURRENT this often and serve a new build without a restart; 0: never (default: %(default)s)",
     )
 
+    add = commands.add_parser(
+        "add",
+        help="create or update an article folder from a saved page and its references' files",
+        description="Create or update an article folder under the corpus from the article's saved page "
+        "(its text capture, HTML, or Markdown with bare citation numbers) and its references' files "
+        "(PubMed XML, DailyMed SPL XML or plain text, told apart by their content). The folder is written "
+        "aside and renamed into place only once it loads as `followup index` loads it.",
+    )
+    add.add_argument("article_file", type=Path, metavar="ARTICLE_FILE", help="the saved article page")
+    add.add_argument("--id", dest="article_id", help="the article's id and folder name (default: from its title)")
+    add.add_argument("--ref", nargs=2, action="append", default=[], metavar=("N", "FILE"),
+                     help="attach FILE as reference N (repeatable)")  # fmt: skip
+    add.add_argument("--retracted", type=int, action="append", default=[], metavar="N",
+                     help="mark reference N retracted: never ranked as evidence (repeatable)")  # fmt: skip
+    add.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
+                     help="corpus directory (default: %(default)s, or $FOLLOWUP_CORPUS)")  # fmt: skip
+    add.add_argument("--json", action="store_true", help="print the result as JSON")
+
     verify = commands.add_parser(
         "verify", help="check every byte of the index against its manifest (loading checks sizes and times only)"
     )
@@ -192,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "verify":
             return _verify(args)
+        if args.command == "add":
+            return _add(args)
         return _articles(args)
     except FollowupError as e:
         print(f"followup: error: {e}", file=sys.stderr)
@@ -218,6 +238,19 @@ def _index(args: argparse.Namespace) -> int:
         f"{result.chunks} chunks, {result.sentences} sentences, {result.seconds:.1f} s"
         + (f", {result.embedded} chunks embedded" if result.rebuilt else "")
     )
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    from followup.add import ReferenceFile, add_article, added_summary, format_added
+
+    references = []
+    for number, file in args.ref:
+        if not number.isdigit():
+            raise InvalidRequest(f"--ref {number} {file}: N must be a reference number, as in --ref 7 chou-2004.xml")
+        references.append(ReferenceFile(int(number), Path(file)))
+    added = add_article(args.article_file, args.corpus, args.article_id, references, args.retracted)
+    print(json.dumps(added_summary(added), ensure_ascii=False, indent=2) if args.json else format_added(added))
     return 0
 
 

@@ -19,7 +19,7 @@ from followup.types import Article, Document, Reference
 
 ARTICLE_FILE = "article.json"
 REFERENCES_FILE = "references.json"
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,10 @@ class Corpus:
 def article_folders(corpus_dir: Path) -> list[Path]:
     if not corpus_dir.is_dir():
         raise CorpusError(corpus_dir, "corpus directory not found")
-    folders = sorted(p for p in corpus_dir.iterdir() if p.is_dir() and (p / ARTICLE_FILE).exists())
+    # A dot folder is `followup add` at work (a folder being written, or the one it replaces).
+    folders = sorted(
+        p for p in corpus_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / ARTICLE_FILE).exists()
+    )
     if not folders:
         raise CorpusError(corpus_dir, f"no article folders (a folder with {ARTICLE_FILE}) found")
     return folders
@@ -100,11 +103,11 @@ def load_corpus(corpus_dir: Path) -> Corpus:
 
 def load_article(folder: Path) -> tuple[Article, list[Document]]:
     meta_path = folder / ARTICLE_FILE
-    meta = _read_json(meta_path)
+    meta = read_json_object(meta_path)
     article_id = _field(meta, "id", str, meta_path)
     if article_id != folder.name:
         raise CorpusError(meta_path, f"id {article_id!r} must equal the folder name {folder.name!r}")
-    if not _ID.match(article_id):
+    if not ARTICLE_ID.match(article_id):
         raise CorpusError(meta_path, f"id {article_id!r} must be lower-case letters, digits, '.', '_' or '-'")
     title = _field(meta, "title", str, meta_path)
     references = _load_references(folder)
@@ -147,7 +150,7 @@ def _load_references(folder: Path) -> list[Reference]:
     path = folder / REFERENCES_FILE
     if not path.exists():
         return []
-    records = _field(_read_json(path), "references", list, path)
+    records = _field(read_json_object(path), "references", list, path)
     references: list[Reference] = []
     for i, record in enumerate(records):
         where = f"{path} (references[{i}])"
@@ -180,7 +183,7 @@ def _load_references(folder: Path) -> list[Reference]:
     return sorted(references, key=lambda r: r.number)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
