@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "formats"
 SUITES = ["muscle-spasm-suite", "blind-holdout", "blind-holdout-2"]
-PAGE = ROOT.parent / "shared" / "seed" / "000_a5d81dc9a22d04d3.txt"
+PAGE = FIXTURES / "page-muscle-spasm.txt"
 NOT_QUALITY = ("latency_ms", "seconds", "index", "path", "run")  # these differ by run, not by corpus
 
 
@@ -46,8 +46,7 @@ def main() -> None:
     shutil.rmtree(args.workdir, ignore_errors=True)
     corpora = {"as is": ROOT / "corpus", "imported": args.workdir / "corpus"}
     shutil.copytree(ROOT / "corpus" / "muscle-spasm", corpora["imported"] / "muscle-spasm")
-    page = PAGE if PAGE.exists() else FIXTURES / "page-muscle-spasm.html"
-    print(followup("add", str(page), "--id", "muscle-spasm", "--corpus", str(corpora["imported"]),
+    print(followup("add", str(PAGE), "--id", "muscle-spasm", "--corpus", str(corpora["imported"]),
                    "--ref", "2", str(FIXTURES / "spl-valium-indications.xml"),
                    "--ref", "7", str(FIXTURES / "pubmed-chou-2004.xml")))  # fmt: skip
     results: dict[str, dict[str, dict[str, Any]]] = {}

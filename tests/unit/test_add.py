@@ -19,8 +19,7 @@ from followup.types import Document, Tier
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "formats"
 SEED_FOLDER = ROOT / "corpus" / "muscle-spasm"
-SEED_CAPTURE = ROOT.parent / "shared" / "seed" / "000_a5d81dc9a22d04d3.txt"
-PAGE = SEED_CAPTURE if SEED_CAPTURE.exists() else FIXTURES / "page-muscle-spasm.html"
+PAGE = FIXTURES / "page-muscle-spasm.txt"  # the seed page as captured, byte for byte
 SPL = FIXTURES / "spl-valium-indications.xml"
 PUBMED = FIXTURES / "pubmed-chou-2004.xml"
 
