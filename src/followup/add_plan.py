@@ -65,6 +65,8 @@ def plan_folder(
     warnings: list[str] = []
     for number, reference in sorted(imported.items()):
         _attach(files, records, number, reference)
+        if number not in page.cited:
+            warnings.append(f"--ref {number}: the article never cites reference {number}; its text is indexed anyway")
     for entry in _match_listed(page, records, warnings):
         if not any(_same_title(entry.title, r.get("title")) for r in unnumbered):
             unnumbered.append(entry.fields())

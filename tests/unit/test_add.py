@@ -85,6 +85,8 @@ def test_pubmed_and_spl_references_come_in_with_their_records_and_sections(tmp_p
     assert sections[7] == {("Abstract",)}
     assert sections[4] == {("Abstract", "RESULTS"), ("Abstract", "CONCLUSIONS")}
     assert added.imported == {2: "spl", 4: "pubmed", 7: "pubmed"}
+    uncited = add_article(PAGE, tmp_path / "corpus", "muscle-spasm", [ReferenceFile(8, structured)])
+    assert "--ref 8: the article never cites reference 8; its text is indexed anyway" in uncited.warnings
 
 
 def test_the_page_list_numbers_only_what_it_leaves_no_doubt_about(tmp_path: Path) -> None:
