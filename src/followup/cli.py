@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 DEFAULT_CORPUS = Path(os.environ.get("FOLLOWUP_CORPUS", "corpus"))
 DEFAULT_INDEX = Path(os.environ.get("FOLLOWUP_INDEX", "index"))
 DEFAULT_SUITE = Path("evals/muscle-spasm-suite.jsonl")
+INDEX_HELP = "index directory (default: %(default)s, or $FOLLOWUP_INDEX)"
 
 
 def backend_options(parser: argparse.ArgumentParser, what: str) -> None:
@@ -56,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
             "--index",
             type=Path,
             default=DEFAULT_INDEX,
-            help="index directory (default: %(default)s, or $FOLLOWUP_INDEX)",
+            help=INDEX_HELP,
         )
 
     index = commands.add_parser("index", help="build the BM25 and dense indexes of the corpus")
@@ -180,10 +181,10 @@ def _parser() -> argparse.ArgumentParser:
     verify = commands.add_parser(
         "verify", help="check every byte of the index against its manifest (loading checks sizes and times only)"
     )
-    verify.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
+    verify.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=INDEX_HELP)
 
     articles = commands.add_parser("articles", help="list the indexed articles and their references")
-    articles.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
+    articles.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=INDEX_HELP)
     return parser
 
 
