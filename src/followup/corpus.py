@@ -115,7 +115,7 @@ def load_article(folder: Path) -> tuple[Article, list[Document]]:
     text_path = folder / text_file
     if not text_path.is_file():
         raise CorpusError(meta_path, f"text_file {text_file!r} not found in {folder}")
-    text = _read_text(text_path)
+    text = read_text(text_path)
     known = frozenset(r.number for r in references)
     blocks = markdown_blocks(text) if text_path.suffix == ".md" else plain_blocks(text)
     if not blocks:
@@ -134,7 +134,7 @@ def load_article(folder: Path) -> tuple[Article, list[Document]]:
         if ref.text_file is None or ref.retracted:
             continue
         path = folder / ref.text_file
-        ref_text = _read_text(path)
+        ref_text = read_text(path)
         ref_blocks = markdown_blocks(ref_text) if path.suffix == ".md" else plain_blocks(ref_text)
         if not ref_blocks:
             raise CorpusError(path, "the reference text is empty")
@@ -197,7 +197,8 @@ def read_json_object(path: Path) -> dict[str, Any]:
     return data
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """A UTF-8 text file, or an error naming it and what is wrong."""
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:

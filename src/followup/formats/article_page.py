@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from followup.citations import find_markers
+from followup.corpus import read_text
 from followup.errors import CorpusError
 from followup.formats.page_blocks import ANY_NUMBER, PageBlock, capture_blocks, cites, html_blocks, markdown_page_blocks
 
@@ -71,12 +72,7 @@ def page_format(text: str) -> str:
 
 
 def read_article_page(path: Path) -> ArticlePage:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CorpusError(path, "file not found") from None
-    except UnicodeDecodeError as e:
-        raise CorpusError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    text = read_text(path)
     kind = page_format(text)
     if kind == "html" and re.search(r"<html[\s>]", text, re.I) and not re.search(r"</html\s*>", text, re.I):
         raise CorpusError(path, "the HTML is cut off: <html> is never closed (save the whole page again)")

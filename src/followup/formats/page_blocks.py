@@ -46,12 +46,7 @@ def capture_blocks(text: str) -> list[PageBlock]:
             continue
         bullet = _BULLET.match(line)
         if bullet:
-            indent = len(bullet["indent"].expandtabs(4))
-            while indents and indents[-1] > indent:
-                indents.pop()
-            if not indents or indents[-1] < indent:
-                indents.append(indent)
-            blocks.append(PageBlock("bullet", _squeeze(bullet["text"]), len(indents) - 1))
+            blocks.append(_bullet(bullet, indents))
             continue
         indents = []
         line = _squeeze(line)
@@ -62,6 +57,16 @@ def capture_blocks(text: str) -> list[PageBlock]:
         else:
             blocks.append(PageBlock("paragraph", line))
     return blocks
+
+
+def _bullet(bullet: re.Match[str], indents: list[int]) -> PageBlock:
+    """A list item nested by its indent among the open list's indents (which it updates)."""
+    indent = len(bullet["indent"].expandtabs(4))
+    while indents and indents[-1] > indent:
+        indents.pop()
+    if not indents or indents[-1] < indent:
+        indents.append(indent)
+    return PageBlock("bullet", _squeeze(bullet["text"]), len(indents) - 1)
 
 
 def _looks_like_heading(line: str) -> bool:
@@ -94,12 +99,7 @@ def markdown_page_blocks(text: str) -> list[PageBlock]:
             indents = []
             blocks.append(PageBlock("heading", _squeeze(heading["text"]), len(heading["marks"])))
         elif bullet:
-            indent = len(bullet["indent"].expandtabs(4))
-            while indents and indents[-1] > indent:
-                indents.pop()
-            if not indents or indents[-1] < indent:
-                indents.append(indent)
-            blocks.append(PageBlock("bullet", _squeeze(bullet["text"]), len(indents) - 1))
+            blocks.append(_bullet(bullet, indents))
         elif line.strip():
             if indents and line[:1] in " \t" and blocks and blocks[-1].kind == "bullet":
                 last = blocks.pop()  # a bullet's continuation line

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from followup.corpus import read_text
 from followup.errors import CorpusError
 from followup.formats.pubmed import read_pubmed
 from followup.formats.spl import read_spl
@@ -40,12 +41,7 @@ def reference_format(path: Path, text: str) -> ReferenceFormat:
 
 
 def read_reference_file(path: Path) -> ImportedReference:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CorpusError(path, "file not found") from None
-    except UnicodeDecodeError as e:
-        raise CorpusError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    text = read_text(path)
     kind = reference_format(path, text)
     if kind == "pubmed":
         records = read_pubmed(path)
