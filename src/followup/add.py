@@ -102,6 +102,7 @@ def _existing(folder: Path) -> ExistingFolder | None:
     meta_path = folder / ARTICLE_FILE
     if not folder.is_dir() or not meta_path.is_file():
         raise CorpusError(folder, f"is not an article folder (no {ARTICLE_FILE}): move it or pick another --id")
+    load_article(folder)  # its records are kept, so they must be sound: else the error names the file
     references_path = folder / REFERENCES_FILE
     files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
     return ExistingFolder(

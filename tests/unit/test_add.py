@@ -136,6 +136,19 @@ def test_a_malformed_file_changes_nothing_and_names_the_file(tmp_path: Path, fix
 def test_a_folder_that_fails_to_load_is_never_put_in_place(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(SEED_FOLDER, corpus / "muscle-spasm")
+    before = {p: p.read_bytes() for p in corpus.rglob("*") if p.is_file()}
+    heading_only = tmp_path / "7-heading-only.txt"
+    heading_only.write_text("Abstract\n")  # a heading and no text: the loader refuses the staged folder
+    with pytest.raises(CorpusError, match="the reference text is empty") as raised:
+        add_article(PAGE, corpus, "muscle-spasm", [ReferenceFile(7, heading_only)])
+    assert raised.value.path == str(corpus / "muscle-spasm" / "references" / "7-heading-only.txt")
+    assert {p: p.read_bytes() for p in corpus.rglob("*") if p.is_file()} == before
+    assert [p.name for p in corpus.iterdir()] == ["muscle-spasm"]
+
+
+def test_an_existing_folder_that_does_not_load_is_named(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEED_FOLDER, corpus / "muscle-spasm")
     references = corpus / "muscle-spasm" / "references.json"
     data = json.loads(references.read_text())
     data["references"][2]["kind"] = "blog_post"  # an unknown kind: `followup index` refuses the folder
