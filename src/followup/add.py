@@ -13,6 +13,7 @@ import shutil
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ def add_article(
         raise CorpusError(article_file, f"id {article_id!r} must be lower-case letters, digits, '.', '_' or '-'")
     folder = corpus_dir / article_id
     existing = _existing(folder)
-    plan = plan_folder(article_id, page, article_file, existing, imported, retracted)
+    plan = plan_folder(article_id, page, article_file, existing, imported, retracted, date.today().isoformat())
 
     corpus_dir.mkdir(parents=True, exist_ok=True)
     staging = corpus_dir / f".add-{uuid.uuid4().hex[:12]}"

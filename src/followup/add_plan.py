@@ -28,6 +28,7 @@ from followup.formats.article_page import ArticlePage, ListedReference
 from followup.formats.reference_file import ImportedReference
 
 ARTICLE_TEXT = "article.md"
+PROVENANCE = "PROVENANCE.md"
 NO_RECORD_NOTE = "Cited by the article; no record was given (followup add --ref N FILE attaches one)."
 
 
@@ -52,6 +53,7 @@ def plan_folder(
     existing: ExistingFolder | None,
     imported: Mapping[int, ImportedReference],
     retracted: Collection[int],
+    today: str,
 ) -> FolderPlan:
     files = dict(existing.files) if existing else {}
     old_meta = existing.meta if existing else {}
@@ -63,8 +65,9 @@ def plan_folder(
     records = {int(r["number"]): dict(r) for r in old_references.get("references", [])}
     unnumbered = [dict(r) for r in old_references.get("unnumbered", [])]
     warnings: list[str] = []
+    attached = {}
     for number, reference in sorted(imported.items()):
-        _attach(files, records, number, reference)
+        attached[_attach(files, records, number, reference)] = reference
         if number not in page.cited:
             warnings.append(f"--ref {number}: the article never cites reference {number}; its text is indexed anyway")
     for entry in _match_listed(page, records, warnings):
@@ -84,6 +87,9 @@ def plan_folder(
     if unnumbered:
         references["unnumbered"] = unnumbered
     files["references.json"] = _json_file(references, existing, "references.json")
+    provenance = _provenance(article_id, page, attached, existing, files, today)
+    if provenance is not None:
+        files[PROVENANCE] = provenance
     return FolderPlan(files, tuple(references["references"]), tuple(warnings))
 
 
@@ -99,7 +105,8 @@ def _meta(article_id: str, page: ArticlePage, page_file: Path, old: Mapping[str,
     return meta | {k: v for k, v in old.items() if k not in meta}
 
 
-def _attach(files: dict[str, bytes], records: dict[int, dict[str, Any]], number: int, ref: ImportedReference) -> None:
+def _attach(files: dict[str, bytes], records: dict[int, dict[str, Any]], number: int, ref: ImportedReference) -> str:
+    """Record `number` and its text file from `ref`; returns the text file's name in the folder."""
     name = f"references/{ref.file_name if ref.file_name.startswith(f'{number}-') else f'{number}-{ref.file_name}'}"
     old = records.get(number, {})
     old_file = old.get("text_file")
@@ -114,6 +121,31 @@ def _attach(files: dict[str, bytes], records: dict[int, dict[str, Any]], number:
     if ref.text:
         files[name] = ref.text.encode()
     records[number] = record
+    return name
+
+
+def _provenance(
+    article_id: str, page: ArticlePage, attached: Mapping[str, ImportedReference], existing: ExistingFolder | None,
+    files: Mapping[str, bytes], today: str,
+) -> bytes | None:  # fmt: skip
+    """PROVENANCE.md with a row for each file this add wrote or changed (appended to the folder's own
+    record when it has one); None when nothing changed."""
+    old = existing.files if existing else {}
+    sources = {ARTICLE_TEXT: (page.source, "the article body"), "article.json": (page.source, "title and last update")}
+    sources |= {name: (ref.source, "the reference's text") for name, ref in attached.items()}
+    rows = [
+        f"| `{name}` | {what}: `{source.name}` ({source.format}) | `{source.sha256}` |"
+        for name, (source, what) in sources.items()
+        if source is not None and name in files and files[name] != old.get(name)
+    ]
+    if files.get("references.json") != old.get("references.json"):
+        rows.append("| `references.json` | records from the files above and the page's reference list | |")
+    if not rows:
+        return None
+    table = "\n".join(["| file | from | sha256 of the source |", "|---|---|---|", *rows]) + "\n"
+    if PROVENANCE in old:
+        return old[PROVENANCE] + f"\n## Written by `followup add` on {today}\n\n{table}".encode()
+    return f"# Provenance of `corpus/{article_id}/`\n\nWritten by `followup add` on {today}.\n\n{table}".encode()
 
 
 def _match_listed(page: ArticlePage, records: dict[int, dict[str, Any]], warnings: list[str]) -> list[ListedReference]:

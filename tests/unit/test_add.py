@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -85,6 +86,10 @@ def test_pubmed_and_spl_references_come_in_with_their_records_and_sections(tmp_p
     assert sections[7] == {("Abstract",)}
     assert sections[4] == {("Abstract", "RESULTS"), ("Abstract", "CONCLUSIONS")}
     assert added.imported == {2: "spl", 4: "pubmed", 7: "pubmed"}
+    provenance = (added.folder / "PROVENANCE.md").read_text()
+    for source in (PAGE, SPL, PUBMED):
+        assert f"`{source.name}`" in provenance and hashlib.sha256(source.read_bytes()).hexdigest() in provenance
+    assert "`references/2-valium-diazepam-tablets-prescribing-label.md` | the reference's text" in provenance
     uncited = add_article(PAGE, tmp_path / "corpus", "muscle-spasm", [ReferenceFile(8, structured)])
     assert "--ref 8: the article never cites reference 8; its text is indexed anyway" in uncited.warnings
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from followup.citations import find_markers
 from followup.corpus import read_text
 from followup.errors import CorpusError
+from followup.formats import SourceFile
 from followup.formats.page_blocks import ANY_NUMBER, PageBlock, capture_blocks, cites, html_blocks, markdown_page_blocks
 
 # Headings that end the article: its reference list, or the furniture that follows it.
@@ -55,6 +56,7 @@ class ArticlePage:
     markdown: str  # the article body in the corpus's Markdown
     cited_in: Mapping[str, frozenset[int]]  # each top section's heading -> the numbers cited under it
     listed: tuple[ListedReference, ...]
+    source: SourceFile | None = None  # the page file read
 
     @property
     def cited(self) -> frozenset[int]:
@@ -77,7 +79,8 @@ def read_article_page(path: Path) -> ArticlePage:
     if kind == "html" and re.search(r"<html[\s>]", text, re.I) and not re.search(r"</html\s*>", text, re.I):
         raise CorpusError(path, "the HTML is cut off: <html> is never closed (save the whole page again)")
     blocks = {"html": html_blocks, "markdown": markdown_page_blocks, "capture": capture_blocks}[kind](text)
-    return article_from_blocks(path, blocks)
+    formats = {"html": "HTML", "markdown": "Markdown", "capture": "text capture"}
+    return replace(article_from_blocks(path, blocks), source=SourceFile.of(path, text, formats[kind]))
 
 
 def article_from_blocks(path: Path, blocks: list[PageBlock]) -> ArticlePage:

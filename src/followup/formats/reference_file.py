@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from followup.corpus import read_text
 from followup.errors import CorpusError
+from followup.formats import SourceFile
 from followup.formats.pubmed import read_pubmed
 from followup.formats.spl import read_spl
 
@@ -22,6 +23,7 @@ class ImportedReference:
     fields: dict[str, Any]  # references.json fields the file gives (none for plain text)
     text: str  # "" when the record has no text (a PubMed record without an abstract)
     file_name: str  # its name under references/, without the "N-" prefix
+    source: SourceFile
 
 
 def reference_format(path: Path, text: str) -> ReferenceFormat:
@@ -51,13 +53,15 @@ def read_reference_file(path: Path) -> ImportedReference:
         first_author = (fields.get("authors") or "").split(",")[0].split(" ")[0]
         parts = (_slug(first_author) or f"pmid{fields['ids']['pmid']}", str(fields.get("year") or ""), "abstract")
         name = "-".join(p for p in parts if p)
-        return ImportedReference("pubmed", fields, records[0].abstract, f"{name}.md")
+        source = SourceFile.of(path, text, f"PubMed XML, PMID {fields['ids']['pmid']}")
+        return ImportedReference("pubmed", fields, records[0].abstract, f"{name}.md", source)
     if kind == "spl":
         label = read_spl(path)
-        return ImportedReference("spl", label.fields, label.text, f"{_slug(label.fields['title'], 4)}-label.md")
+        source = SourceFile.of(path, text, f"DailyMed SPL XML, set id {label.fields['ids'].get('dailymed_setid', '?')}")
+        return ImportedReference("spl", label.fields, label.text, f"{_slug(label.fields['title'], 4)}-label.md", source)
     if not text.strip():
         raise CorpusError(path, "the reference text is empty")
-    return ImportedReference("text", {}, text, path.name)
+    return ImportedReference("text", {}, text, path.name, SourceFile.of(path, text, "plain text, byte for byte"))
 
 
 def _slug(text: str, words: int = 1) -> str:
