@@ -169,7 +169,9 @@ def _parser() -> argparse.ArgumentParser:
         "aside and renamed into place only once it loads as `followup index` loads it.",
     )
     add.add_argument("article_file", type=Path, metavar="ARTICLE_FILE", help="the saved article page")
-    add.add_argument("--id", dest="article_id", metavar="ID", help="the article's id and folder name (default: from its title)")
+    add.add_argument(
+        "--id", dest="article_id", metavar="ID", help="the article's id and folder name (default: from its title)"
+    )
     add.add_argument("--ref", nargs=2, action="append", default=[], metavar=("N", "FILE"),
                      help="attach FILE as reference N (repeatable)")  # fmt: skip
     add.add_argument("--retracted", type=int, action="append", default=[], metavar="N",
