@@ -58,19 +58,26 @@ def add_article(
     existing = _existing(folder)
     plan = plan_folder(article_id, page, article_file, existing, imported, retracted, date.today().isoformat())
 
-    corpus_dir.mkdir(parents=True, exist_ok=True)
+    if corpus_dir.exists() and not corpus_dir.is_dir():
+        raise CorpusError(corpus_dir, "is not a directory: give --corpus a corpus folder")
     staging = corpus_dir / f".add-{uuid.uuid4().hex[:12]}"
     try:
         staged = staging / article_id
-        for relative, data in plan.files.items():
-            path = staged / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+        try:
+            for relative, data in plan.files.items():
+                path = staged / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+        except OSError as error:  # no permission, disk full, ...
+            raise CorpusError(corpus_dir, f"cannot write the article folder: {error.strerror or error}") from None
         try:
             _, documents = load_article(staged)  # as `followup index` loads it
         except CorpusError as error:  # named by where the file will be, not where it was staged
             raise CorpusError(error.path.replace(str(staged), str(folder)), error.problem) from None
-        _swap_into_place(staged, folder)
+        try:
+            _swap_into_place(staged, folder)
+        except OSError as error:
+            raise CorpusError(folder, f"cannot put the new folder in place: {error.strerror or error}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     text = documents[0]

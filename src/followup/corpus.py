@@ -190,6 +190,8 @@ def read_json_object(path: Path) -> dict[str, Any]:
         raise CorpusError(path, "file not found") from None
     except UnicodeDecodeError as e:
         raise CorpusError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:  # a folder, no permission, ...
+        raise CorpusError(path, f"cannot be read: {e.strerror or e}") from None
     except json.JSONDecodeError as e:
         raise CorpusError(path, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     if not isinstance(data, dict):
@@ -205,6 +207,8 @@ def read_text(path: Path) -> str:
         raise CorpusError(path, "file not found") from None
     except UnicodeDecodeError as e:
         raise CorpusError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:  # a folder, no permission, ...
+        raise CorpusError(path, f"cannot be read: {e.strerror or e}") from None
 
 
 def _field(record: dict[str, Any], name: str, kind: type, where: Path | str) -> Any:

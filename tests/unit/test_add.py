@@ -176,6 +176,12 @@ def test_bad_requests_are_refused_with_what_is_wrong(tmp_path: Path) -> None:
     other.write_text("<?xml version='1.0'?><feed><entry/></feed>")
     with pytest.raises(CorpusError, match="<feed> is neither PubMed XML"):
         add_article(PAGE, corpus, "muscle-spasm", [ReferenceFile(2, other)])
+    with pytest.raises(CorpusError, match="cannot be read"):
+        add_article(tmp_path, corpus, "muscle-spasm")  # a folder given as the page
+    not_a_folder = tmp_path / "corpus.txt"
+    not_a_folder.write_text("")
+    with pytest.raises(CorpusError, match="is not a directory"):
+        add_article(PAGE, not_a_folder, "muscle-spasm")
     (corpus / "notes").mkdir(parents=True)
     with pytest.raises(CorpusError, match="is not an article folder"):
         add_article(PAGE, corpus, "notes")
