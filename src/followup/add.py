@@ -49,6 +49,8 @@ def add_article(
     reference_files: Sequence[ReferenceFile] = (),
     retracted: Sequence[int] = (),
 ) -> AddedArticle:
+    if corpus_dir.exists() and not corpus_dir.is_dir():
+        raise CorpusError(corpus_dir, "is not a directory: give --corpus a corpus folder")
     page = read_article_page(article_file)
     imported = _read_references(reference_files)
     article_id = article_id or _slug(page.title or article_file.stem)
@@ -58,8 +60,6 @@ def add_article(
     existing = _existing(folder)
     plan = plan_folder(article_id, page, article_file, existing, imported, retracted, date.today().isoformat())
 
-    if corpus_dir.exists() and not corpus_dir.is_dir():
-        raise CorpusError(corpus_dir, "is not a directory: give --corpus a corpus folder")
     staging = corpus_dir / f".add-{uuid.uuid4().hex[:12]}"
     try:
         staged = staging / article_id
