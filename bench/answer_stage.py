@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from followup.chunk_embeddings import ChunkEmbedding, QuantisedTokens
-from followup.chunking import indexed_text
-from followup.embedding_segments import CHUNK_EMBEDDINGS_FILE, ChunkEmbeddings, write_segment
-from followup.late_interaction import TokenEmbedding, maxsims
-from followup.pipeline import Answerer
-from followup.suite import load_suite
-from followup.types import AskRequest, Chunk, Sentence
+from followup.answer.pipeline import Answerer
+from followup.core.types import AskRequest, Chunk, Sentence
+from followup.embed.chunk_embeddings import ChunkEmbedding, QuantisedTokens
+from followup.embed.token_vectors import TokenEmbedding, maxsims
+from followup.evaluate.suites import load_suite
+from followup.index.segments import CHUNK_EMBEDDINGS_FILE, ChunkEmbeddings, write_segment
+from followup.ingest.chunking import indexed_text
 
 SUITE = Path(__file__).resolve().parents[1] / "evals" / "muscle-spasm-suite.jsonl"
 TOP_CHUNKS = 10  # what the pipeline takes candidates from

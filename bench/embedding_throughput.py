@@ -5,7 +5,7 @@ long answers, ~220 word pieces) and sentences (20-300 characters). Each is embed
 
 - onnxruntime fp32, one single-threaded session per core in threads, as small builds run it;
 - torch fp32 and torch bfloat16 (autocast; only where the CPU has native bfloat16), on every core,
-  as large builds run it (bulk_encoder.py);
+  as large builds run it (embed/bulk_encoder.py);
 
 at a few batch sizes, in batches of similar length. Reported: texts/s, and the least and mean cosine
 of each encoder's vectors to torch fp32's. The chosen batch sizes are the classes' chunk_batch and
@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from followup.bulk_encoder import TorchPassEncoder, native_bfloat16
-from followup.encoder import Encoder
-from followup.model_passes import ModelPasses
-from followup.onnx_encoder import OnnxQueryEncoder, export_query_model
+from followup.embed.bulk_encoder import TorchPassEncoder, native_bfloat16
+from followup.embed.onnx_encoder import OnnxQueryEncoder, export_query_model
+from followup.embed.passes import ModelPasses
+from followup.embed.torch_encoder import Encoder
 from medquad_library import DEFAULT_BEIR
 
 

@@ -7,7 +7,7 @@ level) and per-query latency p50/p95 of each, plus Haystack's time to embed and 
 Haystack never becomes a project dependency: it is installed into its own venv (.cache/haystack-venv,
 gitignored) from bench/haystack-requirements.txt, torch's CPU pin first, and its half runs there as a
 subprocess (bench/haystack_side.py) that writes its rankings and latencies to JSON. followup's half runs
-here, with the project's own benchmark code (followup.eval_beir: 80-word chunks, BM25 and cached chunk
+here, with the project's own benchmark code (followup.evaluate.beir_eval: 80-word chunks, BM25 and cached chunk
 embeddings, a document scoring as its best chunk), the project's fusion defaults, and the ONNX query
 encoder that `followup ask` uses. Latency is measured the same way for both: the wall time of one query
 end to end in process (query embedding, both retrievers, fusion), one query at a time, after a warm-up.
@@ -30,16 +30,16 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from followup.beir import BeirDataset, load_beir
-from followup.config import DEFAULT_CHUNKING, DEFAULT_RETRIEVAL
-from followup.eval_beir import DEPTH, BenchmarkIndex, build_benchmark_index
-from followup.metrics import aggregate, percentiles
-from followup.onnx_encoder import OnnxQueryEncoder
-from followup.progress import ProgressLine
-from followup.search import fuse
+from followup.core.defaults import DEFAULT_CHUNKING, DEFAULT_RETRIEVAL
+from followup.core.progress import ProgressLine
+from followup.embed.onnx_encoder import OnnxQueryEncoder
+from followup.evaluate.beir_data import BeirDataset, load_beir
+from followup.evaluate.beir_eval import DEPTH, BenchmarkIndex, build_benchmark_index
+from followup.evaluate.metrics import aggregate, percentiles
+from followup.retrieve.hybrid import fuse
 
 if TYPE_CHECKING:
-    from followup.encoder import Encoder
+    from followup.embed.torch_encoder import Encoder
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".cache" / "haystack-venv"
@@ -95,7 +95,7 @@ class _EncoderOnCacheMiss:
     path here stays what `followup ask` runs (onnxruntime, no torch in the process)."""
 
     def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        from followup.encoder import Encoder
+        from followup.embed.torch_encoder import Encoder
 
         return Encoder().encode(texts, progress)
 
@@ -103,8 +103,8 @@ class _EncoderOnCacheMiss:
 def query_model(index_dir: Path) -> Path:
     """The ONNX query encoder of the project's current index build, or one in its embeddings cache; the
     index is built (`followup index`) when there is neither."""
-    from followup.errors import IndexProblem
-    from followup.store import current_build, read_manifest
+    from followup.core.errors import IndexProblem
+    from followup.index.directory import current_build, read_manifest
 
     for attempt in range(2):
         try:

@@ -5,7 +5,7 @@ of 25 chunks, random 384-d unit vectors: no model, so the figures are the backen
 a collection of a milvus-lite engine started for the run (its own temporary directory, a free port).
 Reported: the time to turn the BM25 postings into sparse rows, insert throughput (rows/s, the insert
 calls only), the time to flush, index and load, then p50/p95 over the same queries, Milvus and embedded
-(BM25 postings + faiss flat), of lexical, semantic and hybrid (followup.search.rank_chunks, k0 = 50)
+(BM25 postings + faiss flat), of lexical, semantic and hybrid (followup.retrieve.hybrid.rank_chunks, k0 = 50)
 searches, in the whole library and scoped to one and to ten articles.
 
     python bench/milvus_backend.py [--chunks 50000] [--queries 200] [--json]
@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import json
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,12 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from followup.bm25 import BM25Index
-from followup.config import RetrievalParams
-from followup.dense import DenseIndex
-from followup.index.backend import Retriever, SearchScope
-from followup.index.embedded import EmbeddedRetriever
-from followup.index.milvus import (
+# tests.milvus_engine: the milvus-lite engine process the backend tests start
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.milvus_engine import MilvusLiteEngine
+
+from followup.core.defaults import RetrievalParams
+from followup.index.backends.base import Retriever, SearchScope
+from followup.index.backends.embedded import EmbeddedRetriever
+from followup.index.backends.milvus import (
     ChunkRows,
     MilvusBackend,
     MilvusRetriever,
@@ -38,8 +41,9 @@ from followup.index.milvus import (
     Vocabulary,
     bm25_sparse_rows,
 )
-from followup.index.milvus_engine import MilvusLiteEngine
-from followup.search import rank_chunks
+from followup.index.bm25 import BM25Index
+from followup.index.dense import DenseIndex
+from followup.retrieve.hybrid import rank_chunks
 
 DIMENSION = 384
 CHUNKS_PER_ARTICLE = 25

@@ -27,11 +27,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from followup.index.choice import BackendChoice
-from followup.index.milvus_engine import MilvusLiteEngine
-from followup.indexer import build_index
-from followup.pipeline import Answerer
-from followup.types import Answer, AskRequest
+# tests.milvus_engine: the milvus-lite engine process the backend tests start
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.milvus_engine import MilvusLiteEngine
+
+from followup.answer.pipeline import Answerer
+from followup.core.types import Answer, AskRequest
+from followup.index.backends.choice import BackendChoice
+from followup.index.build import build_index
 from scale import LIBRARY, library_queries, percentiles_ms
 
 

@@ -51,17 +51,15 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from followup.beir import load_beir
-from followup.bm25 import BM25Index
-from followup.chunking import indexed_text
-from followup.config import ChunkingParams
-from followup.dense import DenseIndex
-from followup.embedding_segments import CHUNK_EMBEDDINGS_FILE, Segment, file_name, link_or_copy, segment_files
-from followup.incremental import DENSE_INDEX_FILE, DENSE_ROWS_FILE, MEDICATIONS_FILE, write_terms
-from followup.indexer import QUERY_MODEL_FILE, build_recipe
-from followup.progress import ProgressLine
-from followup.records import ArticleChunks, ChunkTable, DocumentTable, read_articles, write_records
-from followup.store import (
+from followup.core.defaults import ChunkingParams
+from followup.core.progress import ProgressLine
+from followup.core.text import tokenize
+from followup.core.types import Article, Chunk, Document
+from followup.evaluate.beir_data import load_beir
+from followup.index.bm25 import BM25Index
+from followup.index.build import QUERY_MODEL_FILE, build_recipe
+from followup.index.dense import DenseIndex
+from followup.index.directory import (
     BuildLocation,
     build_lock,
     current_build,
@@ -71,8 +69,10 @@ from followup.store import (
     write_json,
     write_manifest,
 )
-from followup.text import tokenize
-from followup.types import Article, Chunk, Document
+from followup.index.incremental import DENSE_INDEX_FILE, DENSE_ROWS_FILE, MEDICATIONS_FILE, write_terms
+from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles, write_records
+from followup.index.segments import CHUNK_EMBEDDINGS_FILE, Segment, file_name, link_or_copy, segment_files
+from followup.ingest.chunking import indexed_text
 from medquad_library import DEFAULT_BEIR, article_id
 
 LIBRARY_INDEX = Path(".cache/medquad-library/index")
@@ -527,9 +527,9 @@ def child(mode: str, out: Path, beir: Path, queries: int, threads: int) -> dict[
 def measure_answers(out: Path, beir: Path, limit: int, threads: int) -> dict[str, Any]:
     import onnxruntime  # noqa: F401  # imported before the first RSS reading: the libraries are not the index
 
-    from followup.onnx_encoder import OnnxQueryEncoder  # noqa: F401
-    from followup.pipeline import Answerer
-    from followup.types import AskRequest
+    from followup.answer.pipeline import Answerer
+    from followup.core.types import AskRequest
+    from followup.embed.onnx_encoder import OnnxQueryEncoder  # noqa: F401
 
     queries = library_queries(beir, limit)
     gc.collect()
@@ -596,13 +596,13 @@ def measure_answers(out: Path, beir: Path, limit: int, threads: int) -> dict[str
 def measure_load(out: Path, threads: int) -> dict[str, Any]:
     """Where `Answerer.load` spends its time and memory: the whole load_index, the query encoder and
     Answerer's own set-up, each with the RSS it adds; then load_index's steps one by one, as
-    index_reader.py runs them (timed only: the index loaded first is still held)."""
+    index/reader.py runs them (timed only: the index loaded first is still held)."""
     import onnxruntime  # noqa: F401
 
-    from followup.embedding_segments import ChunkEmbeddings
-    from followup.index_reader import load_index
-    from followup.onnx_encoder import OnnxQueryEncoder
-    from followup.pipeline import Answerer
+    from followup.answer.pipeline import Answerer
+    from followup.embed.onnx_encoder import OnnxQueryEncoder
+    from followup.index.reader import load_index
+    from followup.index.segments import ChunkEmbeddings
 
     steps = Steps()
     growth: dict[str, float] = {}

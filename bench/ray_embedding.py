@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from followup.chunk_embeddings import ChunkEmbedding, ChunkText, embed_chunks
-from followup.encoder import Encoder
-from followup.index.ray_embedding import embed_chunks_on_ray
-from followup.onnx_encoder import OnnxQueryEncoder, export_query_model
-from followup.text import sentence_spans
+from followup.core.text import sentence_spans
+from followup.embed.chunk_embeddings import ChunkEmbedding, ChunkText, embed_chunks
+from followup.embed.onnx_encoder import OnnxQueryEncoder, export_query_model
+from followup.embed.ray_job import embed_chunks_on_ray
+from followup.embed.torch_encoder import Encoder
 from medquad_library import DEFAULT_BEIR
 
 CHUNK_CHARACTERS = 1100
@@ -77,7 +77,7 @@ def main() -> None:
         cores = os.cpu_count() or 1
         one, reference = timed(lambda: embed_chunks(texts, lambda n: [OnnxQueryEncoder(model)]))
         threads, _ = timed(lambda: embed_chunks(texts, lambda n: [OnnxQueryEncoder(model) for _ in range(cores)]))
-        from followup.index.ray_embedding import _import_ray
+        from followup.embed.ray_job import _import_ray
 
         ray = _import_ray()
         started = time.perf_counter()

@@ -38,17 +38,17 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from followup.beir import load_beir
-from followup.bm25 import BM25Index
-from followup.chunking import indexed_text
-from followup.config import DEFAULT_RETRIEVAL, MODES
-from followup.dense import FLAT_LIMIT, DenseIndex
-from followup.index.backend import SearchScope
-from followup.index.embedded import EmbeddedRetriever
-from followup.progress import ProgressLine
-from followup.search import rank_chunks
-from followup.store import current_build, read_manifest
-from followup.text import tokenize
+from followup.core.defaults import DEFAULT_RETRIEVAL, MODES
+from followup.core.progress import ProgressLine
+from followup.core.text import tokenize
+from followup.evaluate.beir_data import load_beir
+from followup.index.backends.base import SearchScope
+from followup.index.backends.embedded import EmbeddedRetriever
+from followup.index.bm25 import BM25Index
+from followup.index.dense import FLAT_LIMIT, DenseIndex
+from followup.index.directory import current_build, read_manifest
+from followup.ingest.chunking import indexed_text
+from followup.retrieve.hybrid import rank_chunks
 from medquad_library import DEFAULT_BEIR, article_id, write_library
 
 LIBRARY = Path(".cache/medquad-library")
@@ -154,10 +154,10 @@ def library_queries(limit: int) -> list[LibraryQuery]:
 
 
 def library_queries_warm(corpus: Path, index: Path, queries: list[LibraryQuery]) -> dict[str, Any]:
-    from followup.index_reader import load_index
-    from followup.onnx_encoder import OnnxQueryEncoder
-    from followup.pipeline import Answerer
-    from followup.types import AskRequest
+    from followup.answer.pipeline import Answerer
+    from followup.core.types import AskRequest
+    from followup.embed.onnx_encoder import OnnxQueryEncoder
+    from followup.index.reader import load_index
 
     # The index alone first, beside the model: "memory beyond the model" is what the index adds.
     before, parts_before = rss_mb(), rss_parts_mb()
@@ -259,8 +259,8 @@ class Base:
 
 
 def load_base(index: Path, queries: list[LibraryQuery]) -> Base:
-    from followup.index_reader import load_index
-    from followup.onnx_encoder import OnnxQueryEncoder
+    from followup.embed.onnx_encoder import OnnxQueryEncoder
+    from followup.index.reader import load_index
 
     built = load_index(index)
     if built.dense is None:

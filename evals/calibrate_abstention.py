@@ -17,9 +17,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from followup.config import DEFAULT_RETRIEVAL
-from followup.pipeline import Answerer, is_answerable
-from followup.types import AskRequest
+from followup.answer.pipeline import Answerer, is_answerable
+from followup.core.defaults import DEFAULT_RETRIEVAL
+from followup.core.types import AskRequest
 
 
 def f1_scores(signals: list[tuple[float, tuple[str, ...], bool]], threshold: float) -> tuple[float, float, float]:

@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from followup.beir import load_beir
-from followup.config import DEFAULT_CHUNKING, DEFAULT_RETRIEVAL
-from followup.encoder import Encoder
-from followup.eval_beir import (
+from followup.core.defaults import DEFAULT_CHUNKING, DEFAULT_RETRIEVAL
+from followup.embed.model_key import model_key
+from followup.embed.onnx_encoder import OnnxQueryEncoder
+from followup.embed.torch_encoder import Encoder
+from followup.evaluate.beir_data import load_beir
+from followup.evaluate.beir_eval import (
     LATE_INTERACTION_WEIGHTS,
     RERANK_DEPTH,
     BenchmarkIndex,
@@ -29,12 +31,10 @@ from followup.eval_beir import (
     chunk_tokens,
     late_scores,
 )
-from followup.evaluate import query_model_path
-from followup.metrics import aggregate
-from followup.onnx_encoder import OnnxQueryEncoder
-from followup.search import fuse
-from followup.text_embeddings import model_key
-from followup.token_cache import token_cache_key
+from followup.evaluate.metrics import aggregate
+from followup.evaluate.run import query_model_path
+from followup.evaluate.token_cache import token_cache_key
+from followup.retrieve.hybrid import fuse
 
 Rankings = dict[str, tuple[list[tuple[int, float]], list[tuple[int, float]]]]
 Qrels = dict[str, dict[str, int]]

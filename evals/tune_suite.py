@@ -15,12 +15,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from followup.config import DEFAULT_RETRIEVAL, RetrievalParams
-from followup.corpus import load_corpus
-from followup.eval_suite import answer_measures, gold_spans, summarise
-from followup.pipeline import Answerer, Assessment
-from followup.suite import SuiteItem, load_suite
-from followup.types import AskRequest
+from followup.answer.pipeline import Answerer, Assessment
+from followup.core.defaults import DEFAULT_RETRIEVAL, RetrievalParams
+from followup.core.types import AskRequest
+from followup.evaluate.suite_eval import answer_measures, gold_spans, summarise
+from followup.evaluate.suites import SuiteItem, load_suite
+from followup.ingest.corpus import load_corpus
 
 GRID = {
     "min_relevance": [0.30, 0.33, 0.35, 0.36, 0.37, 0.38, 0.39, 0.41, 0.44],

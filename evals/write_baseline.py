@@ -11,10 +11,10 @@ import argparse
 import json
 from pathlib import Path
 
-from followup.corpus import load_corpus
-from followup.pipeline import Answerer
-from followup.regression import BASELINE, EVALS, GATED, GATED_SUITES, default_figures
-from followup.suite import load_suite
+from followup.answer.pipeline import Answerer
+from followup.evaluate.regression import BASELINE, EVALS, GATED, GATED_SUITES, default_figures
+from followup.evaluate.suites import load_suite
+from followup.ingest.corpus import load_corpus
 
 
 def main() -> None:

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from followup import __version__
-from followup.config import DEFAULT_CHUNKING, MAX_TOP_K, MODES
-from followup.errors import FollowupError, InvalidRequest
-from followup.index.choice import BACKENDS, MILVUS_ENGINES
-from followup.validation import check_text
+from followup.answer.request_checks import check_text
+from followup.core.defaults import DEFAULT_CHUNKING, MAX_TOP_K, MODES
+from followup.core.errors import FollowupError, InvalidRequest
+from followup.index.backends.choice import BACKENDS, MILVUS_ENGINES
 
 if TYPE_CHECKING:
-    from followup.pipeline import Answerer
-    from followup.types import AskRequest
+    from followup.answer.pipeline import Answerer
+    from followup.core.types import AskRequest
 
 DEFAULT_CORPUS = Path(os.environ.get("FOLLOWUP_CORPUS", "corpus"))
 DEFAULT_INDEX = Path(os.environ.get("FOLLOWUP_INDEX", "index"))
@@ -230,8 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from followup.index.choice import BackendChoice
-    from followup.indexer import build_index
+    from followup.index.backends.choice import BackendChoice
+    from followup.index.build import build_index
 
     backend = BackendChoice.from_options(args.backend, args.milvus_uri, args.milvus_engine, args.index)
     result = build_index(args.corpus, args.index, force=args.force, ray=args.ray, backend=backend)
@@ -245,7 +245,7 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from followup.add import ReferenceFile, add_article, added_summary, format_added
+    from followup.ingest.add import ReferenceFile, add_article, added_summary, format_added
 
     references = []
     for number, file in args.ref:
@@ -266,8 +266,8 @@ def _ask(args: argparse.Namespace) -> int:
             raise InvalidRequest(f"--top-k must be between 1 and {MAX_TOP_K}, not {args.top_k}")
         for i, turn in enumerate(args.history):
             check_text(turn, f"--history #{i + 1}")
-    from followup.pipeline import Answerer
-    from followup.types import AskRequest
+    from followup.answer.pipeline import Answerer
+    from followup.core.types import AskRequest
 
     corpus = None if args.no_stale_check else args.corpus
     if corpus is not None and not corpus.exists():
@@ -279,7 +279,7 @@ def _ask(args: argparse.Namespace) -> int:
         return _ask_jsonl(answerer, args)
     request = AskRequest(args.question, tuple(args.history), args.article, args.top_k, args.mode)
     answer = answerer.answer(request)
-    from followup.render import answer_to_contract, format_answer
+    from followup.present.render import answer_to_contract, format_answer
 
     print(json.dumps(answer_to_contract(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
     return 0
@@ -288,7 +288,7 @@ def _ask(args: argparse.Namespace) -> int:
 def request_from_json(line: str, defaults: argparse.Namespace) -> tuple[AskRequest, Any]:
     """One JSONL request: {"question": ..., "history": [...], "article_id": ..., "top_k": ..., "mode": ...,
     "id": ...}; the optional id is echoed in the answer line."""
-    from followup.types import AskRequest
+    from followup.core.types import AskRequest
 
     try:
         data: Any = json.loads(line)
@@ -319,7 +319,7 @@ def request_from_json(line: str, defaults: argparse.Namespace) -> tuple[AskReque
 
 
 def _ask_jsonl(answerer: Answerer, args: argparse.Namespace) -> int:
-    from followup.render import answer_to_contract
+    from followup.present.render import answer_to_contract
 
     failures = 0
     for number, line in enumerate(sys.stdin, start=1):
@@ -341,16 +341,16 @@ def _ask_jsonl(answerer: Answerer, args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from followup.report import compare_runs
+    from followup.evaluate.report import compare_runs
 
     if args.compare:
         first, second = args.compare
         print(compare_runs(first, second, measure=args.measure))
         return 0
-    from followup.config import ChunkingParams
-    from followup.evaluate import print_tables, run_eval
-    from followup.index.choice import BackendChoice
-    from followup.report import write_run
+    from followup.core.defaults import ChunkingParams
+    from followup.evaluate.report import write_run
+    from followup.evaluate.run import print_tables, run_eval
+    from followup.index.backends.choice import BackendChoice
 
     backend = BackendChoice.from_options(args.backend, args.milvus_uri, args.milvus_engine)
     outcome = run_eval(args.target, args.split, args.index, args.corpus,
@@ -365,8 +365,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from followup.index_reader import load_index
-    from followup.store import current_build, read_manifest
+    from followup.index.directory import current_build, read_manifest
+    from followup.index.reader import load_index
 
     location = current_build(args.index)
     manifest = read_manifest(location, full=True)
@@ -381,11 +381,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from followup.api import ServiceSettings, create_app, live_index
+    from followup.serve.app import ServiceSettings, create_app, live_index
 
     if not args.no_build:
-        from followup.index.choice import BackendChoice
-        from followup.indexer import build_index
+        from followup.index.backends.choice import BackendChoice
+        from followup.index.build import build_index
 
         # The backend the index is on (or $FOLLOWUP_BACKEND ...): serving never moves it elsewhere.
         result = build_index(args.corpus, args.index, backend=BackendChoice.from_options(None, None, None, args.index))
@@ -411,7 +411,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _articles(args: argparse.Namespace) -> int:
-    from followup.index_reader import load_index
+    from followup.index.reader import load_index
 
     index = load_index(args.index)
     for article in index.articles.values():

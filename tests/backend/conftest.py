@@ -11,11 +11,18 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from followup.bm25 import BM25Index
-from followup.dense import DenseIndex
-from followup.index.embedded import EmbeddedRetriever
-from followup.index.milvus import ChunkRows, MilvusBackend, MilvusRetriever, MilvusSettings, Vocabulary, build_rows
-from followup.index.milvus_engine import MilvusLiteEngine
+from followup.index.backends.embedded import EmbeddedRetriever
+from followup.index.backends.milvus import (
+    ChunkRows,
+    MilvusBackend,
+    MilvusRetriever,
+    MilvusSettings,
+    Vocabulary,
+    build_rows,
+)
+from followup.index.bm25 import BM25Index
+from followup.index.dense import DenseIndex
+from tests.milvus_engine import MilvusLiteEngine
 
 # Without them, the tests that need the engine are skipped (a skip in a conftest would be an error);
 # the sparse-row tests need neither.

@@ -11,10 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from followup.bm25 import BM25Index
-from followup.errors import BackendUnavailable, IndexProblem
-from followup.index.backend import Ranking, SearchScope
-from followup.index.milvus import (
+from followup.core.errors import BackendUnavailable, IndexProblem
+from followup.index.backends.base import Ranking, SearchScope
+from followup.index.backends.milvus import (
     ChunkRows,
     MilvusBackend,
     MilvusRetriever,
@@ -24,8 +23,9 @@ from followup.index.milvus import (
     bm25_sparse_rows,
     build_rows,
 )
-from followup.index.milvus_engine import MilvusLiteEngine
+from followup.index.bm25 import BM25Index
 from tests.backend.conftest import Library, unit_vectors
+from tests.milvus_engine import MilvusLiteEngine
 
 K = 10
 QUERIES = [["w1"], ["w3", "w17"], ["w2", "w2", "w40"], ["w5", "w11", "w250", "w1200"], ["w8", "unknown", "w60"]]

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from followup.errors import BackendUnavailable
-from followup.index.choice import BackendChoice, collection_prefix
-from followup.index.milvus import MilvusBackend
-from followup.index.milvus_build import backend_for
-from followup.index.milvus_engine import MilvusLiteEngine
-from followup.indexer import build_index
-from followup.pipeline import Answerer
-from followup.store import current_build, read_manifest
-from followup.suite import load_suite
-from followup.types import AskRequest
+from followup.answer.pipeline import Answerer
+from followup.core.errors import BackendUnavailable
+from followup.core.types import AskRequest
+from followup.evaluate.suites import load_suite
+from followup.index.backends.choice import BackendChoice, collection_prefix
+from followup.index.backends.milvus import MilvusBackend
+from followup.index.backends.milvus_build import backend_for
+from followup.index.build import build_index
+from followup.index.directory import current_build, read_manifest
+from tests.milvus_engine import MilvusLiteEngine
 
 pytestmark = pytest.mark.model
 
@@ -93,7 +93,7 @@ def test_an_engine_that_is_down_is_named_and_recovers_when_it_is_back(
     before = _passages(answerer, request)
     from fastapi.testclient import TestClient
 
-    from followup.api import ServiceSettings, create_app
+    from followup.serve.app import ServiceSettings, create_app
 
     client = TestClient(create_app(ServiceSettings(builds["milvus"], builds["corpus"]), answerer))
     engine.stop()
@@ -111,7 +111,7 @@ def test_an_engine_that_is_down_is_named_and_recovers_when_it_is_back(
 def test_an_interrupted_build_leaves_the_old_collection_serving_and_its_own_is_dropped_later(
     builds: dict[str, Path], engine: MilvusLiteEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import followup.indexer
+    import followup.index.build
 
     milvus, backend, prefix = _on_milvus(engine, builds["milvus"])
     serving = read_manifest(current_build(builds["milvus"]))["search_backend"]["collection"]
@@ -126,7 +126,7 @@ def test_an_interrupted_build_leaves_the_old_collection_serving_and_its_own_is_d
         return {c for c in backend.collections() if c.startswith(f"{prefix}_")}
 
     kept = ours()
-    monkeypatch.setattr(followup.indexer, "publish", killed)
+    monkeypatch.setattr(followup.index.build, "publish", killed)
     with pytest.raises(KeyboardInterrupt):
         build_index(builds["corpus"], builds["milvus"], force=True, backend=milvus)
     orphans = ours() - kept

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.chunk_embeddings import ChunkEmbedding, ChunkText, embed_chunks
-from followup.index.ray_embedding import RayUnavailable, embed_chunks_on_ray
-from followup.onnx_encoder import OnnxQueryEncoder
+from followup.embed.chunk_embeddings import ChunkEmbedding, ChunkText, embed_chunks
+from followup.embed.onnx_encoder import OnnxQueryEncoder
+from followup.embed.ray_job import RayUnavailable, embed_chunks_on_ray
 
 needs_ray = pytest.mark.skipif(
     importlib.util.find_spec("ray") is None, reason="ray is not installed: pip install -e '.[ray]'"

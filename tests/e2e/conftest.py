@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from followup.indexer import build_index
-from followup.pipeline import Answerer
+from followup.answer.pipeline import Answerer
+from followup.index.build import build_index
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +61,7 @@ def serving(app: Any) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def live_server(built: tuple[Path, Path], answerer: Answerer) -> Iterator[str]:
     """The real service on a free loopback port, in a thread, sharing the session's loaded model."""
-    from followup.api import ServiceSettings, create_app
+    from followup.serve.app import ServiceSettings, create_app
 
     app = create_app(ServiceSettings(index_dir=built[1], corpus_dir=built[0]), answerer)
     with serving(app) as url:

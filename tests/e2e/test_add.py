@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from followup.add import ReferenceFile, add_article
-from followup.indexer import build_index
-from followup.pipeline import Answerer
-from followup.types import AskRequest, Tier
+from followup.answer.pipeline import Answerer
+from followup.core.types import AskRequest, Tier
+from followup.index.build import build_index
+from followup.ingest.add import ReferenceFile, add_article
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 

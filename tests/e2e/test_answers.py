@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from followup.errors import InvalidRequest, UnknownArticle
-from followup.pipeline import Answerer
-from followup.text import words
-from followup.types import Answer, AskRequest, Role
+from followup.answer.pipeline import Answerer
+from followup.core.errors import InvalidRequest, UnknownArticle
+from followup.core.text import words
+from followup.core.types import Answer, AskRequest, Role
 
 pytestmark = pytest.mark.model
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from followup.api import ServiceSettings, create_app
-from followup.pipeline import Answerer
+from followup.answer.pipeline import Answerer
+from followup.serve.app import ServiceSettings, create_app
 
 pytestmark = pytest.mark.model
 

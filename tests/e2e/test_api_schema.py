@@ -12,8 +12,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from followup.api import ServiceSettings, create_app
-from followup.pipeline import Answerer
+from followup.answer.pipeline import Answerer
+from followup.serve.app import ServiceSettings, create_app
 
 pytestmark = pytest.mark.model
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.index_reader import load_index
-from followup.indexer import build_index
-from followup.pipeline import Answerer
-from followup.store import current_build
-from followup.types import AskRequest
+from followup.answer.pipeline import Answerer
+from followup.core.types import AskRequest
+from followup.index.build import build_index
+from followup.index.directory import current_build
+from followup.index.reader import load_index
 
 pytestmark = pytest.mark.model
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from followup.indexer import EMBEDDINGS, build_index
-from followup.pipeline import Answerer
-from followup.types import AskRequest
+from followup.answer.pipeline import Answerer
+from followup.core.types import AskRequest
+from followup.index.build import EMBEDDINGS, build_index
 
 pytestmark = pytest.mark.model
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.encoder import Encoder
-from followup.onnx_encoder import OnnxQueryEncoder
-from followup.pipeline import Answerer
-from followup.store import current_build
-from followup.suite import load_suite
+from followup.answer.pipeline import Answerer
+from followup.embed.onnx_encoder import OnnxQueryEncoder
+from followup.embed.torch_encoder import Encoder
+from followup.evaluate.suites import load_suite
+from followup.index.directory import current_build
 
 pytestmark = pytest.mark.model
 
@@ -48,9 +48,9 @@ def test_asking_imports_no_torch(built: tuple[Path, Path]) -> None:
 def test_bulk_torch_and_onnx_embed_chunks_alike(built: tuple[Path, Path], answerer: Answerer) -> None:
     """A large build embeds on torch (bfloat16 where the CPU has it), a small one on onnxruntime; an
     index mixes both, so their dense, sentence and token vectors must agree."""
-    from followup.bulk_encoder import TorchPassEncoder
-    from followup.chunk_embeddings import embed_chunks
-    from followup.indexer import chunk_texts
+    from followup.embed.bulk_encoder import TorchPassEncoder
+    from followup.embed.chunk_embeddings import embed_chunks
+    from followup.index.build import chunk_texts
 
     index = answerer.index
     texts = chunk_texts(list(index.chunks)[:12], [index.documents[d] for d in index.documents])

@@ -22,8 +22,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from followup.render import TIER_HEADINGS, UNCITED_HEADING
-from followup.types import Tier
+from followup.core.types import Tier
+from followup.present.render import TIER_HEADINGS, UNCITED_HEADING
 
 pytestmark = pytest.mark.model
 
@@ -369,9 +369,9 @@ def test_usable_390_px_wide_and_screenshots(browser: WebDriver, live_server: str
 @pytest.fixture(scope="module")
 def two_articles(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, answerer: Any) -> Iterator[str]:
     """A library of two articles (the seed and a retitled copy of it), served on its own port."""
-    from followup.api import ServiceSettings, create_app
-    from followup.indexer import build_index
-    from followup.pipeline import Answerer
+    from followup.answer.pipeline import Answerer
+    from followup.index.build import build_index
+    from followup.serve.app import ServiceSettings, create_app
     from tests.e2e.conftest import serving
 
     root = tmp_path_factory.mktemp("two-articles")

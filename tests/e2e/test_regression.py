@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from followup.corpus import load_corpus
-from followup.pipeline import Answerer
-from followup.regression import EVALS, GATED_SUITES, TOLERANCE, default_figures, regressions
-from followup.suite import load_suite
+from followup.answer.pipeline import Answerer
+from followup.evaluate.regression import EVALS, GATED_SUITES, TOLERANCE, default_figures, regressions
+from followup.evaluate.suites import load_suite
+from followup.ingest.corpus import load_corpus
 
 pytestmark = pytest.mark.model
 

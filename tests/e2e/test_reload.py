@@ -23,12 +23,12 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from followup.api import BUILD_HEADER, ServiceSettings, create_app
-from followup.indexer import build_index
-from followup.pipeline import Answerer
-from followup.render import answer_to_contract, format_markdown
-from followup.store import current_build
-from followup.types import AskRequest
+from followup.answer.pipeline import Answerer
+from followup.core.types import AskRequest
+from followup.index.build import build_index
+from followup.index.directory import current_build
+from followup.present.render import answer_to_contract, format_markdown
+from followup.serve.app import BUILD_HEADER, ServiceSettings, create_app
 
 pytestmark = pytest.mark.model
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from followup.add import ReferenceFile, add_article
-from followup.add_plan import NO_RECORD_NOTE
-from followup.chunking import document_sentences
 from followup.cli import main
-from followup.corpus import load_article
-from followup.errors import CorpusError
-from followup.types import Document, Tier
+from followup.core.errors import CorpusError
+from followup.core.types import Document, Tier
+from followup.ingest.add import ReferenceFile, add_article
+from followup.ingest.add_plan import NO_RECORD_NOTE
+from followup.ingest.chunking import document_sentences
+from followup.ingest.corpus import load_article
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "formats"

@@ -15,12 +15,12 @@ from typing import Any, cast
 import pytest
 from fastapi.testclient import TestClient
 
-from followup.api import BUILD_HEADER, ServiceSettings, create_app
-from followup.errors import IndexProblem
-from followup.live import LiveIndex
-from followup.pipeline import Answerer
-from followup.store import current_build
-from followup.types import Answer, AskRequest
+from followup.answer.pipeline import Answerer
+from followup.core.errors import IndexProblem
+from followup.core.types import Answer, AskRequest
+from followup.index.directory import current_build
+from followup.serve.app import BUILD_HEADER, ServiceSettings, create_app
+from followup.serve.live import LiveIndex
 
 ASK = {"question": "What dose of baclofen?"}
 CHAT = {"messages": [{"role": "user", "content": "What dose of baclofen?"}]}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from followup.errors import CorpusError
-from followup.formats.article_page import ListedReference, page_format, read_article_page
+from followup.core.errors import CorpusError
+from followup.ingest.formats.article_page import ListedReference, page_format, read_article_page
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "formats"

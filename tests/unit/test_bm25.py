@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from followup.bm25 import BM25Index
-from followup.chunking import chunk_documents, indexed_text
-from followup.config import ChunkingParams
-from followup.corpus import load_corpus
-from followup.text import tokenize
+from followup.core.defaults import ChunkingParams
+from followup.core.text import tokenize
+from followup.index.bm25 import BM25Index
+from followup.ingest.chunking import chunk_documents, indexed_text
+from followup.ingest.corpus import load_corpus
 
 
 def assert_same_as_rank_bm25(corpus: Sequence[Sequence[str]], queries: Sequence[Sequence[str]]) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from followup.citations import ends_sentence_without_stop, find_markers
+from followup.ingest.citations import ends_sentence_without_stop, find_markers
 
 KNOWN = frozenset(range(1, 8))
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from followup.chunking import chunk_documents
-from followup.config import ChunkingParams
-from followup.corpus import corpus_fingerprint, load_corpus
-from followup.errors import CorpusError
-from followup.types import Tier
+from followup.core.defaults import ChunkingParams
+from followup.core.errors import CorpusError
+from followup.core.types import Tier
+from followup.ingest.chunking import chunk_documents
+from followup.ingest.corpus import corpus_fingerprint, load_corpus
 
 
 @pytest.fixture

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import numpy as np
 
-from followup.bm25 import BM25Index
-from followup.config import RetrievalParams
-from followup.dense import DenseIndex
-from followup.index.backend import SearchScope
-from followup.index.embedded import EmbeddedRetriever
-from followup.search import rank_chunks, top_scores
+from followup.core.defaults import RetrievalParams
+from followup.index.backends.base import SearchScope
+from followup.index.backends.embedded import EmbeddedRetriever
+from followup.index.bm25 import BM25Index
+from followup.index.dense import DenseIndex
+from followup.retrieve.hybrid import rank_chunks, top_scores
 
 
 def unit_vectors(n: int, seed: int, d: int = 32) -> np.ndarray:

@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pytest
 
-from followup.beir import load_beir
-from followup.config import ChunkingParams
-from followup.embedding_cache import cached_embeddings
-from followup.errors import CorpusError
-from followup.eval_beir import BEIR_MODES, evaluate_beir
-from followup.metrics import aggregate
-from followup.report import compare_runs, table, write_run
-from followup.suite import load_suite
-from followup.text import tokenize
+from followup.core.defaults import ChunkingParams
+from followup.core.errors import CorpusError
+from followup.core.text import tokenize
+from followup.evaluate.beir_data import load_beir
+from followup.evaluate.beir_eval import BEIR_MODES, evaluate_beir
+from followup.evaluate.embedding_cache import cached_embeddings
+from followup.evaluate.metrics import aggregate
+from followup.evaluate.report import compare_runs, table, write_run
+from followup.evaluate.suites import load_suite
 
 if TYPE_CHECKING:
-    from followup.encoder import Encoder
+    from followup.embed.torch_encoder import Encoder
 
 VOCABULARY = ["statin", "cancer", "breast", "diet", "asthma", "fish", "mercury", "coffee"]
 
@@ -108,10 +108,10 @@ def test_beir_evaluation_side_by_side_with_cached_embeddings(tmp_path: Path) -> 
 def test_a_benchmark_searched_through_a_retriever_ranks_as_in_memory(tmp_path: Path) -> None:
     """`followup eval BEIR --backend milvus` searches a server through the Retriever seam; with the
     embedded retriever over the same chunks the measures must not move."""
-    from followup.dense import DenseIndex
-    from followup.eval_beir import BenchmarkIndex
-    from followup.index.backend import Retriever
-    from followup.index.embedded import EmbeddedRetriever
+    from followup.evaluate.beir_eval import BenchmarkIndex
+    from followup.index.backends.base import Retriever
+    from followup.index.backends.embedded import EmbeddedRetriever
+    from followup.index.dense import DenseIndex
 
     dataset = load_beir(write_beir(tmp_path / "mini"), "test")
     encoder = cast("Encoder", BagOfWordsEncoder())

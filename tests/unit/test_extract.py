@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from followup.extract import Candidate, best_spans, group_duplicates, restates
-from followup.types import Block, Chunk, Document, Sentence, Tier
+from followup.answer.candidates import Candidate, best_spans, group_duplicates, restates
+from followup.core.types import Block, Chunk, Document, Sentence, Tier
 
 
 def test_best_span_is_the_best_sentence() -> None:

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from followup.facets import addresses, clinical_facets, named_facets, parse_facets
-from followup.text import tokenize
+from followup.core.text import tokenize
+from followup.retrieve.facets import addresses, clinical_facets, named_facets, parse_facets
 
 FACETS = parse_facets(
     "# comment\nfacet\tterms\npregnancy\tpregnancy; pregnant\nbreastfeeding\tbreast milk; lactation\n"

@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.bm25 import BM25Index
-from followup.chunk_embeddings import ChunkEmbedding, ChunkText, QuantisedTokens
-from followup.chunking import chunk_documents, indexed_text
-from followup.config import DEFAULT_CHUNKING
-from followup.corpus import corpus_fingerprint, fingerprint, load_corpus
-from followup.dense import DenseIndex
-from followup.embedding_segments import Segment, next_segment_name, write_compacted, write_segment
-from followup.late_interaction import TokenEmbedding
-from followup.records import ArticleChunks, ChunkTable, DocumentTable, read_articles, write_records
-from followup.text import tokenize
+from followup.core.defaults import DEFAULT_CHUNKING
+from followup.core.text import tokenize
+from followup.embed.chunk_embeddings import ChunkEmbedding, ChunkText, QuantisedTokens
+from followup.embed.token_vectors import TokenEmbedding
+from followup.index.bm25 import BM25Index
+from followup.index.dense import DenseIndex
+from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles, write_records
+from followup.index.segments import Segment, next_segment_name, write_compacted, write_segment
+from followup.ingest.chunking import chunk_documents, indexed_text
+from followup.ingest.corpus import corpus_fingerprint, fingerprint, load_corpus
 
 
 def test_records_read_back_equal_to_what_was_written(tmp_path: Path, corpus_dir: Path) -> None:
@@ -136,7 +136,7 @@ def test_the_fingerprint_reuses_unchanged_files_and_sees_a_change(tmp_path: Path
 
 
 def test_indexed_text_and_sentence_spans_line_up(corpus_dir: Path) -> None:
-    from followup.indexer import chunk_texts
+    from followup.index.build import chunk_texts
 
     corpus = load_corpus(corpus_dir)
     chunks = chunk_documents(corpus.documents, DEFAULT_CHUNKING)

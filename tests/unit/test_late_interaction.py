@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.chunk_embeddings import ChunkEmbedding, QuantisedTokens
-from followup.embedding_segments import CHUNK_EMBEDDINGS_FILE, ChunkEmbeddings, write_segment
-from followup.late_interaction import TokenEmbedding, dequantise, maxsim, maxsims, passage_rows, quantise
-from followup.types import Chunk, Sentence
+from followup.core.types import Chunk, Sentence
+from followup.embed.chunk_embeddings import ChunkEmbedding, QuantisedTokens
+from followup.embed.token_vectors import TokenEmbedding, dequantise, maxsim, maxsims, passage_rows, quantise
+from followup.index.segments import CHUNK_EMBEDDINGS_FILE, ChunkEmbeddings, write_segment
 
 
 def _unit(*rows: list[float]) -> np.ndarray:

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 import pytest
 
-from followup.beir import load_beir
-from followup.config import ChunkingParams
-from followup.eval_beir import (
+from followup.core.defaults import ChunkingParams
+from followup.core.text import tokenize
+from followup.embed.token_vectors import TokenEmbedding, quantise
+from followup.evaluate.beir_data import load_beir
+from followup.evaluate.beir_eval import (
     BEIR_MODES,
     LATE_INTERACTION,
     blend_rerank,
@@ -20,14 +22,12 @@ from followup.eval_beir import (
     evaluate_beir,
     late_scores,
 )
-from followup.late_interaction import TokenEmbedding, quantise
-from followup.text import tokenize
-from followup.token_cache import TokenCache, cached_tokens
+from followup.evaluate.token_cache import TokenCache, cached_tokens
 from tests.unit.test_evaluation import VOCABULARY, BagOfWordsEncoder, write_beir
 
 if TYPE_CHECKING:
-    from followup.encoder import Encoder
-    from followup.onnx_encoder import OnnxQueryEncoder
+    from followup.embed.onnx_encoder import OnnxQueryEncoder
+    from followup.embed.torch_encoder import Encoder
 
 
 def fused_ranking(n: int) -> list[tuple[int, float]]:
@@ -165,8 +165,8 @@ def test_cached_tokens_embeds_only_what_is_missing(tmp_path: Path) -> None:
 
 
 def test_the_onnx_model_is_found_in_the_index_then_in_the_cache(tmp_path: Path) -> None:
-    from followup.evaluate import query_model_path
-    from followup.text_embeddings import model_key
+    from followup.embed.model_key import model_key
+    from followup.evaluate.run import query_model_path
 
     name = f"{model_key()}-query-encoder.onnx"
     (tmp_path / "cache").mkdir()

@@ -1,4 +1,4 @@
-"""The live build (live.py) with fake answerers: no model, no index files besides CURRENT."""
+"""The live build (serve/live.py) with fake answerers: no model, no index files besides CURRENT."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from followup.errors import IndexProblem
-from followup.live import LiveIndex, Watcher
-from followup.store import current_build
+from followup.core.errors import IndexProblem
+from followup.index.directory import current_build
+from followup.serve.live import LiveIndex, Watcher
 
 
 class FakeAnswerer:
@@ -86,7 +86,7 @@ def test_a_build_that_fails_to_load_leaves_the_old_one_serving(
     serving = live.current()
     loader.broken["b"] = error
     point(tmp_path, "b")
-    with caplog.at_level(logging.WARNING, logger="followup.live"):
+    with caplog.at_level(logging.WARNING, logger="followup.serve.live"):
         outcome = live.reload()
         assert outcome.problem is not None and not outcome.changed and outcome.build == "a"
         assert outcome.problem.startswith("build b cannot be loaded") and reason in outcome.problem

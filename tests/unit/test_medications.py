@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from followup.medications import (
+from followup.core.medications import (
     find_mentions,
     is_usable_name,
     load_package_lexicon,

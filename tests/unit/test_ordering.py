@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from followup.extract import Candidate
-from followup.ordering import arrange, same_place
-from followup.types import Chunk, Role, Sentence, Tier
+from followup.answer.candidates import Candidate
+from followup.answer.ordering import arrange, same_place
+from followup.core.types import Chunk, Role, Sentence, Tier
 
 
 def _candidate(score: float, tier: Tier, ident: int) -> Candidate:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from followup.errors import CorpusError
-from followup.formats.pubmed import read_pubmed
-from followup.structure import markdown_blocks
-from followup.tiers import tier_for_kind
-from followup.types import Tier
+from followup.core.errors import CorpusError
+from followup.core.tiers import tier_for_kind
+from followup.core.types import Tier
+from followup.ingest.formats.pubmed import read_pubmed
+from followup.ingest.structure import markdown_blocks
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 CORPUS_COPY = (

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from followup.query import (
+from followup.retrieve.query import (
     append_terms,
     asks_for_more,
     build_query,

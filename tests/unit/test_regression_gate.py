@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from followup.regression import GATED, GATED_SUITES, TOLERANCE, baseline_figures, regressions
+from followup.evaluate.regression import GATED, GATED_SUITES, TOLERANCE, baseline_figures, regressions
 
 
 @pytest.mark.parametrize("suite", GATED_SUITES)

@@ -2,16 +2,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from followup.render import (
-    FOOTER,
-    NOT_ANSWERED,
-    UNCITED_HEADING,
-    answer_to_contract,
-    display_text,
-    format_answer,
-    format_markdown,
-)
-from followup.types import (
+from followup.core.types import (
     Answer,
     Block,
     CitationMarker,
@@ -23,6 +14,15 @@ from followup.types import (
     Role,
     Tier,
 )  # fmt: skip
+from followup.present.render import (
+    FOOTER,
+    NOT_ANSWERED,
+    UNCITED_HEADING,
+    answer_to_contract,
+    display_text,
+    format_answer,
+    format_markdown,
+)
 
 TEXT = "Caused by electrolytes 1. Cramps (EAMCs) 4, 5"
 ARTICLE = Document(

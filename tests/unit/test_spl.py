@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from followup.errors import CorpusError
-from followup.formats.spl import read_spl
-from followup.structure import markdown_blocks
+from followup.core.errors import CorpusError
+from followup.ingest.formats.spl import read_spl
+from followup.ingest.structure import markdown_blocks
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 CORPUS_COPY = (

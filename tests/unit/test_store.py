@@ -7,12 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from followup.config import ChunkingParams
-from followup.corpus import corpus_fingerprint
-from followup.errors import IndexProblem
-from followup.index_reader import check_fresh
-from followup.indexer import build_recipe
-from followup.store import BUILDS, build_lock, current_build, new_build, publish, read_manifest, write_manifest
+from followup.core.defaults import ChunkingParams
+from followup.core.errors import IndexProblem
+from followup.index.build import build_recipe
+from followup.index.directory import (
+    BUILDS,
+    build_lock,
+    current_build,
+    new_build,
+    publish,
+    read_manifest,
+    write_manifest,
+)
+from followup.index.reader import check_fresh
+from followup.ingest.corpus import corpus_fingerprint
 
 
 def make_build(index_dir: Path, corpus_hash: str, payload: str) -> Path:

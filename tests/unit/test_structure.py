@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from followup.structure import markdown_blocks, plain_blocks
+from followup.ingest.structure import markdown_blocks, plain_blocks
 
 MARKDOWN = """# From the Label
 

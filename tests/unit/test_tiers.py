@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from followup.tiers import tier_for_citations, tier_for_kind
-from followup.types import Reference, Tier
+from followup.core.tiers import tier_for_citations, tier_for_kind
+from followup.core.types import Reference, Tier
 
 
 def ref(number: int, tier: Tier, retracted: bool = False) -> Reference:

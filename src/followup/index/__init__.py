@@ -1,2 +1,6 @@
-"""Where a build's chunks are searched: the backend seam (backend.py), the embedded default
-(embedded.py: BM25 postings and a faiss index in this process) and Milvus (milvus.py)."""
+"""A build of the corpus on disk and how it is searched. Build side: `build` (`followup index`) and
+`incremental` (what a build takes from the one before). Both sides: the index directory and its
+manifest (`directory`), the arrays of records (`records`, `codec`, `mapped`), embedding segments
+(`segments`), BM25 postings (`bm25`), the faiss index (`dense`), and the search backends (`backends/`:
+embedded or Milvus). Read side: `reader` loads a build for questions. May import `core`, `embed`, and
+`ingest` from the build side only."""

@@ -1,0 +1,177 @@
+"""Frozen dataclasses that cross module boundaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Tier(Enum):
+    """Evidence tiers, best first; `rank` orders passages (1 is best)."""
+
+    GUIDELINE = "guideline"
+    DRUG_LABEL = "drug_label"
+    SYSTEMATIC_REVIEW = "systematic_review"
+    RCT = "rct"
+    OBSERVATIONAL = "observational"
+    REVIEW = "review"
+    CASE_REPORT = "case_report"
+    PRECLINICAL = "preclinical"
+    UNREFERENCED = "unreferenced"
+
+    @property
+    def rank(self) -> int:
+        return list(Tier).index(self) + 1
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One entry of an article's reference list, numbered as the article numbers it."""
+
+    number: int
+    title: str | None
+    kind: str
+    tier: Tier
+    authors: str | None = None
+    journal: str | None = None
+    year: int | None = None
+    ids: dict[str, str] = field(default_factory=dict)
+    url: str | None = None
+    retracted: bool = False
+    text_file: str | None = None  # relative to the article folder; None when only the article quotes it
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    question: str
+    last_updated: str
+    references: tuple[Reference, ...]
+
+    def reference(self, number: int) -> Reference | None:
+        return next((r for r in self.references if r.number == number), None)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph or bullet of a document: [start, end) in its text, under a section breadcrumb.
+
+    `lead_in` is the sentence that introduces a list ("... including:"), kept as retrieval context.
+    """
+
+    start: int
+    end: int
+    section: tuple[str, ...]
+    lead_in: str = ""
+
+
+@dataclass(frozen=True)
+class CitationMarker:
+    """A bare citation such as " 1" or " 4, 5" in the article text."""
+
+    start: int
+    end: int
+    numbers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A text that can be quoted: the article itself, or one reference's own text."""
+
+    id: str
+    article_id: str
+    title: str
+    text: str
+    blocks: tuple[Block, ...]
+    reference_number: int | None = None  # None for the article itself
+    markers: tuple[CitationMarker, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The retrieval unit: consecutive sentences of one block, with its context for indexing."""
+
+    id: int
+    doc_id: str
+    article_id: str
+    start: int
+    end: int
+    section: tuple[str, ...]
+    sentences: tuple[Sentence, ...]
+    context: str  # title, breadcrumb and lead-in: indexed with the text, never quoted
+
+    @property
+    def citations(self) -> tuple[int, ...]:
+        return tuple(sorted({n for s in self.sentences for n in s.citations}))
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The same statement found in another place (the article and the reference it cites)."""
+
+    source_id: str
+    section: str
+    text: str
+    start: int
+    end: int
+    citations: tuple[int, ...]
+    source_label: str = ""  # as a person names the source and place (present/source_labels.py)
+
+
+class Role(Enum):
+    """What a passage is in an answer: the one that answers, or other cited evidence that also answers."""
+
+    ANSWER = "answer"
+    EVIDENCE = "evidence"
+
+
+@dataclass(frozen=True)
+class Passage:
+    rank: int
+    text: str  # exactly the source document's text[start:end]
+    display_text: str  # the same words with citation numbers written as [n], for display
+    source_id: str
+    section: str
+    citations: tuple[int, ...]
+    tier: Tier
+    score: float
+    start: int
+    end: int
+    also_in: tuple[Quote, ...] = ()
+    role: Role = Role.EVIDENCE
+    source_label: str = ""  # as a person names the source and place (present/source_labels.py)
+
+
+@dataclass(frozen=True)
+class CitedReference:
+    article_id: str
+    reference: Reference
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    question: str
+    history: tuple[str, ...] = ()
+    article_id: str | None = None
+    top_k: int = 5
+    mode: str = "hybrid"
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    query: str
+    article_id: str | None
+    answered: bool
+    passages: tuple[Passage, ...]
+    references: tuple[CitedReference, ...]
+    # Why an unanswered question is out of reach: what it names that the sources do not address.
+    not_covered: tuple[str, ...] = ()

@@ -1,0 +1,188 @@
+"""Everything the index keeps of a chunk's embeddings, and the bulk job that makes them.
+
+One pass over a chunk's indexed text ("context\ntext") gives its dense vector (every token
+mean-pooled, as sentence-transformers pools) and the token vectors of the answer score; before, the
+token vectors took a pass of their own. A sentence's vector is the mean of its embedding alone and
+with its chunk's context ("context\nsentence"), as before: pooling the sentence's tokens out of the
+chunk's pass instead kept the dev splits but lost answers on the own suite's test half (the
+regression gate: hit@3 -0.03, abstention F1 -0.05), so the two short passes stay. A text is embedded
+once however often it occurs: a one-sentence chunk's sentence in context is the chunk itself.
+
+A large job runs on torch (embed/bulk_encoder.py: bfloat16 where the CPU has it, 3.3x onnxruntime's chunk
+rate here); a small one, such as one article changed, on onnxruntime, one single-threaded session
+per core (45 chunks/s against 31 for one session on two threads), since importing torch takes 5.6 s.
+bench/scale.py measures the whole build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from followup.embed.token_vectors import TokenEmbedding, quantise
+
+if TYPE_CHECKING:
+    from followup.embed.passes import ModelPasses
+    from followup.embed.torch_encoder import Encoder
+
+TEXTS_PER_WORKER = 500  # an onnxruntime session takes ~0.3 s to start: a small job runs on one
+# Texts from which torch's 5.6 s import pays: onnxruntime takes 7.4 ms a text on the MedQuAD library's
+# mix (one chunk text to five short ones), torch 2.3 ms in bfloat16.
+TORCH_FROM_TEXTS = 1100
+
+
+@dataclass(frozen=True)
+class QuantisedTokens:
+    """A text's token vectors as stored: int8 rows with a scale each (late_interaction.quantise), and
+    each token's span in the text. Quantised as soon as a batch is embedded: the MedQuAD library's
+    token vectors are 7.4 GB in float32, 1.9 GB so."""
+
+    values: np.ndarray  # (tokens, dimension) int8
+    scales: np.ndarray  # (tokens,) float32
+    spans: np.ndarray  # (tokens, 2) int32
+
+    @classmethod
+    def of(cls, tokens: TokenEmbedding) -> QuantisedTokens:
+        values, scales = quantise(tokens.vectors)
+        return cls(values, scales, tokens.spans.astype(np.int32))
+
+
+@dataclass(frozen=True)
+class ChunkEmbedding:
+    vector: np.ndarray  # (dimension,) float32, L2-normalised: the chunk's dense vector
+    sentences: np.ndarray  # (sentences, dimension) float32, L2-normalised
+    tokens: QuantisedTokens  # spans relative to the embedded text
+
+
+@dataclass(frozen=True)
+class ChunkText:
+    """A chunk's indexed text ("context\ntext"), where its own text starts, and its sentences' spans."""
+
+    text: str
+    head: int  # len("context\n")
+    sentence_spans: np.ndarray  # (sentences, 2) int32, in `text`
+
+    @property
+    def key(self) -> bytes:
+        """What the embedding depends on: the text, where the context ends and where its sentences are."""
+        digest = hashlib.sha256(self.text.encode())
+        digest.update(self.head.to_bytes(8, "little"))
+        digest.update(np.ascontiguousarray(self.sentence_spans, dtype=np.int32).tobytes())
+        return digest.digest()
+
+    def sentence_texts(self) -> list[tuple[str, str]]:
+        """Each sentence alone and with the context, as they are embedded."""
+        return [(self.text[s:e], self.text[: self.head] + self.text[s:e]) for s, e in self.sentence_spans.tolist()]
+
+
+def _in_parallel(
+    encoders: Sequence[ModelPasses],
+    batches: Sequence[list[int]],
+    run: Callable[[ModelPasses, list[int]], None],
+    progress: Callable[[int], None],
+) -> None:
+    """Batches dealt round-robin to one thread per encoder; onnxruntime and torch release the GIL as they run."""
+
+    def work(worker: int) -> None:
+        for rows in batches[worker :: len(encoders)]:
+            run(encoders[worker], rows)
+            progress(len(rows))
+
+    with ThreadPoolExecutor(len(encoders)) as pool:
+        list(pool.map(work, range(len(encoders))))  # list(): re-raises a worker's exception here
+
+
+def job_encoders(
+    model: Path, texts: int, torch_encoder: Callable[[], Encoder], workers: int | None = None
+) -> list[ModelPasses]:
+    """Torch on every core for a large job; else onnxruntime, one single-threaded session per worker."""
+    if texts >= TORCH_FROM_TEXTS:
+        from followup.embed.bulk_encoder import TorchPassEncoder
+
+        return [TorchPassEncoder(torch_encoder())]
+    from followup.embed.onnx_encoder import OnnxQueryEncoder
+
+    workers = max(1, min(workers or os.cpu_count() or 1, -(-texts // TEXTS_PER_WORKER)))
+    return [OnnxQueryEncoder(model, threads=1) for _ in range(workers)]
+
+
+def short_texts(texts: Sequence[ChunkText]) -> list[str]:
+    """The sentence texts a job embeds beside its chunk texts: each once, and none that is a chunk text."""
+    chunk_texts = {t.text for t in texts}
+    return list(dict.fromkeys(x for t in texts for pair in t.sentence_texts() for x in pair if x not in chunk_texts))
+
+
+def embed_chunks(
+    texts: Sequence[ChunkText],
+    encoders_for: Callable[[int], Sequence[ModelPasses]],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ChunkEmbedding]:
+    """Embed many chunks, every core busy, on the encoders `encoders_for` gives for the job's size in texts."""
+    short = short_texts(texts)
+    total = len(texts) + len(short)
+    encoders = encoders_for(total)
+    lock = threading.Lock()
+    done = 0
+
+    def count(n: int) -> None:
+        nonlocal done
+        with lock:
+            done += n
+            if progress:
+                progress(done, total)
+
+    dense = np.zeros((len(texts), encoders[0].dimension), np.float32)
+    tokens: dict[int, QuantisedTokens] = {}
+
+    def chunk_pass(encoder: ModelPasses, rows: list[int]) -> None:
+        vectors, found = encoder.encode_with_tokens([texts[i].text for i in rows])
+        dense[rows] = vectors
+        tokens.update(zip(rows, map(QuantisedTokens.of, found), strict=True))  # distinct keys per thread
+
+    pooled = np.zeros((len(short), encoders[0].dimension), np.float32)
+
+    def sentence_pass(encoder: ModelPasses, rows: list[int]) -> None:
+        pooled[rows] = encoder.encode([short[i] for i in rows])
+
+    _in_parallel(encoders, length_batches([t.text for t in texts], encoders[0].chunk_batch), chunk_pass, count)
+    _in_parallel(encoders, length_batches(short, encoders[0].sentence_batch), sentence_pass, count)
+    return assemble(texts, short, dense, [tokens[i] for i in range(len(texts))], pooled)
+
+
+def assemble(
+    texts: Sequence[ChunkText],
+    short: Sequence[str],
+    dense: np.ndarray,
+    tokens: Sequence[QuantisedTokens],
+    pooled: np.ndarray,
+) -> list[ChunkEmbedding]:
+    """Each chunk's embeddings from its pass (`dense`, `tokens`) and the short passes (`pooled`, in the
+    order of `short`): a sentence's vector is the mean of its passes alone and in context."""
+    chunk_rows = {t.text: i for i, t in enumerate(texts)}
+    short_rows = {text: i for i, text in enumerate(short)}
+
+    def vector(text: str) -> np.ndarray:
+        found: np.ndarray = dense[chunk_rows[text]] if text in chunk_rows else pooled[short_rows[text]]
+        return found
+
+    result = []
+    for i, chunk in enumerate(texts):
+        # The mean, not re-normalised, as the sentence relevances were always computed.
+        own = [(vector(alone) + vector(within)) / 2 for alone, within in chunk.sentence_texts()]
+        sentences = np.stack(own) if own else np.zeros((0, dense.shape[1]), np.float32)
+        result.append(ChunkEmbedding(dense[i].copy(), sentences.astype(np.float32), tokens[i]))
+    return result
+
+
+def length_batches(texts: Sequence[str], size: int) -> list[list[int]]:
+    """Rows of `texts` in batches of `size`, by length: similar lengths pad little."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    return [order[b : b + size] for b in range(0, len(order), size)]

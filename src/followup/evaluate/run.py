@@ -1,0 +1,179 @@
+"""`followup eval`: run a suite or a BEIR benchmark, every configuration side by side; save a run folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from followup import __version__
+from followup.core.defaults import DEFAULT_RETRIEVAL, ChunkingParams
+from followup.core.errors import FollowupError
+from followup.evaluate.beir_data import is_beir_dir, load_beir
+from followup.index.backends.choice import BackendChoice
+
+if TYPE_CHECKING:
+    from followup.embed.passes import ModelPasses
+    from followup.embed.torch_encoder import Encoder
+    from followup.evaluate.beir_eval import BenchmarkIndex
+    from followup.index.backends.base import Retriever
+
+
+@dataclass(frozen=True)
+class EvalOutcome:
+    summary: dict[str, Any]
+    rows: list[dict[str, Any]]
+    curves: dict[str, dict[str, float]]
+
+
+def query_model_path(index_dir: Path, cache_dir: Path, encoder: Encoder, reference_texts: Sequence[str]) -> Path:
+    """The ONNX export of the model: the one an index build keeps in `<index>/embeddings/`, else one in the
+    benchmark cache, exported there (and checked against sentence-transformers) when neither exists."""
+    from followup.embed.model_key import model_key
+    from followup.index.build import EMBEDDINGS, QUERY_MODEL_FILE
+
+    name = f"{model_key()}-{QUERY_MODEL_FILE}"
+    for candidate in (index_dir / EMBEDDINGS / name, cache_dir / name):
+        if candidate.is_file():
+            return candidate
+    from followup.embed.onnx_encoder import export_query_model
+
+    target = cache_dir / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{name}.partial")
+    print(f"exporting the ONNX model to {target}", file=sys.stderr)
+    export_query_model(partial, encoder, reference_texts)
+    os.replace(partial, target)  # a killed run never leaves half a model under the real name
+    return target
+
+
+@dataclass(frozen=True)
+class LibraryEmbedding:
+    """A benchmark embedded as a library build embeds it: chunks in bulk on torch (bfloat16 where the
+    CPU has it, embed/bulk_encoder.py), queries through the ONNX export on one thread, as `followup ask`."""
+
+    bulk: ModelPasses
+    queries: ModelPasses
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        return self.bulk.encode_many(texts, progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.queries.encode_query(text)
+
+
+def _server_searches(backend: BackendChoice) -> Callable[[BenchmarkIndex], Retriever] | None:
+    if backend.kind == "embedded":
+        return None
+    from followup.index.backends.milvus_build import benchmark_retriever
+
+    def searches(index: BenchmarkIndex) -> Retriever:
+        documents = [index.ids[int(d)] for d in index.chunk_document.tolist()]
+        return benchmark_retriever(backend, index.label, index.bm25, index.vectors, documents)
+
+    return searches
+
+
+def run_beir(
+    path: Path, split: str, chunking: ChunkingParams, cache_dir: Path, index_dir: Path, backend: BackendChoice
+) -> EvalOutcome:
+    """`backend`: where the benchmark's chunks are searched (in memory, or written to a Milvus collection)."""
+    from followup.embed.bulk_encoder import TorchPassEncoder
+    from followup.embed.model_key import model_key
+    from followup.embed.onnx_encoder import OnnxQueryEncoder
+    from followup.embed.torch_encoder import Encoder
+    from followup.evaluate.beir_eval import LATE_INTERACTION_WEIGHT, RERANK_DEPTH, evaluate_beir
+    from followup.evaluate.token_cache import token_cache_key
+
+    dataset = load_beir(path, split)
+    encoder = Encoder()
+    onnx_path = query_model_path(index_dir, cache_dir, encoder,
+                                 [f"{d.title}\n{d.text}" for d in dataset.documents[:32]])  # fmt: skip
+    bulk, queries = TorchPassEncoder(encoder), OnnxQueryEncoder(onnx_path, threads=1)
+    variant = "bf16" if bulk.bfloat16 else "fp32"  # the cache files name how the chunks were embedded
+    results = evaluate_beir(dataset, LibraryEmbedding(bulk, queries), chunking, cache_dir,
+                            rrf_k=DEFAULT_RETRIEVAL.rrf_k, minmax_weights=DEFAULT_RETRIEVAL.minmax_weights,
+                            token_encoder=bulk, token_key=token_cache_key(model_key()) + variant,
+                            query_token_encoder=queries, cache_variant=variant,
+                            searches_for=_server_searches(backend))  # fmt: skip
+    summary = {
+        "suite": dataset.name,
+        "split": split,
+        "queries": len(dataset.queries),
+        "followup_version": __version__,
+        "results": {mode: r.metrics for mode, r in results.items()},
+        "latency_ms": {mode: r.latency_ms for mode, r in results.items()},
+        "added_latency_ms": {mode: r.added_latency_ms for mode, r in results.items() if r.added_latency_ms},
+        "settings": {"chunking": chunking.as_dict(), "rrf_k": DEFAULT_RETRIEVAL.rrf_k,
+                     "minmax_weights": list(DEFAULT_RETRIEVAL.minmax_weights),
+                     "scoring": "document = its best chunk (MaxP); 1000 documents per retriever fused",
+                     "late_interaction": {"weight": LATE_INTERACTION_WEIGHT, "depth": RERANK_DEPTH,
+                                          "query_model": str(onnx_path),
+                                          "scoring": "document = its best chunk's MaxSim over the chunk's "
+                                                     "token vectors (ONNX, int8); blended with the fused "
+                                                     "score, both min-max scaled over the top documents"}},
+    }  # fmt: skip
+    rows = [{"query_id": q, "mode": mode, "metrics": values} for mode, r in results.items()
+            for q, values in r.per_query.items()]  # fmt: skip
+    return EvalOutcome(summary, rows, {mode: r.recall_curve for mode, r in results.items()})
+
+
+def run_suite(path: Path, split: str, index_dir: Path, corpus_dir: Path) -> EvalOutcome:
+    from followup.answer.pipeline import Answerer
+    from followup.evaluate.suite_eval import configs, evaluate_suite
+    from followup.evaluate.suites import load_suite
+    from followup.ingest.corpus import load_corpus
+
+    items = load_suite(path, split)
+    if not items:
+        raise FollowupError(f"{path}: no questions in split {split!r}")
+    answerer = Answerer.load(index_dir, corpus_dir, threads=os.cpu_count() or 1)
+    results = evaluate_suite(answerer, load_corpus(corpus_dir), items, configs(DEFAULT_RETRIEVAL))
+    params = asdict(DEFAULT_RETRIEVAL)
+    summary = {
+        "suite": path.stem,
+        "split": split,
+        "queries": len(items),
+        "answerable": sum(i.answerable for i in items),
+        "followup_version": __version__,
+        "results": {name: {**r.retrieval, **r.answers} for name, r in results.items()},
+        "retrieval": {name: r.retrieval for name, r in results.items()},
+        "answers": {name: r.answers for name, r in results.items()},
+        "latency_ms": {name: r.latency_ms for name, r in results.items()},
+        "settings": {"retrieval": params, "index": answerer.index.manifest.get("chunking")},
+    }
+    rows = [row for r in results.values() for row in r.rows]
+    return EvalOutcome(summary, rows, {name: r.recall_curve for name, r in results.items()})
+
+
+def run_eval(target: Path, split: str, index_dir: Path, corpus_dir: Path, chunking: ChunkingParams,
+             cache_dir: Path, backend: BackendChoice | None = None) -> EvalOutcome:  # fmt: skip
+    """`backend`: for a BEIR benchmark, where its chunks are searched; a suite is answered from the
+    index's build, on the backend it was built for."""
+    if is_beir_dir(target):
+        split = "test" if split == "all" else split
+        return run_beir(target, split, chunking, cache_dir, index_dir, backend or BackendChoice())
+    if target.is_file():
+        return run_suite(target, split, index_dir, corpus_dir)
+    raise FollowupError(f"{target}: neither a BEIR directory (with corpus.jsonl) nor a suite file (.jsonl)")
+
+
+def print_tables(outcome: EvalOutcome) -> None:
+    from followup.evaluate.report import table
+
+    summary = outcome.summary
+    retrieval = summary.get("retrieval", summary["results"])
+    print(f"\n{summary['suite']} ({summary['split']}, {summary['queries']} queries): retrieval", file=sys.stderr)
+    print(table(retrieval, summary["latency_ms"]), file=sys.stderr)
+    for mode, added in summary.get("added_latency_ms", {}).items():
+        print(f"{mode}: the rerank adds p50 {added['p50']:.1f} ms, p95 {added['p95']:.1f} ms a query (p50 of "
+              f"its parts: query token pass {added['query_pass_p50']:.1f} ms, scoring and blend "
+              f"{added['scoring_p50']:.1f} ms)", file=sys.stderr)  # fmt: skip
+    if summary.get("answers"):
+        print(f"\n{summary['suite']} ({summary['split']}): answers", file=sys.stderr)
+        print(table(summary["answers"]), file=sys.stderr)

@@ -1,0 +1,188 @@
+"""The index directory: builds written aside and switched in atomically, with a checked manifest.
+
+    index/
+      CURRENT              name of the build in use (replaced atomically with os.replace)
+      builds/<name>/       manifest.json and the build's arrays (index/records.py, index/bm25.py, index/dense.py,
+                           index/segments.py: segments are hard links shared with the build before)
+      .lock                held while a build runs
+
+A reader resolves CURRENT once and reads that build; a build in progress lives in builds/.tmp-*
+and becomes visible only when CURRENT names it, so an interrupted build leaves the old one in use.
+
+The manifest records each file's sha256, size and modification time. Loading compares size and
+time (a stat per file, not the 2 GB of a library's build read at every start); a file whose time
+differs (a copied index) is hashed; `followup verify` hashes them all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from followup.core.errors import IndexProblem
+
+FORMAT_VERSION = 2  # 2: arrays, memory-mapped, instead of JSON records rebuilt at load
+MANIFEST = "manifest.json"
+CURRENT = "CURRENT"
+BUILDS = "builds"
+
+
+@dataclass(frozen=True)
+class BuildLocation:
+    root: Path
+    name: str
+
+    @property
+    def path(self) -> Path:
+        return self.root / BUILDS / self.name
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def current_build(index_dir: Path) -> BuildLocation:
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        raise IndexProblem(f"no index in {index_dir}: run `followup index` first")
+    name = pointer.read_text(encoding="utf-8").strip()
+    location = BuildLocation(index_dir, name)
+    if not name or "/" in name or not location.path.is_dir():
+        raise IndexProblem(f"{pointer} names a build that does not exist ({name!r}): run `followup index --force`")
+    return location
+
+
+def file_record(path: Path, sha256: str | None = None) -> dict[str, Any]:
+    stat = path.stat()
+    return {"sha256": sha256 or file_sha256(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _check_file(file: Path, record: dict[str, Any], full: bool) -> None:
+    if not file.is_file():
+        raise IndexProblem(f"{file}: missing from the index: run `followup index --force`")
+    stat = file.stat()
+    if stat.st_size != record["bytes"]:
+        raise IndexProblem(
+            f"{file}: {stat.st_size} bytes, the manifest says {record['bytes']}: run `followup index --force`"
+        )
+    if (full or stat.st_mtime_ns != record["mtime_ns"]) and file_sha256(file) != record["sha256"]:
+        raise IndexProblem(f"{file}: corrupt (checksum differs from the manifest): run `followup index --force`")
+
+
+def read_manifest(location: BuildLocation, verify_files: bool = True, full: bool = False) -> dict[str, Any]:
+    """The build's manifest; with verify_files, every file is checked against it by size and time (by
+    checksum where the time differs); with full, by checksum."""
+    path = location.path / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise IndexProblem(f"{path}: unreadable manifest ({e}): run `followup index --force`") from None
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        found = manifest.get("format_version") if isinstance(manifest, dict) else None
+        raise IndexProblem(
+            f"{path}: index format {found!r}, this followup reads {FORMAT_VERSION}: run `followup index --force`"
+        )
+    if verify_files:
+        for name, record in manifest.get("files", {}).items():
+            _check_file(location.path / name, record, full)
+    return manifest
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """One build at a time per index directory; a second one fails fast instead of racing."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexProblem(f"another `followup index` is building into {index_dir}") from None
+        yield
+
+
+@contextlib.contextmanager
+def new_build(index_dir: Path) -> Iterator[Path]:
+    """A fresh directory to write a build into; removed if the body fails."""
+    builds = index_dir / BUILDS
+    builds.mkdir(parents=True, exist_ok=True)
+    for stale in builds.glob(".tmp-*"):  # left by a build that was killed; the caller holds the lock
+        shutil.rmtree(stale, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
+    try:
+        yield work
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def write_manifest(build_dir: Path, manifest: dict[str, Any], known: dict[str, dict[str, Any]] | None = None) -> None:
+    """`known`: records of files linked from an earlier build, trusted when size and time still match."""
+    known = known or {}
+    files = {}
+    for path in sorted(build_dir.iterdir()):
+        if not path.is_file() or path.name == MANIFEST:
+            continue
+        record, stat = known.get(path.name), path.stat()
+        same = record is not None and (record["bytes"], record["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns)
+        files[path.name] = record if same and record is not None else file_record(path)
+    full = {"format_version": FORMAT_VERSION, **manifest, "files": files}
+    (build_dir / MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def publish(index_dir: Path, work: Path, corpus_hash: str) -> BuildLocation:
+    """Make the finished build in `work` the current one, atomically, and remove older builds."""
+    name = f"{time.strftime('%Y%m%dT%H%M%S')}-{corpus_hash[:12]}"
+    final = index_dir / BUILDS / name
+    if final.exists():  # the same corpus built twice within a second
+        name = f"{name}-{os.getpid()}"
+        final = index_dir / BUILDS / name
+    _fsync_tree(work)
+    work.rename(final)
+    previous = (index_dir / CURRENT).read_text(encoding="utf-8").strip() if (index_dir / CURRENT).exists() else ""
+    pointer_tmp = index_dir / f".{CURRENT}.tmp"
+    with pointer_tmp.open("w", encoding="utf-8") as f:
+        f.write(name + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(pointer_tmp, index_dir / CURRENT)
+    for old in (index_dir / BUILDS).iterdir():
+        # The previous build stays one generation, for a reader that resolved CURRENT just before.
+        if old.name not in (name, previous):
+            shutil.rmtree(old, ignore_errors=True)
+    return BuildLocation(index_dir, name)
+
+
+def _fsync_tree(directory: Path) -> None:
+    for path in directory.iterdir():
+        if path.is_file() and path.stat().st_nlink == 1:  # a linked segment was synced by its own build
+            with path.open("rb") as f:
+                os.fsync(f.fileno())
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_jsonl(path: Path, rows: list[Any]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_jsonl(path: Path) -> list[Any]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

@@ -1,0 +1,139 @@
+"""Load a build, refusing one that is missing, corrupt or stale. Loading maps the build's arrays and
+reads the dense index; records are decoded as questions touch them (index/records.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from followup.core.defaults import ChunkingParams
+from followup.core.errors import CorpusError, IndexProblem
+from followup.core.types import Article, Chunk, Document
+from followup.index.backends.base import Retriever, SearchScope
+from followup.index.backends.embedded import EmbeddedRetriever
+from followup.index.bm25 import BM25Index
+from followup.index.build import build_recipe
+from followup.index.dense import DenseIndex
+from followup.index.directory import current_build, read_manifest
+from followup.index.incremental import DENSE_INDEX_FILE, DENSE_ROWS_FILE, MEDICATIONS_FILE
+from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles
+from followup.index.segments import ChunkEmbeddings
+from followup.ingest.corpus import fingerprint
+
+
+class ArticleVocabulary:
+    """Which articles' sources use a word, from the BM25 postings (the chunks holding it)."""
+
+    def __init__(self, bm25: BM25Index, chunk_articles: np.ndarray, article_ids: Sequence[str]) -> None:
+        self._bm25, self._chunk_articles, self._article_ids = bm25, chunk_articles, article_ids
+        self.articles_with = lru_cache(maxsize=4096)(self._articles_with)
+
+    def _articles_with(self, term: str) -> frozenset[str]:
+        positions = np.unique(np.asarray(self._chunk_articles)[self._bm25.chunks_with(term)])
+        return frozenset(self._article_ids[i] for i in positions.tolist())
+
+
+@dataclass(frozen=True)
+class SearchIndex:
+    manifest: dict[str, Any]
+    articles: dict[str, Article]
+    documents: Mapping[str, Document]
+    chunks: Sequence[Chunk]
+    bm25: BM25Index
+    dense: DenseIndex | None  # None when a server (Milvus) holds the vectors
+    embeddings: ChunkEmbeddings  # each chunk's sentence vectors and token vectors
+    chunk_ids_by_article: Mapping[str, np.ndarray]
+    vocabulary: ArticleVocabulary
+    retriever: Retriever  # what runs the searches: the embedded postings and graph, or a server
+    query_model: Path | None  # the ONNX query encoder of this build, when it has one
+    medication_lexicon: dict[str, str]  # medication name -> drug (core/medications.py)
+    medication_names_by_article: dict[str, dict[str, list[str]]]  # article -> drug -> names its sources use
+
+    def search_scope(self, article_ids: Iterable[str]) -> SearchScope:
+        """The articles and their chunk ids in ascending order, as scoped search wants them."""
+        articles = tuple(dict.fromkeys(article_ids))
+        return SearchScope(articles, self.chunks_of_articles(articles))
+
+    def chunks_of(self, article_id: str) -> list[Chunk]:
+        return [self.chunks[int(i)] for i in self.chunk_ids_by_article[article_id]]
+
+    def chunks_of_articles(self, article_ids: Iterable[str]) -> np.ndarray:
+        """The articles' chunk ids in ascending order, as scoped search wants them."""
+        return np.sort(np.concatenate([self.chunk_ids_by_article[a] for a in article_ids]))
+
+
+def check_fresh(manifest: dict[str, Any], corpus_dir: Path) -> None:
+    """Raise when the corpus or the indexing recipe changed since the build."""
+    try:
+        current, _ = fingerprint(corpus_dir, manifest.get("corpus_files"))
+    except CorpusError as e:
+        raise IndexProblem(f"cannot check the index against the corpus: {e}") from None
+    if manifest.get("corpus_hash") != current:
+        raise IndexProblem(
+            f"the index is stale: {corpus_dir} changed since the index was built ({manifest.get('created_at')}); "
+            "run `followup index`"
+        )
+    recipe = build_recipe(ChunkingParams(**manifest["chunking"]))
+    if any(manifest.get(key) != value for key, value in recipe.items()):
+        raise IndexProblem(
+            "the index was built by another followup version, model, medication lexicon or index layout: "
+            "run `followup index`"
+        )
+
+
+def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
+    location = current_build(index_dir)
+    manifest = read_manifest(location)
+    if corpus_dir is not None:
+        check_fresh(manifest, corpus_dir)
+    path = location.path
+    try:
+        articles = read_articles(path)
+        article_ids = list(articles)
+        documents = DocumentTable(path)
+        chunks = ChunkTable(path, documents, article_ids)
+        bm25 = BM25Index.open(path)
+        searches = manifest.get("search_backend", {"kind": "embedded"})
+        dense = (
+            None
+            if searches["kind"] == "milvus"
+            else DenseIndex.load(path / DENSE_INDEX_FILE, np.load(path / DENSE_ROWS_FILE))
+        )
+        embeddings = ChunkEmbeddings(path, manifest["segments"])
+        by_article = ArticleChunks(path, article_ids)
+        medications = json.loads((path / MEDICATIONS_FILE).read_text(encoding="utf-8"))
+        lexicon, names_by_article = medications["lexicon"], medications["names_by_article"]
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:  # faiss raises RuntimeError
+        raise IndexProblem(
+            f"{path}: unreadable index ({type(e).__name__}: {e}): run `followup index --force`"
+        ) from None
+    if not len(chunks) == bm25.chunks == len(embeddings) or (dense is not None and dense.chunks != len(chunks)):
+        raise IndexProblem(f"{path}: index files disagree on the number of chunks: run `followup index --force`")
+    retriever: Retriever
+    if dense is None:
+        from followup.index.backends.milvus_build import open_retriever  # pymilvus: only for a build on Milvus
+
+        retriever = open_retriever(searches, bm25, len(chunks))
+    else:
+        retriever = EmbeddedRetriever(bm25, dense)
+    return SearchIndex(
+        manifest=manifest,
+        articles=articles,
+        documents=documents,
+        chunks=chunks,
+        bm25=bm25,
+        dense=dense,
+        embeddings=embeddings,
+        chunk_ids_by_article=by_article,
+        vocabulary=ArticleVocabulary(bm25, chunks.articles, article_ids),
+        retriever=retriever,
+        query_model=path / manifest["query_encoder"] if manifest.get("query_encoder") else None,
+        medication_lexicon=lexicon,
+        medication_names_by_article=names_by_article,
+    )

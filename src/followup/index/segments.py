@@ -1,0 +1,213 @@
+"""Chunk embeddings in immutable segments, shared by builds through hard links.
+
+A segment holds the embeddings of the chunk texts one build embedded (embed/chunk_embeddings.py), as
+`.npy` arrays read memory-mapped: a question reads the rows of its top chunks only. The next build
+links the segments it still uses into its own directory instead of copying them, so a one-article
+change writes the new article's rows and nothing else (the MedQuAD library's token vectors alone
+are 1.9 GB). Once more than half the rows a build links are no longer used, the live rows are
+copied into one fresh segment and the old ones are dropped with the builds that linked them.
+
+Each row is keyed by sha256 of the embedded text and its sentence spans (ChunkText.key).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from followup.core.types import Chunk
+from followup.embed.chunk_embeddings import ChunkEmbedding
+from followup.embed.token_vectors import dequantise, passage_rows
+from followup.index.mapped import mapped_array
+
+ARRAYS = (
+    "keys",  # (rows, 32) uint8
+    "vectors",  # (rows, dimension) float32
+    "sentence-rows",  # (rows + 1,) int64: row i's sentences are sentences[sentence_rows[i] : sentence_rows[i + 1]]
+    "sentences",  # (sentences, dimension) float32
+    "token-rows",  # (rows + 1,) int64
+    "token-values",  # (tokens, dimension) int8
+    "token-scales",  # (tokens,) float32
+    "token-spans",  # (tokens, 2) int32, relative to the embedded text
+)
+PREFIX = "segment-"
+GARBAGE_SHARE = 0.5  # past this share of unused rows in the linked segments, compact
+
+
+def file_name(segment: str, array: str) -> str:
+    return f"{segment}.{array}.npy"
+
+
+def segment_files(segment: str) -> list[str]:
+    return [file_name(segment, a) for a in ARRAYS]
+
+
+def _stacked(parts: Sequence[np.ndarray], shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(shape, dtype)
+
+
+def _rows(counts: Iterable[int]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(list(counts), dtype=np.int64)]).astype(np.int64)
+
+
+def write_segment(directory: Path, name: str, keys: Sequence[bytes], embeddings: Sequence[ChunkEmbedding]) -> None:
+    dimension = len(embeddings[0].vector) if embeddings else 0
+    arrays = {
+        "keys": np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 32),
+        "vectors": _stacked([e.vector[None] for e in embeddings], (0, dimension), np.float32),
+        "sentence-rows": _rows(len(e.sentences) for e in embeddings),
+        "sentences": _stacked([e.sentences for e in embeddings], (0, dimension), np.float32),
+        "token-rows": _rows(len(e.tokens.values) for e in embeddings),
+        "token-values": _stacked([e.tokens.values for e in embeddings], (0, dimension), np.int8),
+        "token-scales": _stacked([e.tokens.scales for e in embeddings], (0,), np.float32),
+        "token-spans": _stacked([e.tokens.spans for e in embeddings], (0, 2), np.int32),
+    }
+    for array, values in arrays.items():
+        np.save(directory / file_name(name, array), values)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """One row of a segment, as the answer stage reads it."""
+
+    vector: np.ndarray
+    sentences: np.ndarray
+    token_values: np.ndarray
+    token_scales: np.ndarray
+    token_spans: np.ndarray
+
+
+class Segment:
+    """A segment's arrays, memory-mapped."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        self.name = name
+        loaded = {a: mapped_array(directory / file_name(name, a)) for a in ARRAYS}
+        self.keys = loaded["keys"]
+        self.vectors = loaded["vectors"]
+        self._sentence_rows = np.asarray(loaded["sentence-rows"])
+        self._sentences = loaded["sentences"]
+        self._token_rows = np.asarray(loaded["token-rows"])
+        self._token_values = loaded["token-values"]
+        self._token_scales = loaded["token-scales"]
+        self._token_spans = loaded["token-spans"]
+        rows = len(self.keys)
+        consistent = (
+            len(self.vectors) == rows
+            and len(self._sentence_rows) == len(self._token_rows) == rows + 1
+            and int(self._sentence_rows[-1]) == len(self._sentences)
+            and int(self._token_rows[-1]) == len(self._token_values) == len(self._token_scales)
+            and len(self._token_spans) == len(self._token_values)
+        )
+        if not consistent:
+            raise ValueError(f"segment {name}: its arrays disagree on the number of rows")
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def token_count(self, row: int) -> int:
+        return int(self._token_rows[row + 1] - self._token_rows[row])
+
+    def token_counts(self) -> np.ndarray:
+        """Each row's number of token vectors."""
+        return np.diff(self._token_rows)
+
+    def sentences(self, row: int) -> np.ndarray:
+        return np.asarray(self._sentences[self._sentence_rows[row] : self._sentence_rows[row + 1]])
+
+    def tokens(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Row's token values (int8), scales and spans (in the embedded text)."""
+        first, last = self._token_rows[row], self._token_rows[row + 1]
+        return (self._token_values[first:last], self._token_scales[first:last], self._token_spans[first:last])
+
+
+def write_compacted(directory: Path, name: str, rows: Sequence[tuple[Segment, int]]) -> None:
+    """A new segment of the given rows of older ones, copied as stored (no re-embedding, no re-quantising)."""
+    parts: dict[str, list[np.ndarray]] = {a: [] for a in ARRAYS}
+    for segment, row in rows:
+        values, scales, spans = segment.tokens(row)
+        parts["keys"].append(np.asarray(segment.keys[row : row + 1]))
+        parts["vectors"].append(np.asarray(segment.vectors[row : row + 1]))
+        parts["sentences"].append(segment.sentences(row))
+        parts["token-values"].append(np.asarray(values))
+        parts["token-scales"].append(np.asarray(scales))
+        parts["token-spans"].append(np.asarray(spans))
+    dimension = rows[0][0].vectors.shape[1] if rows else 0
+    arrays = {
+        "keys": _stacked(parts["keys"], (0, 32), np.uint8),
+        "vectors": _stacked(parts["vectors"], (0, dimension), np.float32),
+        "sentence-rows": _rows(len(p) for p in parts["sentences"]),
+        "sentences": _stacked(parts["sentences"], (0, dimension), np.float32),
+        "token-rows": _rows(len(p) for p in parts["token-values"]),
+        "token-values": _stacked(parts["token-values"], (0, dimension), np.int8),
+        "token-scales": _stacked(parts["token-scales"], (0,), np.float32),
+        "token-spans": _stacked(parts["token-spans"], (0, 2), np.int32),
+    }
+    for array, values in arrays.items():
+        np.save(directory / file_name(name, array), values)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """A hard link: builds share a segment's bytes; a copy only where links are not possible."""
+    try:
+        os.link(source, target)
+    except OSError:
+        import shutil
+
+        shutil.copyfile(source, target)
+
+
+def next_segment_name(existing: Iterable[str]) -> str:
+    numbers = [int(n[len(PREFIX) :]) for n in existing if n.startswith(PREFIX) and n[len(PREFIX) :].isdigit()]
+    return f"{PREFIX}{max(numbers, default=0) + 1:06d}"
+
+
+CHUNK_EMBEDDINGS_FILE = "chunk-embeddings.npy"  # (chunks, 2) int32: each chunk's segment (by position) and row
+
+
+class ChunkEmbeddings:
+    """A build's view of its segments: each chunk's sentence vectors and token vectors by chunk id."""
+
+    def __init__(self, directory: Path, segment_names: Sequence[str]) -> None:
+        self.segments = [Segment(directory, name) for name in segment_names]
+        self.refs = mapped_array(directory / CHUNK_EMBEDDINGS_FILE)
+        sizes = np.array([len(s) for s in self.segments], dtype=np.int64)
+        if len(self.refs) and (
+            self.refs[:, 0].max() >= len(self.segments) or (self.refs[:, 1] >= sizes[self.refs[:, 0]]).any()
+        ):
+            raise ValueError("chunk embeddings point past their segments")
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def _ref(self, chunk_id: int) -> tuple[Segment, int]:
+        segment, row = self.refs[chunk_id].tolist()
+        return self.segments[segment], row
+
+    def key(self, chunk_id: int) -> bytes:
+        segment, row = self._ref(chunk_id)
+        return bytes(segment.keys[row])
+
+    def vector(self, chunk_id: int) -> np.ndarray:
+        segment, row = self._ref(chunk_id)
+        return np.asarray(segment.vectors[row])
+
+    def sentences(self, chunk_id: int) -> np.ndarray:
+        segment, row = self._ref(chunk_id)
+        return segment.sentences(row)
+
+    def passage_tokens(self, chunk: Chunk, start: int, end: int) -> np.ndarray:
+        """The float32 token vectors a passage [start, end) of the chunk's document is scored against:
+        the passage's tokens and the chunk's context's, from the chunk's own pass."""
+        segment, row = self._ref(chunk.id)
+        values, scales, spans = segment.tokens(row)
+        head = len(chunk.context) + 1  # "context\n" before the chunk's own text
+        spans = np.asarray(spans)
+        in_text = spans[:, 0] >= head
+        moved = np.where(in_text[:, None], spans - head + chunk.start, -1)
+        rows = passage_rows(moved, start, end)
+        return dequantise(np.asarray(values[rows]), np.asarray(scales[rows]))

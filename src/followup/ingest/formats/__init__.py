@@ -1,0 +1,24 @@
+"""Real formats a publisher has, read into the corpus format: the article's saved page
+(article_page.py over page_blocks.py: text capture, HTML or Markdown), PubMed records (pubmed.py),
+DailyMed drug labels (spl.py), and a reference file of any of these told apart by its content
+(reference_file.py). `followup add` (ingest/add.py) writes them into an article folder."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """Where something read came from, for the folder's PROVENANCE.md."""
+
+    name: str  # the file's name, not its local path
+    sha256: str
+    format: str  # "text capture", "HTML", "Markdown", "PubMed XML", "DailyMed SPL XML", "plain text"
+
+    @staticmethod
+    def of(path: Path, text: str, format: str) -> SourceFile:
+        # A UTF-8 file's text encodes back to its exact bytes: no second read.
+        return SourceFile(path.name, hashlib.sha256(text.encode("utf-8")).hexdigest(), format)

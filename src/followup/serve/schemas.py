@@ -1,0 +1,237 @@
+"""HTTP request and response models, apart from the internal types (validated at the edge)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from followup.core.defaults import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class AskBody(BaseModel):
+    """A follow-up question with the conversation so far."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: Text = Field(description="the follow-up question", examples=["What dose should be used?"])
+    history: Annotated[list[Text], Field(max_length=MAX_HISTORY_TURNS)] = Field(
+        default_factory=list,
+        description="earlier questions of the conversation, oldest first",
+        examples=[["Which medication treats spasticity in multiple sclerosis?"]],
+    )
+    article_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="answer from this article only; all articles when absent"
+    )
+    top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K)] = 5
+    mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
+
+    @field_validator("question")
+    @classmethod
+    def _question_not_blank(cls, value: str) -> str:
+        return _not_blank(value)
+
+    @field_validator("history")
+    @classmethod
+    def _history_not_blank(cls, value: list[str]) -> list[str]:
+        return [_not_blank(turn) for turn in value]
+
+
+class QuoteOut(BaseModel):
+    source_id: str
+    source_label: str = Field(description='the source and place as a person names them: "Chou 2004 · '
+                              'systematic review · Abstract"; show this, not source_id')  # fmt: skip
+    section: str
+    text: str
+    start: int
+    end: int
+    citations: list[int]
+
+
+class PassageOut(BaseModel):
+    rank: int
+    role: Literal["answer", "evidence"] = Field(
+        description="answer: passages[0], the passage that answers best, whatever its tier; evidence: the "
+        "other passages that also answer, by tier (best first), then score. Every passage is cited."
+    )
+    text: str = Field(description="exactly the source's text[start:end]")
+    display_text: str = Field(description="the same words with citation numbers written as [n]")
+    source_id: str = Field(description="the source's id: GET /v1/sources/{source_id} gives its whole text")
+    source_label: str = Field(description='the source and place as a person names them: "VALIUM label · '
+                              'Indications and Usage", "This article · From the Guidelines > Treatment"')  # fmt: skip
+    section: str
+    citations: list[int]
+    tier: str
+    tier_rank: int
+    score: float
+    start: int
+    end: int
+    also_in: list[QuoteOut]
+
+
+class ReferenceOut(BaseModel):
+    article_id: str
+    number: int
+    title: str | None
+    authors: str | None
+    journal: str | None
+    year: int | None
+    kind: str
+    tier: str
+    tier_rank: int
+    label: str = Field(description='the reference as cited in conversation: "Chou 2004 · systematic review"')
+    ids: dict[str, str]
+    url: str | None
+    links: dict[str, str] = Field(description="pubmed, doi and dailymed addresses, where the identifiers are known")
+    retracted: bool
+
+
+class AnswerOut(BaseModel):
+    question: str
+    query: str = Field(description="the retrieval query after follow-up resolution and lay-term expansion")
+    article_id: str | None
+    answered: bool = Field(description="false when the sources do not answer; passages are then empty")
+    not_covered: list[str] = Field(
+        description="when not answered: medications (as the question wrote them) and clinical facets "
+        "(pregnancy, children, overdose, ...) the question names and the sources do not address; "
+        "empty when the sources are simply not relevant enough"
+    )
+    passages: list[PassageOut]
+    references: list[ReferenceOut]
+
+
+class ArticleSummary(BaseModel):
+    id: str
+    title: str
+    question: str
+    last_updated: str
+    references: int
+
+
+class ArticleOut(BaseModel):
+    id: str
+    title: str
+    question: str
+    last_updated: str
+    references: list[ReferenceOut]
+
+
+class SectionOut(BaseModel):
+    start: int
+    end: int
+    heading: list[str] = Field(description="the section's breadcrumb, outermost first")
+    lead_in: str = Field(description="the sentence introducing a list, when the block is one")
+
+
+class CitationMarkerOut(BaseModel):
+    start: int
+    end: int
+    numbers: list[int] = Field(description="the reference numbers the article cites at text[start:end]")
+
+
+class SourceOut(BaseModel):
+    source_id: str
+    article_id: str
+    label: str = Field(description='"This article", or the reference as cited: "Chou 2004 · systematic review"')
+    title: str
+    text: str = Field(description="the whole source text; every passage's start/end are offsets into it")
+    sections: list[SectionOut] = Field(description="the text's blocks in order, with their section headings")
+    citations: list[CitationMarkerOut] = Field(description="where the article cites its references (article only)")
+    reference: ReferenceOut | None = Field(description="the reference this source is; null for the article")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    build: str = Field(description="the build answering: its directory under index/builds/")
+    index: dict[str, Any]
+
+
+class ReloadOut(BaseModel):
+    build: str = Field(description="the build answering now")
+    previous: str | None = Field(description="the build that answered before the reload")
+    changed: bool = Field(description="whether the reload switched to another build")
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+# OpenAI-compatible chat completions: what off-the-shelf chat UIs and SDKs send and expect.
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "user", "assistant", "tool", "developer", "function"]
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(part.text or "" for part in self.content or [] if part.type == "text")
+
+
+class ChatBody(BaseModel):
+    """Unknown OpenAI parameters (temperature, max_tokens, ...) are accepted and ignored: the answer is
+    extractive, nothing is generated."""
+
+    model_config = ConfigDict(extra="allow")
+    model: Annotated[str, StringConstraints(max_length=200)] = "followup"
+    messages: Annotated[list[ChatMessage], Field(min_length=1, max_length=4 * MAX_HISTORY_TURNS)]
+    stream: bool = False
+
+
+class ChatChoiceMessage(BaseModel):
+    role: Literal["assistant"]
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: ChatChoiceMessage
+    finish_reason: Literal["stop"]
+
+
+class ChatUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: ChatUsage
+    followup: AnswerOut = Field(description="the structured answer behind the markdown")
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"]
+    data: list[ModelCard]
