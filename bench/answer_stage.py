@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from followup.answer.maxsim import maxsims
 from followup.answer.pipeline import Answerer
 from followup.core.types import AskRequest, Chunk, Sentence
-from followup.embed.chunk_embeddings import ChunkEmbedding, QuantisedTokens
-from followup.embed.token_vectors import TokenEmbedding, maxsims
+from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens, TokenEmbedding
 from followup.evaluate.suites import load_suite
 from followup.index.segments import CHUNK_EMBEDDINGS_FILE, ChunkEmbeddings, write_segment
 from followup.ingest.chunking import indexed_text

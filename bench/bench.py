@@ -45,7 +45,7 @@ def build(corpus: Path, index: Path, runs: int) -> dict[str, Any]:
         target = index if run == runs - 1 else index.with_name(f"{index.name}-{run}")
         seconds.append(followup("index", "--corpus", str(corpus), "--index", str(target))[0])
     rebuild = followup("index", "--corpus", str(corpus), "--index", str(index), "--force")[0]
-    from followup.index.directory import current_build, read_manifest
+    from followup.index.layout import current_build, read_manifest
 
     location = current_build(index)
     manifest = read_manifest(location)

@@ -365,7 +365,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from followup.index.directory import current_build, read_manifest
+    from followup.index.layout import current_build, read_manifest
     from followup.index.reader import load_index
 
     location = current_build(args.index)

@@ -17,7 +17,7 @@ from followup.index.backends.choice import BackendChoice, collection_prefix
 from followup.index.backends.milvus import MilvusBackend
 from followup.index.backends.milvus_build import backend_for
 from followup.index.build import build_index
-from followup.index.directory import current_build, read_manifest
+from followup.index.layout import current_build, read_manifest
 from tests.milvus_engine import MilvusLiteEngine
 
 pytestmark = pytest.mark.model

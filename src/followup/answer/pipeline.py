@@ -10,6 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from followup.answer.candidates import Candidate, best_spans, group_duplicates, restates
+from followup.answer.maxsim import maxsims
 from followup.answer.ordering import arrange, group_score, same_place
 from followup.answer.request_checks import validate_request
 from followup.core.defaults import DEFAULT_RETRIEVAL, RetrievalParams
@@ -18,7 +19,7 @@ from followup.core.medications import find_mentions
 from followup.core.text import tokenize
 from followup.core.tiers import tier_for_citations
 from followup.core.types import Answer, AskRequest, Chunk, CitedReference, Document, Passage, Quote, Role, Tier
-from followup.embed.token_vectors import TokenEmbedding, maxsims
+from followup.embed.token_vectors import TokenEmbedding
 from followup.index.reader import SearchIndex, load_index
 from followup.present.render import display_text
 from followup.present.source_labels import source_label
