@@ -72,7 +72,7 @@ def cold_start(corpus: Path, index: Path, runs: int) -> dict[str, float]:
 def warm(corpus: Path, index: Path, rounds: int, threads: int, modes: tuple[str, ...]) -> dict[str, dict[str, float]]:
     """In-process latency of whole answers; `threads`: the query encoder's (`followup ask` uses every
     core, a service slot one)."""
-    from followup.answer.pipeline import Answerer
+    from followup.answerer import Answerer
     from followup.core.types import AskRequest
     from followup.evaluate.suites import load_suite
 

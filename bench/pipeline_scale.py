@@ -531,7 +531,7 @@ def child(mode: str, out: Path, beir: Path, queries: int, threads: int) -> dict[
 def measure_answers(out: Path, beir: Path, limit: int, threads: int) -> dict[str, Any]:
     import onnxruntime  # noqa: F401  # imported before the first RSS reading: the libraries are not the index
 
-    from followup.answer.pipeline import Answerer
+    from followup.answerer import Answerer
     from followup.core.types import AskRequest
     from followup.embed.onnx_encoder import OnnxQueryEncoder  # noqa: F401
 
@@ -603,7 +603,7 @@ def measure_load(out: Path, threads: int) -> dict[str, Any]:
     index/reader.py runs them (timed only: the index loaded first is still held)."""
     import onnxruntime  # noqa: F401
 
-    from followup.answer.pipeline import Answerer
+    from followup.answerer import Answerer
     from followup.embed.onnx_encoder import OnnxQueryEncoder
     from followup.index.reader import load_index
     from followup.index.segments import ChunkEmbeddings

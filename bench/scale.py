@@ -154,7 +154,7 @@ def library_queries(limit: int) -> list[LibraryQuery]:
 
 
 def library_queries_warm(corpus: Path, index: Path, queries: list[LibraryQuery]) -> dict[str, Any]:
-    from followup.answer.pipeline import Answerer
+    from followup.answerer import Answerer
     from followup.core.types import AskRequest
     from followup.embed.onnx_encoder import OnnxQueryEncoder
     from followup.index.reader import load_index

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.errors import BackendUnavailable
 from followup.core.types import AskRequest
 from followup.evaluate.suites import load_suite

@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.types import AskRequest
 from followup.index.build import build_index
 from followup.index.layout import current_build

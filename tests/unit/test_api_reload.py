@@ -15,7 +15,7 @@ from typing import Any, cast
 import pytest
 from fastapi.testclient import TestClient
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.errors import IndexProblem
 from followup.core.types import Answer, AskRequest
 from followup.index.layout import current_build

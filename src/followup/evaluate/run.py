@@ -124,7 +124,7 @@ def run_beir(
 
 
 def run_suite(path: Path, split: str, index_dir: Path, corpus_dir: Path) -> EvalOutcome:
-    from followup.answer.pipeline import Answerer
+    from followup.answerer import Answerer
     from followup.evaluate.suite_eval import configs, evaluate_suite
     from followup.evaluate.suites import load_suite
     from followup.ingest.corpus import load_corpus

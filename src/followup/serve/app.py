@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from followup import __version__
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.errors import BackendUnavailable, InvalidRequest, UnknownArticle
 from followup.core.types import Answer, AskRequest
 from followup.index.layout import current_build
