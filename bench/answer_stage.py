@@ -24,10 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from followup.answer.pipeline import Answerer
+from followup.answer.maxsim import maxsims
+from followup.answer.stages import score
+from followup.answerer import Answerer
 from followup.core.types import AskRequest, Chunk, Sentence
-from followup.embed.chunk_embeddings import ChunkEmbedding, QuantisedTokens
-from followup.embed.token_vectors import TokenEmbedding, maxsims
+from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens, TokenEmbedding
 from followup.evaluate.suites import load_suite
 from followup.index.segments import CHUNK_EMBEDDINGS_FILE, ChunkEmbeddings, write_segment
 from followup.ingest.chunking import indexed_text
@@ -59,7 +60,7 @@ def seed(index: Path, questions: int) -> dict[str, Any]:
         queries = assessment.retrieval.query_tokens
         pool = assessment.candidates
         started = time.perf_counter()
-        answerer._scored(list(pool), queries)  # what the pipeline runs: read, dequantise, MaxSim
+        score(pool, queries, answerer.index)  # what the answer stage runs: read, dequantise, MaxSim
         stored.append((time.perf_counter() - started) * 1000)
         chunk_ids = [c for c, _ in assessment.retrieval.ranking[:TOP_CHUNKS]]
         texts = [

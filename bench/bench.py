@@ -45,7 +45,7 @@ def build(corpus: Path, index: Path, runs: int) -> dict[str, Any]:
         target = index if run == runs - 1 else index.with_name(f"{index.name}-{run}")
         seconds.append(followup("index", "--corpus", str(corpus), "--index", str(target))[0])
     rebuild = followup("index", "--corpus", str(corpus), "--index", str(index), "--force")[0]
-    from followup.index.directory import current_build, read_manifest
+    from followup.index.layout import current_build, read_manifest
 
     location = current_build(index)
     manifest = read_manifest(location)
@@ -72,7 +72,7 @@ def cold_start(corpus: Path, index: Path, runs: int) -> dict[str, float]:
 def warm(corpus: Path, index: Path, rounds: int, threads: int, modes: tuple[str, ...]) -> dict[str, dict[str, float]]:
     """In-process latency of whole answers; `threads`: the query encoder's (`followup ask` uses every
     core, a service slot one)."""
-    from followup.answer.pipeline import Answerer
+    from followup.answerer import Answerer
     from followup.core.types import AskRequest
     from followup.evaluate.suites import load_suite
 

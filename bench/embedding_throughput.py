@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from followup.embed.bulk_encoder import TorchPassEncoder, native_bfloat16
-from followup.embed.onnx_encoder import OnnxQueryEncoder, export_query_model
+from followup.embed.onnx_encoder import OnnxQueryEncoder
+from followup.embed.onnx_export import export_query_model
 from followup.embed.passes import ModelPasses
 from followup.embed.torch_encoder import Encoder
 from medquad_library import DEFAULT_BEIR

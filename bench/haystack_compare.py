@@ -104,7 +104,7 @@ def query_model(index_dir: Path) -> Path:
     """The ONNX query encoder of the project's current index build, or one in its embeddings cache; the
     index is built (`followup index`) when there is neither."""
     from followup.core.errors import IndexProblem
-    from followup.index.directory import current_build, read_manifest
+    from followup.index.layout import current_build, read_manifest
 
     for attempt in range(2):
         try:

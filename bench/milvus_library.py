@@ -31,7 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.milvus_engine import MilvusLiteEngine
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.types import Answer, AskRequest
 from followup.index.backends.choice import BackendChoice
 from followup.index.build import build_index

@@ -57,11 +57,16 @@ from followup.core.text import tokenize
 from followup.core.types import Article, Chunk, Document
 from followup.evaluate.beir_data import load_beir
 from followup.index.bm25 import BM25Index
-from followup.index.build import QUERY_MODEL_FILE, build_recipe
 from followup.index.dense import DenseIndex
-from followup.index.directory import (
+from followup.index.incremental import write_terms
+from followup.index.layout import (
+    DENSE_INDEX_FILE,
+    DENSE_ROWS_FILE,
+    MEDICATIONS_FILE,
+    QUERY_MODEL_FILE,
     BuildLocation,
     build_lock,
+    build_recipe,
     current_build,
     new_build,
     publish,
@@ -69,7 +74,6 @@ from followup.index.directory import (
     write_json,
     write_manifest,
 )
-from followup.index.incremental import DENSE_INDEX_FILE, DENSE_ROWS_FILE, MEDICATIONS_FILE, write_terms
 from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles, write_records
 from followup.index.segments import CHUNK_EMBEDDINGS_FILE, Segment, file_name, link_or_copy, segment_files
 from followup.ingest.chunking import indexed_text
@@ -527,7 +531,7 @@ def child(mode: str, out: Path, beir: Path, queries: int, threads: int) -> dict[
 def measure_answers(out: Path, beir: Path, limit: int, threads: int) -> dict[str, Any]:
     import onnxruntime  # noqa: F401  # imported before the first RSS reading: the libraries are not the index
 
-    from followup.answer.pipeline import Answerer
+    from followup.answerer import Answerer
     from followup.core.types import AskRequest
     from followup.embed.onnx_encoder import OnnxQueryEncoder  # noqa: F401
 
@@ -599,7 +603,7 @@ def measure_load(out: Path, threads: int) -> dict[str, Any]:
     index/reader.py runs them (timed only: the index loaded first is still held)."""
     import onnxruntime  # noqa: F401
 
-    from followup.answer.pipeline import Answerer
+    from followup.answerer import Answerer
     from followup.embed.onnx_encoder import OnnxQueryEncoder
     from followup.index.reader import load_index
     from followup.index.segments import ChunkEmbeddings

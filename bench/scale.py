@@ -46,7 +46,7 @@ from followup.index.backends.base import SearchScope
 from followup.index.backends.embedded import EmbeddedRetriever
 from followup.index.bm25 import BM25Index
 from followup.index.dense import FLAT_LIMIT, DenseIndex
-from followup.index.directory import current_build, read_manifest
+from followup.index.layout import current_build, read_manifest
 from followup.ingest.chunking import indexed_text
 from followup.retrieve.hybrid import rank_chunks
 from medquad_library import DEFAULT_BEIR, article_id, write_library
@@ -154,7 +154,7 @@ def library_queries(limit: int) -> list[LibraryQuery]:
 
 
 def library_queries_warm(corpus: Path, index: Path, queries: list[LibraryQuery]) -> dict[str, Any]:
-    from followup.answer.pipeline import Answerer
+    from followup.answerer import Answerer
     from followup.core.types import AskRequest
     from followup.embed.onnx_encoder import OnnxQueryEncoder
     from followup.index.reader import load_index

@@ -17,7 +17,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from followup.answer.pipeline import Answerer, is_answerable
+from followup.answer.stages import is_answerable
+from followup.answerer import Answerer
 from followup.core.defaults import DEFAULT_RETRIEVAL
 from followup.core.types import AskRequest
 

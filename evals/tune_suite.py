@@ -15,7 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from followup.answer.pipeline import Answerer, Assessment
+from followup.answer.stages import Assessment
+from followup.answerer import Answerer
 from followup.core.defaults import DEFAULT_RETRIEVAL, RetrievalParams
 from followup.core.types import AskRequest
 from followup.evaluate.suite_eval import answer_measures, gold_spans, summarise

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.evaluate.regression import BASELINE, EVALS, GATED, GATED_SUITES, default_figures
 from followup.evaluate.suites import load_suite
 from followup.ingest.corpus import load_corpus

@@ -20,7 +20,7 @@ from followup.core.errors import FollowupError, InvalidRequest
 from followup.index.backends.choice import BACKENDS, MILVUS_ENGINES
 
 if TYPE_CHECKING:
-    from followup.answer.pipeline import Answerer
+    from followup.answerer import Answerer
     from followup.core.types import AskRequest
 
 DEFAULT_CORPUS = Path(os.environ.get("FOLLOWUP_CORPUS", "corpus"))
@@ -266,7 +266,7 @@ def _ask(args: argparse.Namespace) -> int:
             raise InvalidRequest(f"--top-k must be between 1 and {MAX_TOP_K}, not {args.top_k}")
         for i, turn in enumerate(args.history):
             check_text(turn, f"--history #{i + 1}")
-    from followup.answer.pipeline import Answerer
+    from followup.answerer import Answerer
     from followup.core.types import AskRequest
 
     corpus = None if args.no_stale_check else args.corpus
@@ -365,7 +365,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from followup.index.directory import current_build, read_manifest
+    from followup.index.layout import current_build, read_manifest
     from followup.index.reader import load_index
 
     location = current_build(args.index)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.errors import BackendUnavailable
 from followup.core.types import AskRequest
 from followup.evaluate.suites import load_suite
@@ -17,7 +17,7 @@ from followup.index.backends.choice import BackendChoice, collection_prefix
 from followup.index.backends.milvus import MilvusBackend
 from followup.index.backends.milvus_build import backend_for
 from followup.index.build import build_index
-from followup.index.directory import current_build, read_manifest
+from followup.index.layout import current_build, read_manifest
 from tests.milvus_engine import MilvusLiteEngine
 
 pytestmark = pytest.mark.model

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from followup.core.defaults import DEFAULT_CHUNKING
+from followup.core.files import article_folders
 from followup.embed.chunk_embeddings import ChunkText
 from followup.index.build import chunk_texts as chunk_texts_of
 from followup.ingest.chunking import chunk_documents
-from followup.ingest.corpus import article_folders, load_article
+from followup.ingest.corpus import load_article
 
 CHUNKS = 20
 
@@ -66,7 +67,7 @@ def ray_cluster() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def onnx_model(tmp_path_factory: pytest.TempPathFactory, chunk_texts: list[ChunkText]) -> Path:
     """The packaged model exported as a build exports it (checked against sentence-transformers)."""
-    from followup.embed.onnx_encoder import export_query_model
+    from followup.embed.onnx_export import export_query_model
     from followup.embed.torch_encoder import Encoder
 
     target = tmp_path_factory.mktemp("model") / "query-encoder.onnx"

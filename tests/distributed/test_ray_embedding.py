@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.embed.chunk_embeddings import ChunkEmbedding, ChunkText, embed_chunks
+from followup.embed.chunk_embeddings import ChunkText, embed_chunks
 from followup.embed.onnx_encoder import OnnxQueryEncoder
 from followup.embed.ray_job import RayUnavailable, embed_chunks_on_ray
+from followup.embed.token_vectors import ChunkEmbedding
 
 needs_ray = pytest.mark.skipif(
     importlib.util.find_spec("ray") is None, reason="ray is not installed: pip install -e '.[ray]'"

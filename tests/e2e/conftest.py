@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.index.build import build_index
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.types import AskRequest, Tier
 from followup.index.build import build_index
 from followup.ingest.add import ReferenceFile, add_article

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.errors import InvalidRequest, UnknownArticle
 from followup.core.text import words
 from followup.core.types import Answer, AskRequest, Role

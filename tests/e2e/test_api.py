@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.serve.app import ServiceSettings, create_app
 
 pytestmark = pytest.mark.model

@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.serve.app import ServiceSettings, create_app
 
 pytestmark = pytest.mark.model

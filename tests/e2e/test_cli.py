@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.types import AskRequest
 from followup.index.build import build_index
-from followup.index.directory import current_build
+from followup.index.layout import current_build
 from followup.index.reader import load_index
 
 pytestmark = pytest.mark.model

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.types import AskRequest
-from followup.index.build import EMBEDDINGS, build_index
+from followup.index.build import build_index
+from followup.index.layout import EMBEDDINGS
 
 pytestmark = pytest.mark.model
 

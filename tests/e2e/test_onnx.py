@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.embed.onnx_encoder import OnnxQueryEncoder
 from followup.embed.torch_encoder import Encoder
 from followup.evaluate.suites import load_suite
-from followup.index.directory import current_build
+from followup.index.layout import current_build
 
 pytestmark = pytest.mark.model
 

@@ -369,7 +369,7 @@ def test_usable_390_px_wide_and_screenshots(browser: WebDriver, live_server: str
 @pytest.fixture(scope="module")
 def two_articles(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, answerer: Any) -> Iterator[str]:
     """A library of two articles (the seed and a retitled copy of it), served on its own port."""
-    from followup.answer.pipeline import Answerer
+    from followup.answerer import Answerer
     from followup.index.build import build_index
     from followup.serve.app import ServiceSettings, create_app
     from tests.e2e.conftest import serving

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.evaluate.regression import EVALS, GATED_SUITES, TOLERANCE, default_figures, regressions
 from followup.evaluate.suites import load_suite
 from followup.ingest.corpus import load_corpus

@@ -23,10 +23,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.types import AskRequest
 from followup.index.build import build_index
-from followup.index.directory import current_build
+from followup.index.layout import current_build
 from followup.present.render import answer_to_contract, format_markdown
 from followup.serve.app import BUILD_HEADER, ServiceSettings, create_app
 

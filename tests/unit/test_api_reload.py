@@ -15,10 +15,10 @@ from typing import Any, cast
 import pytest
 from fastapi.testclient import TestClient
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.errors import IndexProblem
 from followup.core.types import Answer, AskRequest
-from followup.index.directory import current_build
+from followup.index.layout import current_build
 from followup.serve.app import BUILD_HEADER, ServiceSettings, create_app
 from followup.serve.live import LiveIndex
 

@@ -8,9 +8,10 @@ import pytest
 
 from followup.core.defaults import ChunkingParams
 from followup.core.errors import CorpusError
+from followup.core.files import corpus_fingerprint
 from followup.core.types import Tier
 from followup.ingest.chunking import chunk_documents
-from followup.ingest.corpus import corpus_fingerprint, load_corpus
+from followup.ingest.corpus import load_corpus
 
 
 @pytest.fixture

@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 
 from followup.core.defaults import DEFAULT_CHUNKING
+from followup.core.files import corpus_fingerprint, fingerprint
 from followup.core.text import tokenize
-from followup.embed.chunk_embeddings import ChunkEmbedding, ChunkText, QuantisedTokens
-from followup.embed.token_vectors import TokenEmbedding
+from followup.embed.chunk_embeddings import ChunkText
+from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens, TokenEmbedding
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
 from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles, write_records
 from followup.index.segments import Segment, next_segment_name, write_compacted, write_segment
 from followup.ingest.chunking import chunk_documents, indexed_text
-from followup.ingest.corpus import corpus_fingerprint, fingerprint, load_corpus
+from followup.ingest.corpus import load_corpus
 
 
 def test_records_read_back_equal_to_what_was_written(tmp_path: Path, corpus_dir: Path) -> None:

@@ -7,9 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from followup.answer.maxsim import maxsim, maxsims
 from followup.core.types import Chunk, Sentence
-from followup.embed.chunk_embeddings import ChunkEmbedding, QuantisedTokens
-from followup.embed.token_vectors import TokenEmbedding, dequantise, maxsim, maxsims, passage_rows, quantise
+from followup.embed.token_vectors import (
+    ChunkEmbedding,
+    QuantisedTokens,
+    TokenEmbedding,
+    dequantise,
+    passage_rows,
+    quantise,
+)
 from followup.index.segments import CHUNK_EMBEDDINGS_FILE, ChunkEmbeddings, write_segment
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from followup.core.errors import IndexProblem
-from followup.index.directory import current_build
+from followup.index.layout import current_build
 from followup.serve.live import LiveIndex, Watcher
 
 

@@ -9,10 +9,11 @@ import pytest
 
 from followup.core.defaults import ChunkingParams
 from followup.core.errors import IndexProblem
-from followup.index.build import build_recipe
-from followup.index.directory import (
+from followup.core.files import corpus_fingerprint
+from followup.index.layout import (
     BUILDS,
     build_lock,
+    build_recipe,
     current_build,
     new_build,
     publish,
@@ -20,7 +21,6 @@ from followup.index.directory import (
     write_manifest,
 )
 from followup.index.reader import check_fresh
-from followup.ingest.corpus import corpus_fingerprint
 
 
 def make_build(index_dir: Path, corpus_hash: str, payload: str) -> Path:

@@ -20,6 +20,18 @@ DUPLICATE_MIN_TERMS = 3
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a quote is: a document and a character span [start, end) of its text."""
+
+    doc_id: str
+    start: int
+    end: int
+
+    def overlaps(self, other: Place) -> bool:
+        return self.doc_id == other.doc_id and self.start < other.end and other.start < self.end
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A quotable span of one chunk, with its relevance (cosine of its best sentence to the query: the
     abstention signal) and its answer score (late interaction: the order of passages)."""
@@ -35,6 +47,10 @@ class Candidate:
     # False for what may be listed as another place of a statement but never shown as the passage:
     # article text citing nothing, and a sentence that only announces a list ("... involve:").
     quotable: bool = True
+
+    @property
+    def place(self) -> Place:
+        return Place(self.chunk.doc_id, self.start, self.end)
 
 
 @dataclass(frozen=True)
@@ -75,7 +91,7 @@ def best_spans(relevances: Sequence[float], floor: float) -> list[Span]:
 def same_statement(a: Candidate, a_text: str, b: Candidate, b_text: str) -> bool:
     """The same span twice (overlapping chunks), or one statement quoted in two documents."""
     if a.chunk.doc_id == b.chunk.doc_id:
-        return a.start < b.end and b.start < a.end
+        return a.place.overlaps(b.place)
     return restates(frozenset(tokenize(a_text)), frozenset(tokenize(b_text)))
 
 

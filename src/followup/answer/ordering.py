@@ -1,6 +1,6 @@
 """The order of an answer's passages: the answer first, whatever its tier, then the evidence by tier.
 
-Pure functions over groups of candidates (extract.group_duplicates: one statement, its places), so
+Pure functions over groups of candidates (candidates.group_duplicates: one statement, its places), so
 they are tested without the model.
 """
 
@@ -17,7 +17,7 @@ def group_score(group: list[Candidate]) -> float:
 
 def same_place(a: Candidate, b: Candidate) -> bool:
     """Overlapping spans of one document (two chunks' spans, a twin found twice): one place."""
-    return a.chunk.doc_id == b.chunk.doc_id and a.start < b.end and b.start < a.end
+    return a.place.overlaps(b.place)
 
 
 def arrange(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from followup.embed.token_vectors import TokenEmbedding, quantise
+from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens
 
 if TYPE_CHECKING:
     from followup.embed.passes import ModelPasses
@@ -37,29 +37,6 @@ TEXTS_PER_WORKER = 500  # an onnxruntime session takes ~0.3 s to start: a small 
 # Texts from which torch's 5.6 s import pays: onnxruntime takes 7.4 ms a text on the MedQuAD library's
 # mix (one chunk text to five short ones), torch 2.3 ms in bfloat16.
 TORCH_FROM_TEXTS = 1100
-
-
-@dataclass(frozen=True)
-class QuantisedTokens:
-    """A text's token vectors as stored: int8 rows with a scale each (late_interaction.quantise), and
-    each token's span in the text. Quantised as soon as a batch is embedded: the MedQuAD library's
-    token vectors are 7.4 GB in float32, 1.9 GB so."""
-
-    values: np.ndarray  # (tokens, dimension) int8
-    scales: np.ndarray  # (tokens,) float32
-    spans: np.ndarray  # (tokens, 2) int32
-
-    @classmethod
-    def of(cls, tokens: TokenEmbedding) -> QuantisedTokens:
-        values, scales = quantise(tokens.vectors)
-        return cls(values, scales, tokens.spans.astype(np.int32))
-
-
-@dataclass(frozen=True)
-class ChunkEmbedding:
-    vector: np.ndarray  # (dimension,) float32, L2-normalised: the chunk's dense vector
-    sentences: np.ndarray  # (sentences, dimension) float32, L2-normalised
-    tokens: QuantisedTokens  # spans relative to the embedded text
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,16 @@
 """Query embeddings through onnxruntime: the same all-MiniLM-L6-v2 without torch, so `followup ask`
 starts in about a second instead of six. The ONNX file is exported from the packaged model when the
-index is built (`export_query_model`, which needs torch) and checked against sentence-transformers
-there; answering then needs only onnxruntime, tokenizers and numpy."""
+index is built (onnx_export.py, which needs torch) and checked against sentence-transformers there;
+answering then needs only onnxruntime, tokenizers and numpy."""
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnxruntime as ort
 
 from followup.embed.passes import ModelPasses
-
-if TYPE_CHECKING:
-    from followup.embed.torch_encoder import Encoder
-
-# Cosine to sentence-transformers' embedding below which an export is refused (measured: 1 - 1.2e-7).
-MIN_FIDELITY = 0.999
 
 
 class OnnxQueryEncoder(ModelPasses):
@@ -44,56 +35,3 @@ class OnnxQueryEncoder(ModelPasses):
     def _hidden(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         (hidden,) = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})
         return np.asarray(hidden)
-
-
-def export_query_model(target: Path, encoder: Encoder, reference_texts: Sequence[str]) -> None:
-    """Export the loaded model's transformer to ONNX and refuse the file unless its embeddings match
-    sentence-transformers' on `reference_texts`. Runs in the index build, which has torch loaded."""
-    import torch
-
-    transformer: Any = encoder.model[0].auto_model
-    transformer.eval()
-
-    class LastHiddenState(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = transformer
-
-        def forward(
-            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
-        ) -> torch.Tensor:
-            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-            hidden: torch.Tensor = out.last_hidden_state
-            return hidden
-
-    raw = target.with_name(f"{target.name}.raw")
-    sample = torch.ones((1, 8), dtype=torch.int64)
-    axes = {0: "batch", 1: "sequence"}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer warnings from transformers' masking code
-        # The TorchScript exporter: 2 s, no extra packages; the dynamo one gives the same embeddings.
-        torch.onnx.export(
-            LastHiddenState(), (sample, sample, torch.zeros_like(sample)), str(raw),
-            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes},
-            opset_version=17, dynamo=False,
-        )  # fmt: skip
-    _save_optimised(raw, target)
-    raw.unlink()
-    expected = encoder.encode(reference_texts)
-    actual = OnnxQueryEncoder(target).encode(reference_texts)
-    fidelity = float(np.min(np.sum(expected * actual, axis=1)))
-    if fidelity < MIN_FIDELITY:
-        target.unlink()
-        raise RuntimeError(f"ONNX export differs from sentence-transformers (min cosine {fidelity:.5f})")
-
-
-def _save_optimised(source: Path, target: Path) -> None:
-    """The graph with onnxruntime's portable optimisations (fusions, constant folding) already applied,
-    so each query session starts in less time: 0.29 s against 0.43 s on these machines. Not the
-    hardware-specific layouts of ORT_ENABLE_ALL, which sessions still apply: an index may be served on
-    another CPU than the one that built it."""
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-    options.optimized_model_filepath = str(target)
-    ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])

@@ -22,14 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from followup.core.errors import FollowupError
-from followup.embed.chunk_embeddings import (
-    ChunkEmbedding,
-    ChunkText,
-    QuantisedTokens,
-    assemble,
-    length_batches,
-    short_texts,
-)
+from followup.embed.chunk_embeddings import ChunkText, assemble, length_batches, short_texts
+from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens
 
 if TYPE_CHECKING:
     from followup.embed.passes import ModelPasses

@@ -1,19 +1,11 @@
-"""The answer score: late interaction (MaxSim, as in ColBERT) over all-MiniLM-L6-v2's own token vectors.
-
-Each query token finds its most similar token in the passage and the similarities are averaged. The
-passage is a sentence span *with its chunk's context* (title, section breadcrumb, list lead-in), and
-its token vectors come from the chunk's own forward pass over "context\\ntext": words of the topic that
-every sentence of a section shares match the context equally for all of them, so the question's other
-words decide. The query's tokens are those of the question as asked and as searched (resolved from
-the conversation, lay words expanded), together. The sentence cosine, which cannot tell an answer
-from a sentence that restates the topic, stays the abstention signal only.
-
-Pure functions over arrays, so they are tested without the model.
+"""Token vectors of all-MiniLM-L6-v2 as the index keeps them: each token's vector and its span in the
+text, int8 with a scale per token, and the rows a passage is scored against. What a chunk's stored
+embedding is (`ChunkEmbedding`: its dense vector, its sentences' vectors, its token vectors). The
+answer score over them is answer/maxsim.py. Pure functions over arrays, tested without the model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,27 +22,6 @@ class TokenEmbedding:
 
     vectors: np.ndarray  # (tokens, dimension) float32
     spans: np.ndarray  # (tokens, 2) int32
-
-
-def maxsim(query: np.ndarray, passage: np.ndarray) -> float:
-    """Mean over query tokens of the best cosine to any passage token (rows L2-normalised)."""
-    if not len(query) or not len(passage):
-        return 0.0
-    return float((query @ passage.T).max(axis=1).mean())
-
-
-def maxsims(query: np.ndarray, passages: Sequence[np.ndarray]) -> list[float]:
-    """maxsim of every passage, in one matrix product: a question's candidates together are a few
-    hundred token rows, and many small products each pay BLAS's thread hand-off (measured: a tail of
-    tens of milliseconds a question while the other core was busy)."""
-    lengths = np.array([len(p) for p in passages], dtype=np.int64)
-    scores = np.zeros(len(passages))
-    present = lengths > 0
-    if len(query) and present.any():
-        rows = np.concatenate([p for p in passages if len(p)])
-        starts = np.concatenate([[0], np.cumsum(lengths[present])[:-1]])
-        scores[present] = np.maximum.reduceat(query @ rows.T, starts, axis=1).mean(axis=0)
-    return [float(x) for x in scores]
 
 
 def quantise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,3 +43,26 @@ def passage_rows(spans: np.ndarray, start: int, end: int) -> np.ndarray:
     context = spans[:, 0] < 0
     inside = (spans[:, 0] >= start) & (spans[:, 1] <= end)
     return np.flatnonzero(context | inside)
+
+
+@dataclass(frozen=True)
+class QuantisedTokens:
+    """A text's token vectors as stored: int8 rows with a scale each (quantise), and
+    each token's span in the text. Quantised as soon as a batch is embedded: the MedQuAD library's
+    token vectors are 7.4 GB in float32, 1.9 GB so."""
+
+    values: np.ndarray  # (tokens, dimension) int8
+    scales: np.ndarray  # (tokens,) float32
+    spans: np.ndarray  # (tokens, 2) int32
+
+    @classmethod
+    def of(cls, tokens: TokenEmbedding) -> QuantisedTokens:
+        values, scales = quantise(tokens.vectors)
+        return cls(values, scales, tokens.spans.astype(np.int32))
+
+
+@dataclass(frozen=True)
+class ChunkEmbedding:
+    vector: np.ndarray  # (dimension,) float32, L2-normalised: the chunk's dense vector
+    sentences: np.ndarray  # (sentences, dimension) float32, L2-normalised
+    tokens: QuantisedTokens  # spans relative to the embedded text

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from followup.answer.maxsim import maxsim
 from followup.core.defaults import ChunkingParams
 from followup.core.progress import ProgressLine
 from followup.core.text import tokenize
 from followup.core.types import Block, Document
-from followup.embed.token_vectors import dequantise, maxsim
+from followup.embed.token_vectors import dequantise
 from followup.evaluate.beir_data import BeirDataset
 from followup.evaluate.embedding_cache import cached_embeddings
 from followup.evaluate.metrics import RECALL_CURVE, aggregate, per_query, percentiles

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.defaults import DEFAULT_RETRIEVAL
 from followup.evaluate.suite_eval import Config, evaluate_suite
 from followup.evaluate.suites import SuiteItem

@@ -35,13 +35,13 @@ def query_model_path(index_dir: Path, cache_dir: Path, encoder: Encoder, referen
     """The ONNX export of the model: the one an index build keeps in `<index>/embeddings/`, else one in the
     benchmark cache, exported there (and checked against sentence-transformers) when neither exists."""
     from followup.embed.model_key import model_key
-    from followup.index.build import EMBEDDINGS, QUERY_MODEL_FILE
+    from followup.index.layout import EMBEDDINGS, QUERY_MODEL_FILE
 
     name = f"{model_key()}-{QUERY_MODEL_FILE}"
     for candidate in (index_dir / EMBEDDINGS / name, cache_dir / name):
         if candidate.is_file():
             return candidate
-    from followup.embed.onnx_encoder import export_query_model
+    from followup.embed.onnx_export import export_query_model
 
     target = cache_dir / name
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +124,7 @@ def run_beir(
 
 
 def run_suite(path: Path, split: str, index_dir: Path, corpus_dir: Path) -> EvalOutcome:
-    from followup.answer.pipeline import Answerer
+    from followup.answerer import Answerer
     from followup.evaluate.suite_eval import configs, evaluate_suite
     from followup.evaluate.suites import load_suite
     from followup.ingest.corpus import load_corpus

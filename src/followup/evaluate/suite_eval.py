@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
 
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.defaults import RetrievalParams
 from followup.core.errors import CorpusError
 from followup.core.progress import ProgressLine

@@ -18,30 +18,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from followup import __version__
-from followup.core.defaults import DEFAULT_CHUNKING, MODEL_NAME, MODEL_PACKAGE, ChunkingParams
+from followup.core.defaults import DEFAULT_CHUNKING, ChunkingParams
 from followup.core.errors import IndexProblem
-from followup.core.medications import LEXICON_PACKAGE, lexicon_version, load_package_lexicon, names_by_drug
+from followup.core.files import article_folders, article_hashes, fingerprint
+from followup.core.medications import load_package_lexicon, names_by_drug
 from followup.core.progress import ProgressLine
 from followup.core.types import Article, Chunk, Document
 from followup.embed.chunk_embeddings import ChunkText, embed_chunks, job_encoders
 from followup.embed.model_key import model_key
+from followup.index.backends.base import SearchWriter
 from followup.index.backends.choice import BackendChoice
 from followup.index.bm25 import BM25Index
-from followup.index.dense import FLAT_LIMIT, HNSW_BUILD_DEPTH, HNSW_NEIGHBOURS
-from followup.index.directory import (
-    BuildLocation,
-    build_lock,
-    current_build,
-    new_build,
-    publish,
-    read_manifest,
-    write_json,
-    write_manifest,
-)
 from followup.index.incremental import (
-    DENSE_INDEX_FILE,
-    MEDICATIONS_FILE,
+    EmbeddedWriter,
     KnownMedications,
     ParsedArticle,
     chunk_terms,
@@ -52,6 +41,20 @@ from followup.index.incremental import (
     unchanged_articles,
     write_terms,
 )
+from followup.index.layout import (
+    EMBEDDINGS,
+    MEDICATIONS_FILE,
+    QUERY_MODEL_FILE,
+    BuildLocation,
+    build_lock,
+    build_recipe,
+    current_build,
+    new_build,
+    publish,
+    read_manifest,
+    write_json,
+    write_manifest,
+)
 from followup.index.records import write_records
 from followup.index.segments import (
     CHUNK_EMBEDDINGS_FILE,
@@ -59,15 +62,12 @@ from followup.index.segments import (
     link_or_copy,
 )
 from followup.ingest.chunking import chunk_documents, indexed_text
-from followup.ingest.corpus import Corpus, article_folders, article_hashes, fingerprint, load_article
+from followup.ingest.corpus import Corpus, load_article
 
 if TYPE_CHECKING:
     from followup.embed.torch_encoder import Encoder
 
 EMBEDDED = BackendChoice()
-
-QUERY_MODEL_FILE = "query-encoder.onnx"
-EMBEDDINGS = "embeddings"  # inside the index directory, beside builds/: the exported query model
 
 
 @dataclass(frozen=True)
@@ -80,26 +80,6 @@ class BuildResult:
     sentences: int
     seconds: float
     embedded: int = 0  # chunks embedded by this build; the rest came from the build before
-
-
-def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
-    """Everything besides the corpus that decides the index's content; a change forces a rebuild."""
-    return {
-        "followup_version": __version__,
-        "model": {"name": MODEL_NAME, "package": MODEL_PACKAGE, "package_version": metadata.version(MODEL_PACKAGE)},
-        "chunking": chunking.as_dict(),
-        "model_key": model_key(),
-        "query_encoder": QUERY_MODEL_FILE,  # an index without it (older builds) is rebuilt
-        "dense_index_file": DENSE_INDEX_FILE,  # older builds kept vectors in chunk-vectors.npy
-        "dense_index_params": {
-            "flat_limit": FLAT_LIMIT,
-            "hnsw_m": HNSW_NEIGHBOURS,
-            "hnsw_ef_construction": HNSW_BUILD_DEPTH,
-        },
-        "medication_lexicon": {"package": LEXICON_PACKAGE, "version": lexicon_version(), "file": MEDICATIONS_FILE},
-        # Token vectors of every chunk for the answer score (embed/token_vectors.py); older builds have none.
-        "token_vectors": {"dtype": "int8", "from": QUERY_MODEL_FILE},
-    }
 
 
 def _medications(documents: Sequence[Document], known: KnownMedications) -> dict[str, Any]:
@@ -152,7 +132,7 @@ def _query_model(index_dir: Path, sample: Sequence[str], torch_encoder: Callable
     exported aside and renamed, so a killed build leaves no half model."""
     cached = index_dir / EMBEDDINGS / f"{model_key()}-{QUERY_MODEL_FILE}"
     if not cached.is_file():
-        from followup.embed.onnx_encoder import export_query_model
+        from followup.embed.onnx_export import export_query_model
 
         cached.parent.mkdir(parents=True, exist_ok=True)
         partial = cached.with_name(f".{cached.name}.partial")
@@ -184,6 +164,15 @@ def chunk_texts(chunks: Sequence[Chunk], documents: Sequence[Document]) -> list[
                          dtype=np.int32).reshape(-1, 2)  # fmt: skip
         result.append(ChunkText(text, head, spans))
     return result
+
+
+def search_writer(backend: BackendChoice, index_dir: Path) -> SearchWriter:
+    """What writes a build's searches to its backend (pymilvus only imported for Milvus)."""
+    if backend.kind == "milvus":
+        from followup.index.backends.milvus_build import MilvusWriter
+
+        return MilvusWriter(backend, index_dir)
+    return EmbeddedWriter()
 
 
 def build_index(
@@ -265,7 +254,7 @@ def build_index(
             bm25 = BM25Index(terms)
             bm25.save(work)
             write_terms(work, terms)
-            writer = backend.writer(index_dir)
+            writer = search_writer(backend, index_dir)
             written = writer.write(work, previous, keys, bm25, vectors, [c.article_id for c in chunks])
             medications = _medications(corpus.documents, known_medications(previous, hashes, recipe))
             write_json(work / MEDICATIONS_FILE, medications)

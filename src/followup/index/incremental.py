@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,17 @@ import numpy as np
 from followup.core.errors import IndexProblem
 from followup.core.types import Article, Chunk, Document
 from followup.embed.model_key import model_key
+from followup.index.backends.base import WrittenSearches
+from followup.index.bm25 import BM25Index
 from followup.index.dense import FLAT_LIMIT, REBUILD_SHARE, DenseIndex
-from followup.index.directory import BuildLocation, current_build, read_manifest
+from followup.index.layout import (
+    DENSE_INDEX_FILE,
+    DENSE_ROWS_FILE,
+    MEDICATIONS_FILE,
+    BuildLocation,
+    current_build,
+    read_manifest,
+)
 from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles
 from followup.index.segments import (
     CHUNK_EMBEDDINGS_FILE,
@@ -31,9 +40,6 @@ from followup.index.segments import (
     write_segment,
 )
 
-DENSE_INDEX_FILE = "chunk-vectors.faiss"  # flat or HNSW by size (index/dense.py); read back whole at load
-DENSE_ROWS_FILE = "dense-row-chunks.npy"  # the chunk of each row of the dense index, -1 for an unused row
-MEDICATIONS_FILE = "medications.json"  # the medication lexicon and each article's drug names
 # Each chunk's BM25 tokens, space-separated, for the next build: tokenising the MedQuAD library takes 2.7 s.
 TERMS_FILE, TERM_OFFSETS_FILE = "chunk-terms.bin", "chunk-term-offsets.npy"
 
@@ -220,3 +226,20 @@ def chunk_terms(
         except (OSError, ValueError, IndexError):
             known = {}
     return [known[k] if k in known else tokenize(t) for k, t in zip(keys, texts, strict=True)]
+
+
+class EmbeddedWriter:
+    """The faiss index in the build folder: the build before's graph extended, or a fresh one
+    (dense_index); BM25 postings are the build's own files already."""
+
+    def write(
+        self, work: Path, previous: Any, keys: list[bytes], bm25: BM25Index, vectors: np.ndarray,
+        article_ids: Sequence[str],
+    ) -> WrittenSearches:  # fmt: skip
+        dense = dense_index(work, previous, keys, vectors)
+        dense.save(work / DENSE_INDEX_FILE)
+        np.save(work / DENSE_ROWS_FILE, dense.row_chunks)
+        return WrittenSearches({"kind": "embedded"}, {**asdict(dense.info), "rows": len(dense.row_chunks)})
+
+    def published(self, index_dir: Path, written: WrittenSearches) -> None:
+        """Nothing outside the build folder to switch or drop."""

@@ -14,17 +14,22 @@ import numpy as np
 
 from followup.core.defaults import ChunkingParams
 from followup.core.errors import CorpusError, IndexProblem
+from followup.core.files import fingerprint
 from followup.core.types import Article, Chunk, Document
 from followup.index.backends.base import Retriever, SearchScope
 from followup.index.backends.embedded import EmbeddedRetriever
 from followup.index.bm25 import BM25Index
-from followup.index.build import build_recipe
 from followup.index.dense import DenseIndex
-from followup.index.directory import current_build, read_manifest
-from followup.index.incremental import DENSE_INDEX_FILE, DENSE_ROWS_FILE, MEDICATIONS_FILE
+from followup.index.layout import (
+    DENSE_INDEX_FILE,
+    DENSE_ROWS_FILE,
+    MEDICATIONS_FILE,
+    build_recipe,
+    current_build,
+    read_manifest,
+)
 from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles
 from followup.index.segments import ChunkEmbeddings
-from followup.ingest.corpus import fingerprint
 
 
 class ArticleVocabulary:

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from followup.core.types import Chunk
-from followup.embed.chunk_embeddings import ChunkEmbedding
-from followup.embed.token_vectors import dequantise, passage_rows
+from followup.embed.token_vectors import ChunkEmbedding, dequantise, passage_rows
 from followup.index.mapped import mapped_array
 
 ARRAYS = (

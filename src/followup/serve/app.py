@@ -30,10 +30,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from followup import __version__
-from followup.answer.pipeline import Answerer
+from followup.answerer import Answerer
 from followup.core.errors import BackendUnavailable, InvalidRequest, UnknownArticle
 from followup.core.types import Answer, AskRequest
-from followup.index.directory import current_build
+from followup.index.layout import current_build
 from followup.present.render import answer_to_contract, format_markdown, reference_to_contract, source_to_contract
 from followup.serve.chat import MODEL_PREFIX, article_from_model, completion, question_and_history, stream_events
 from followup.serve.live import LiveIndex, Snapshot, Watcher

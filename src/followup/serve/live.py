@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from followup.core.errors import FollowupError, IndexProblem
-from followup.index.directory import CURRENT, current_build
+from followup.index.layout import CURRENT, current_build
 
 log = logging.getLogger("followup.serve.live")
 A = TypeVar("A")

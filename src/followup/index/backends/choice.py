@@ -7,12 +7,9 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from followup.core.errors import IndexProblem
-
-if TYPE_CHECKING:
-    from followup.index.backends.base import SearchWriter
 
 BACKENDS = ("embedded", "milvus")
 MILVUS_ENGINES = ("server", "lite")
@@ -51,16 +48,6 @@ class BackendChoice:
             or "server",
         )
 
-    def writer(self, index_dir: Path) -> SearchWriter:
-        """What writes a build's searches to this backend (pymilvus only imported for Milvus)."""
-        if self.kind == "milvus":
-            from followup.index.backends.milvus_build import MilvusWriter
-
-            return MilvusWriter(self, index_dir)
-        from followup.index.backends.embedded import EmbeddedWriter
-
-        return EmbeddedWriter()
-
     def matches(self, recorded: dict[str, Any]) -> bool:
         """Whether a build recorded as `recorded` (its manifest's search_backend) was written here."""
         if recorded.get("kind", "embedded") != self.kind:
@@ -75,7 +62,7 @@ def collection_prefix(index_dir: Path) -> str:
 
 def recorded_backend(index_dir: Path) -> dict[str, Any]:
     """The current build's `search_backend` ({} when there is no readable build)."""
-    from followup.index.directory import current_build, read_manifest
+    from followup.index.layout import current_build, read_manifest
 
     try:
         recorded = read_manifest(current_build(index_dir), verify_files=False).get("search_backend", {})

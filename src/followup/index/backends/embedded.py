@@ -4,13 +4,11 @@ into this process. Nothing to start."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from followup.index.backends.base import Ranking, SearchScope, WrittenSearches
+from followup.index.backends.base import Ranking, SearchScope
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
 
@@ -40,22 +38,3 @@ class EmbeddedRetriever:
 
     def semantic(self, vector: np.ndarray, k: int, scope: SearchScope | None = None) -> Ranking:
         return self.dense.search(vector, k, None if scope is None else scope.chunks)
-
-
-class EmbeddedWriter:
-    """The faiss index in the build folder: the build before's graph extended, or a fresh one
-    (incremental.dense_index); BM25 postings are the build's own files already."""
-
-    def write(
-        self, work: Path, previous: Any, keys: list[bytes], bm25: BM25Index, vectors: np.ndarray,
-        article_ids: Sequence[str],
-    ) -> WrittenSearches:  # fmt: skip
-        from followup.index.incremental import DENSE_INDEX_FILE, DENSE_ROWS_FILE, dense_index
-
-        dense = dense_index(work, previous, keys, vectors)
-        dense.save(work / DENSE_INDEX_FILE)
-        np.save(work / DENSE_ROWS_FILE, dense.row_chunks)
-        return WrittenSearches({"kind": "embedded"}, {**asdict(dense.info), "rows": len(dense.row_chunks)})
-
-    def published(self, index_dir: Path, written: WrittenSearches) -> None:
-        """Nothing outside the build folder to switch or drop."""

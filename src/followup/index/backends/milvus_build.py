@@ -21,7 +21,7 @@ from followup.index.backends.base import WrittenSearches
 from followup.index.backends.choice import BackendChoice, collection_prefix
 from followup.index.backends.milvus import MilvusBackend, MilvusRetriever, MilvusSettings, Vocabulary, build_rows
 from followup.index.bm25 import BM25Index
-from followup.index.directory import BUILDS, BuildLocation, read_manifest
+from followup.index.layout import BUILDS, BuildLocation, read_manifest
 
 
 def backend_for(uri: str, engine: str) -> MilvusBackend:

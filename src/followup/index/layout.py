@@ -1,4 +1,5 @@
-"""The index directory: builds written aside and switched in atomically, with a checked manifest.
+"""The index directory and what a build holds: builds written aside and switched in atomically, a
+checked manifest, the files of a build and the recipe that decides their content.
 
     index/
       CURRENT              name of the build in use (replaced atomically with os.replace)
@@ -26,15 +27,48 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from followup import __version__
+from followup.core.defaults import MODEL_NAME, MODEL_PACKAGE, ChunkingParams
 from followup.core.errors import IndexProblem
+from followup.core.medications import LEXICON_PACKAGE, lexicon_version
+from followup.embed.model_key import model_key
+from followup.index.dense import FLAT_LIMIT, HNSW_BUILD_DEPTH, HNSW_NEIGHBOURS
 
 FORMAT_VERSION = 2  # 2: arrays, memory-mapped, instead of JSON records rebuilt at load
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 BUILDS = "builds"
+EMBEDDINGS = "embeddings"  # beside builds/: the exported query model, shared by builds
+
+# Files of a build besides its records (index/records.py) and segments (index/segments.py).
+QUERY_MODEL_FILE = "query-encoder.onnx"
+DENSE_INDEX_FILE = "chunk-vectors.faiss"  # flat or HNSW by size (index/dense.py); read back whole at load
+DENSE_ROWS_FILE = "dense-row-chunks.npy"  # the chunk of each row of the dense index, -1 for an unused row
+MEDICATIONS_FILE = "medications.json"  # the medication lexicon and each article's drug names
+
+
+def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
+    """Everything besides the corpus that decides the index's content; a change forces a rebuild."""
+    return {
+        "followup_version": __version__,
+        "model": {"name": MODEL_NAME, "package": MODEL_PACKAGE, "package_version": metadata.version(MODEL_PACKAGE)},
+        "chunking": chunking.as_dict(),
+        "model_key": model_key(),
+        "query_encoder": QUERY_MODEL_FILE,  # an index without it (older builds) is rebuilt
+        "dense_index_file": DENSE_INDEX_FILE,  # older builds kept vectors in chunk-vectors.npy
+        "dense_index_params": {
+            "flat_limit": FLAT_LIMIT,
+            "hnsw_m": HNSW_NEIGHBOURS,
+            "hnsw_ef_construction": HNSW_BUILD_DEPTH,
+        },
+        "medication_lexicon": {"package": LEXICON_PACKAGE, "version": lexicon_version(), "file": MEDICATIONS_FILE},
+        # Token vectors of every chunk for the answer score (late interaction); older builds have none.
+        "token_vectors": {"dtype": "int8", "from": QUERY_MODEL_FILE},
+    }
 
 
 @dataclass(frozen=True)

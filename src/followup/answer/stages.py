@@ -1,0 +1,194 @@
+"""The answer stages after retrieval, each over frozen values: gather the candidate spans of the top
+chunks, score them, gate them (relevance, the facets the question names, what the previous turn
+already showed), and arrange what is shown. Nothing here knows how an answer is presented."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from followup.answer.candidates import Candidate, Place, best_spans, group_duplicates, restates
+from followup.answer.maxsim import maxsims
+from followup.answer.ordering import arrange, same_place
+from followup.core.defaults import RetrievalParams
+from followup.core.medications import find_mentions
+from followup.core.text import tokenize
+from followup.core.tiers import tier_for_citations
+from followup.core.types import Chunk, Role, Tier
+from followup.index.reader import SearchIndex
+from followup.retrieve.facets import addresses
+from followup.retrieve.plan import Retrieval
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The scored candidates of one retrieval, gated, and the best relevance, which decides answerability."""
+
+    retrieval: Retrieval
+    candidates: list[Candidate]
+    best_relevance: float
+
+
+@dataclass(frozen=True)
+class ShownGroup:
+    """One statement the answer shows: its first candidate is the passage, the rest where else it is said."""
+
+    candidates: tuple[Candidate, ...]
+    role: Role
+
+    @property
+    def places(self) -> frozenset[Place]:
+        """The passage's place and those of its also_in quotes (overlapping ones are the passage's)."""
+        first, *others = self.candidates
+        return frozenset([first.place, *(c.place for c in others if not same_place(c, first))])
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    """What an answer shows, in order; no groups when it abstains."""
+
+    query: str
+    answered: bool
+    groups: tuple[ShownGroup, ...] = ()
+    not_covered: tuple[str, ...] = ()
+
+
+def is_answerable(best_relevance: float, not_covered: tuple[str, ...], params: RetrievalParams) -> bool:
+    return not not_covered and best_relevance >= params.min_relevance
+
+
+def candidate_text(index: SearchIndex, candidate: Candidate) -> str:
+    return index.documents[candidate.chunk.doc_id].text[candidate.start : candidate.end]
+
+
+def _tier(index: SearchIndex, chunk: Chunk, citations: tuple[int, ...]) -> Tier:
+    return tier_for_citations(citations, index.articles[chunk.article_id].references)
+
+
+class CandidateFinder:
+    """Gather: the best spans of the top chunks, the cited sentences that article text restates, and
+    none about only the drugs the user ruled out. Keeps each article's reference sentences' terms."""
+
+    def __init__(self, index: SearchIndex, params: RetrievalParams) -> None:
+        self.index, self.params = index, params
+        self._reference_terms: dict[str, list[tuple[Chunk, int, frozenset[str]]]] = {}
+
+    def gather(self, retrieval: Retrieval, top_k: int) -> list[Candidate]:
+        pool = [
+            candidate
+            for rank, (chunk_id, _) in enumerate(retrieval.ranking[: max(2 * top_k, 10)])
+            for candidate in self._spans(self.index.chunks[chunk_id], rank, retrieval.query_vector)
+        ]
+        pool += [twin for candidate in pool for twin in self._cited_twins(candidate, retrieval.query_vector)]
+        return self._without_excluded_drugs(retrieval.ruled_out, pool)
+
+    def _spans(self, chunk: Chunk, rank: int, query_vector: np.ndarray) -> list[Candidate]:
+        relevances = (self.index.embeddings.sentences(chunk.id) @ query_vector).tolist()
+        candidates = []
+        for span in best_spans(relevances, self.params.min_relevance):
+            sentences = chunk.sentences[span.first : span.last + 1]
+            citations = tuple(sorted({n for s in sentences for n in s.citations}))
+            tier = _tier(self.index, chunk, citations)
+            candidates.append(
+                Candidate(chunk, sentences[0].start, sentences[-1].end, citations, span.relevance, tier, rank)
+            )
+        return candidates
+
+    def _cited_twins(self, candidate: Candidate, query_vector: np.ndarray) -> list[Candidate]:
+        """Where the article restates, uncited, a sentence of one of its references (as the seed's
+        drug-label section does with the Valium label), the reference's sentence: it is cited evidence.
+        It gets the article sentence's relevance when that is higher: it says the same thing. Grouped
+        with it as one statement, the cited sentence is shown and the article's is listed in also_in."""
+        doc = self.index.documents[candidate.chunk.doc_id]
+        if candidate.citations or doc.reference_number is not None:
+            return []
+        terms = frozenset(tokenize(doc.text[candidate.start : candidate.end]))
+        twins = []
+        for chunk, index, sentence_terms in self._reference_sentences(candidate.chunk.article_id):
+            if restates(terms, sentence_terms):
+                sentence = chunk.sentences[index]
+                own = float(self.index.embeddings.sentences(chunk.id)[index] @ query_vector)
+                relevance = max(own, candidate.relevance)
+                tier = _tier(self.index, chunk, sentence.citations)
+                twins.append(Candidate(chunk, sentence.start, sentence.end, sentence.citations, relevance, tier,
+                                       candidate.retrieval_rank))  # fmt: skip
+        return twins
+
+    def _reference_sentences(self, article_id: str) -> list[tuple[Chunk, int, frozenset[str]]]:
+        """Each sentence of the article's reference texts with its terms; computed once per article."""
+        found = self._reference_terms.get(article_id)
+        if found is None:
+            found = [
+                (chunk, i, frozenset(tokenize(self.index.documents[chunk.doc_id].text[s.start : s.end])))
+                for chunk in self.index.chunks_of(article_id)
+                if self.index.documents[chunk.doc_id].reference_number is not None
+                for i, s in enumerate(chunk.sentences)
+            ]
+            self._reference_terms[article_id] = found
+        return found
+
+    def _without_excluded_drugs(self, excluded: frozenset[str], pool: list[Candidate]) -> list[Candidate]:
+        """ "What else besides baclofen?": a passage about baclofen alone is not an answer; one that
+        also names tizanidine is."""
+        if not excluded:
+            return pool
+        kept = []
+        for candidate in pool:
+            named = {
+                m.drug for m in find_mentions(candidate_text(self.index, candidate), self.index.medication_lexicon)
+            }
+            if not named or not named <= excluded:
+                kept.append(candidate)
+        return kept
+
+
+def score(pool: Sequence[Candidate], query_tokens: np.ndarray, index: SearchIndex) -> list[Candidate]:
+    """Each candidate's answer score (MaxSim), and whether it may be shown: article text that cites
+    nothing is never evidence (its statement reaches the answer through the cited sentence it restates,
+    or not at all); a sentence announcing a list ("... can be complex and involve:") says nothing alone."""
+    tokens = [index.embeddings.passage_tokens(c.chunk, c.start, c.end) for c in pool]
+    return [
+        replace(c, score=s, quotable=bool(c.citations) and not candidate_text(index, c).rstrip().endswith(":"))
+        for c, s in zip(pool, maxsims(query_tokens, tokens), strict=True)
+    ]
+
+
+def gate(retrieval: Retrieval, pool: list[Candidate], index: SearchIndex, seen: Collection[Place]) -> Assessment:
+    """The best relevance, taken before `seen` is left out: it decides answerability. A question naming a
+    clinical facet ("Is it safe in pregnancy?") keeps only what names it, in its sentence or section, or
+    abstains naming the facet. What the previous turn showed first is left out of an "else" follow-up."""
+    best = max((c.relevance for c in pool), default=0.0)
+    if retrieval.facets:
+        pool = [c for c in pool if all(addresses(_terms(index, c), f) for f in retrieval.facets)]
+        if pool:
+            best = max(c.relevance for c in pool)
+        else:  # abstain, keeping the relevance found as the evaluation's diagnostic
+            retrieval = replace(retrieval, not_covered=tuple(f.name for f in retrieval.facets))
+    if seen:
+        pool = [c for c in pool if not any(c.place.overlaps(place) for place in seen)]
+    return Assessment(retrieval, pool, best)
+
+
+def _terms(index: SearchIndex, candidate: Candidate) -> frozenset[str]:
+    """The candidate's words and its section's: a label's "Pregnancy" section names its facet once."""
+    return frozenset(tokenize(" ".join((candidate_text(index, candidate), *candidate.chunk.section))))
+
+
+def choose(assessment: Assessment, index: SearchIndex, top_k: int, params: RetrievalParams) -> Arrangement:
+    """Abstain, or choose, merge and order what to show. The answer score decides what is shown (near
+    enough the best) and which passage answers; unquotable text is not shown, but listed as another
+    place of a passage that states the same thing."""
+    retrieval, pool = assessment.retrieval, assessment.candidates
+    abstain = Arrangement(retrieval.query, False, (), retrieval.not_covered)
+    if not is_answerable(assessment.best_relevance, retrieval.not_covered, params):
+        return abstain
+    ranked = sorted(pool, key=lambda c: (-c.score, c.retrieval_rank))
+    top = next((c.score for c in ranked if c.quotable), None)
+    if top is None:
+        return abstain
+    shown = [c for c in ranked if not c.quotable or c.score >= top * params.answer_ratio]
+    groups = [g for g in group_duplicates(shown, index.documents) if g[0].quotable]
+    arranged = arrange(groups, top_k, params.order_by_tier)
+    return Arrangement(retrieval.query, True, tuple(ShownGroup(tuple(group), role) for group, role in arranged))

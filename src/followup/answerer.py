@@ -1,0 +1,97 @@
+"""The answer path, composed: a question and its conversation -> plan the query -> search -> gather
+candidates -> score -> gate -> choose and arrange -> the answer contract. Each stage is a function or a
+small class over frozen values (retrieve/plan.py, answer/stages.py, present/contract.py); this class
+only holds what they share (the index, the query encoder, the parameters) and runs them in order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from followup.answer.candidates import Place
+from followup.answer.request_checks import validate_request
+from followup.answer.stages import Arrangement, Assessment, CandidateFinder, choose, gate, score
+from followup.core.defaults import DEFAULT_RETRIEVAL, RetrievalParams
+from followup.core.errors import IndexProblem
+from followup.core.types import Answer, AskRequest
+from followup.index.reader import SearchIndex, load_index
+from followup.present.contract import present
+from followup.retrieve.plan import QueryEncoder, QueryPlanner, Retrieval, search
+from followup.retrieve.query import asks_for_more
+
+
+class Answerer:
+    """Answers questions from one loaded index: `answer(request)` gives the answer contract."""
+
+    def __init__(self, index: SearchIndex, encoder: QueryEncoder, params: RetrievalParams = DEFAULT_RETRIEVAL) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.params = params
+        self._planner = QueryPlanner(index, params)
+        self._finder = CandidateFinder(index, params)
+
+    @classmethod
+    def load(cls, index_dir: Path, corpus_dir: Path | None = None, threads: int = 1) -> Answerer:
+        """Open the index's current build (refused when missing, corrupt or, given `corpus_dir`, stale)
+        and its ONNX query encoder. `threads`: the encoder's; one answer at a time (the CLI, an
+        evaluation) may use every core, a service answering one request per core gives each one."""
+        index = load_index(index_dir, corpus_dir)  # fails fast, before any model loads
+        if index.query_model is None:
+            raise IndexProblem(f"{index_dir}: the build has no query encoder: run `followup index --force`")
+        from followup.embed.onnx_encoder import OnnxQueryEncoder  # ~0.4 s: no torch on the query path
+
+        return cls(index, OnnxQueryEncoder(index.query_model, threads))
+
+    def answer(self, request: AskRequest) -> Answer:
+        """The answer contract: verbatim passages, the answering one first, or an abstention."""
+        return self.decide(request, self.assess(request))
+
+    def retrieve(self, request: AskRequest) -> Retrieval:
+        """Plan and search, nothing after: what the retrievers found for the question."""
+        return search(self._planner.plan(request), self.encoder, self.index, request, self.params)
+
+    def assess(self, request: AskRequest) -> Assessment:
+        """Retrieve, gather, score and gate: the candidates an answer is chosen from."""
+        validate_request(request, self.index.articles.keys())
+        seen = self._shown_before(request)
+        plan = self._planner.plan(request)
+        retrieval = search(plan, self.encoder, self.index, request, self.params)
+        assessment = self._assessed(request, retrieval, seen)
+        # A follow-up that names only a detail ("Which currents are increased?" after a spinal cord
+        # injury question) finds nothing alone: it is asked again in the conversation's subject.
+        # Only a detail the sources use words for: "What is the capital of France?" borrows nothing.
+        if (
+            request.history
+            and self.params.resolve_followups
+            and assessment.best_relevance < self.params.min_relevance
+            and not retrieval.not_covered
+            and self._planner.sources_use_words_of(request)
+        ):
+            borrowed = self._planner.plan(request, borrow=True)
+            if borrowed.query != plan.query:  # compared before anything is encoded again
+                retried = self._assessed(request, search(borrowed, self.encoder, self.index, request, self.params),
+                                         seen)  # fmt: skip
+                if retried.best_relevance >= self.params.min_relevance:
+                    return retried
+        return assessment
+
+    def decide(self, request: AskRequest, assessment: Assessment) -> Answer:
+        """Abstain, or choose, merge and order the passages to show, presented as the contract."""
+        return present(request, self.arrange(request, assessment), self.index)
+
+    def arrange(self, request: AskRequest, assessment: Assessment) -> Arrangement:
+        return choose(assessment, self.index, request.top_k, self.params)
+
+    def _assessed(self, request: AskRequest, retrieval: Retrieval, seen: frozenset[Place]) -> Assessment:
+        pool = score(self._finder.gather(retrieval, request.top_k), retrieval.query_tokens, self.index)
+        return gate(retrieval, pool, self.index, seen)
+
+    def _shown_before(self, request: AskRequest) -> frozenset[Place]:
+        """For an "else" follow-up ("What else can treat it?"), the places of the passage the previous
+        question got first, so that this answer moves past it. Found by the stages above for the
+        previous turn (which may itself ask for more), never by presenting a whole answer again."""
+        if not (request.history and self.params.resolve_followups and asks_for_more(request.question)):
+            return frozenset()
+        previous = AskRequest(request.history[-1], request.history[:-1], request.article_id, request.top_k,
+                              request.mode)  # fmt: skip
+        arrangement = self.arrange(previous, self.assess(previous))
+        return arrangement.groups[0].places if arrangement.groups else frozenset()

@@ -1,0 +1,74 @@
+"""The files that make up a corpus folder, and their fingerprint: what the index records of the corpus
+it was built from, so that the answer path can refuse a stale index without reading the corpus."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from followup.core.errors import CorpusError
+
+ARTICLE_FILE = "article.json"  # the file that makes a folder an article folder
+
+
+def article_folders(corpus_dir: Path) -> list[Path]:
+    if not corpus_dir.is_dir():
+        raise CorpusError(corpus_dir, "corpus directory not found")
+    # A dot folder is `followup add` at work (a folder being written, or the one it replaces).
+    folders = sorted(
+        p for p in corpus_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / ARTICLE_FILE).exists()
+    )
+    if not folders:
+        raise CorpusError(corpus_dir, f"no article folders (a folder with {ARTICLE_FILE}) found")
+    return folders
+
+
+FileRecord = tuple[int, int, str]  # size, modification time (ns), sha256: what the fingerprint read
+
+
+def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
+    """Every file of every article folder, by path relative to the corpus, in a fixed order."""
+    found: list[tuple[str, Path]] = []
+    for folder in article_folders(corpus_dir):
+        top = str(folder)
+        for root, _, files in os.walk(top):  # strings, not Paths, until the end: 16,000 files here
+            relative = folder.name + root[len(top) :].replace(os.sep, "/")
+            found.extend((f"{relative}/{f}", Path(root, f)) for f in files)
+    return sorted(found)
+
+
+def fingerprint(corpus_dir: Path, known: Mapping[str, FileRecord] | None = None) -> tuple[str, dict[str, FileRecord]]:
+    """sha256 over every file of every article folder (the index is stale when it changes), and each
+    file's record. A file whose size and time match `known` (the last build's records) is not read
+    again: checking the MedQuAD library's 16,000 files takes a stat each, not 2.7 s of hashing."""
+    known = known or {}
+    digest = hashlib.sha256()
+    records: dict[str, FileRecord] = {}
+    for relative, path in corpus_files(corpus_dir):
+        stat = path.stat()
+        record = known.get(relative)
+        if record is None or (record[0], record[1]) != (stat.st_size, stat.st_mtime_ns):
+            record = (stat.st_size, stat.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+        records[relative] = record
+        digest.update(relative.encode())
+        digest.update(b"\0")
+        digest.update(bytes.fromhex(record[2]))
+    return digest.hexdigest(), records
+
+
+def article_hashes(records: Mapping[str, FileRecord]) -> dict[str, str]:
+    """sha256 of each article folder's files (from `fingerprint`'s records): what a build may reuse
+    per article when it is unchanged."""
+    digests: dict[str, Any] = {}
+    for relative in sorted(records):
+        folder = Path(relative).parts[0]
+        digest = digests.setdefault(folder, hashlib.sha256())
+        digest.update(relative.encode() + b"\0" + bytes.fromhex(records[relative][2]))
+    return {folder: digest.hexdigest() for folder, digest in digests.items()}
+
+
+def corpus_fingerprint(corpus_dir: Path) -> str:
+    return fingerprint(corpus_dir)[0]
