@@ -5,6 +5,7 @@ only holds what they share (the index, the query encoder, the parameters) and ru
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from followup.answer.candidates import Place
@@ -40,6 +41,15 @@ class Answerer:
         from followup.embed.onnx_encoder import OnnxQueryEncoder  # ~0.4 s: no torch on the query path
 
         return cls(index, OnnxQueryEncoder(index.query_model, threads))
+
+    def ask(
+        self, question: str, history: Sequence[str] = (), article: str | None = None, top_k: int = 5,
+        mode: str = "hybrid",
+    ) -> Answer:  # fmt: skip
+        """Answer `question`, asked after the earlier questions `history` (oldest first), from one
+        article or, with `article` None, the whole library. Bad input raises `InvalidRequest` or
+        `UnknownArticle` (both `FollowupError`), naming what is wrong."""
+        return self.answer(AskRequest(question, tuple(history), article, top_k, mode))
 
     def answer(self, request: AskRequest) -> Answer:
         """The answer contract: verbatim passages, the answering one first, or an abstention."""

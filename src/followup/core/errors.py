@@ -25,6 +25,8 @@ class InvalidRequest(FollowupError):
 
 
 class UnknownArticle(InvalidRequest):
+    """An article id the index does not hold; the message lists those it does."""
+
     def __init__(self, article_id: str, known: list[str]) -> None:
         super().__init__(f"unknown article {article_id!r}; known articles: {', '.join(sorted(known)) or 'none'}")
         self.article_id = article_id

@@ -135,6 +135,9 @@ class Role(Enum):
 
 @dataclass(frozen=True)
 class Passage:
+    """One verbatim passage of an answer: its text is exactly the source's `text[start:end]`, with the
+    citation numbers that ground it, its evidence tier, its answer score and where else it is said."""
+
     rank: int
     text: str  # exactly the source document's text[start:end]
     display_text: str  # the same words with citation numbers written as [n], for display
@@ -152,12 +155,17 @@ class Passage:
 
 @dataclass(frozen=True)
 class CitedReference:
+    """A reference some passage of an answer cites, with the article whose list numbers it."""
+
     article_id: str
     reference: Reference
 
 
 @dataclass(frozen=True)
 class AskRequest:
+    """A follow-up question, the earlier questions of the conversation (oldest first), the article to
+    answer from (None: the whole library), how many passages at most, and the retrieval mode."""
+
     question: str
     history: tuple[str, ...] = ()
     article_id: str | None = None
@@ -167,6 +175,9 @@ class AskRequest:
 
 @dataclass(frozen=True)
 class Answer:
+    """The answer contract: the passages, the answering one first and then the evidence by tier, and
+    the references they cite; or `answered` False, with what the sources do not address when known."""
+
     question: str
     query: str
     article_id: str | None
