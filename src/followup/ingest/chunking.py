@@ -74,8 +74,3 @@ def chunk_documents(documents: Iterable[Document], params: ChunkingParams) -> li
 def indexed_text(chunk: Chunk, text: str) -> str:
     """What BM25 and the encoder see for a chunk: its context, then its verbatim text."""
     return f"{chunk.context}\n{text[chunk.start : chunk.end]}"
-
-
-def indexed_sentence(chunk: Chunk, sentence: Sentence, text: str) -> str:
-    """A sentence with its chunk's context, so a bare bullet ("Trauma") keeps its meaning."""
-    return f"{chunk.context}\n{text[sentence.start : sentence.end]}"
