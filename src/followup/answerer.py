@@ -5,6 +5,8 @@ only holds what they share (the index, the query encoder, the parameters) and ru
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +31,7 @@ class Answerer:
         self.params = params
         self._planner = QueryPlanner(index, params)
         self._finder = CandidateFinder(index, params)
+        self._shown_first = ShownFirst()
 
     @classmethod
     def load(cls, index_dir: Path, corpus_dir: Path | None = None, threads: int = 1) -> Answerer:
@@ -53,7 +56,9 @@ class Answerer:
 
     def answer(self, request: AskRequest) -> Answer:
         """The answer contract: verbatim passages, the answering one first, or an abstention."""
-        return self.decide(request, self.assess(request))
+        arrangement = self.arrange(request, self.assess(request))
+        self._shown_first.remember(request, arrangement)
+        return present(request, arrangement, self.index)
 
     def retrieve(self, request: AskRequest) -> Retrieval:
         """Plan and search, nothing after: what the retrievers found for the question."""
@@ -97,11 +102,40 @@ class Answerer:
 
     def _shown_before(self, request: AskRequest) -> frozenset[Place]:
         """For an "else" follow-up ("What else can treat it?"), the places of the passage the previous
-        question got first, so that this answer moves past it. Found by the stages above for the
-        previous turn (which may itself ask for more), never by presenting a whole answer again."""
+        question got first, so that this answer moves past it: as remembered when this answerer gave
+        that answer, else found by the stages for the previous turn (which may itself ask for more),
+        never by presenting a whole answer again."""
         if not (request.history and self.params.resolve_followups and asks_for_more(request.question)):
             return frozenset()
         previous = AskRequest(request.history[-1], request.history[:-1], request.article_id, request.top_k,
                               request.mode)  # fmt: skip
+        remembered = self._shown_first.get(previous)
+        if remembered is not None:
+            return remembered
         arrangement = self.arrange(previous, self.assess(previous))
+        self._shown_first.remember(previous, arrangement)
         return arrangement.groups[0].places if arrangement.groups else frozenset()
+
+
+class ShownFirst:
+    """The places of the passage each recent request got first, so that the next turn of a conversation
+    ("What else ...?") finds them without answering the turn again. Bounded; shared by the service's
+    worker threads."""
+
+    SIZE = 256  # recent requests; a key is at most a 2,000-character question and 20 turns
+
+    def __init__(self) -> None:
+        self._places: OrderedDict[AskRequest, frozenset[Place]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, request: AskRequest, arrangement: Arrangement) -> None:
+        places = arrangement.groups[0].places if arrangement.groups else frozenset()
+        with self._lock:
+            self._places[request] = places
+            self._places.move_to_end(request)
+            while len(self._places) > self.SIZE:
+                self._places.popitem(last=False)
+
+    def get(self, request: AskRequest) -> frozenset[Place] | None:
+        with self._lock:
+            return self._places.get(request)

@@ -148,6 +148,25 @@ def test_an_else_followup_moves_past_what_the_previous_turn_showed_first(
                for p in more.passages)  # fmt: skip
 
 
+def test_an_else_followup_reuses_the_previous_turn_as_answered_or_finds_it_by_the_stages(
+    library: tuple[SearchIndex, BagOfWords],
+) -> None:
+    index, encoder = library
+    first, more = (
+        AskRequest("Which drugs relieve spasticity?"),
+        AskRequest("What else?", ("Which drugs relieve spasticity?",)),
+    )
+    answerer = Answerer(index, encoder)
+    answerer.answer(first)
+    before = len(encoder.passes)
+    remembered = answerer.answer(more)
+    assert len(encoder.passes) - before == 1, "the previous turn is not run again"
+    before = len(encoder.passes)
+    cold = Answerer(index, encoder).answer(more)
+    assert len(encoder.passes) - before == 2, "a new answerer runs the previous turn's stages"
+    assert cold == remembered
+
+
 def test_a_borrowed_query_equal_to_the_first_is_not_encoded_again(library: tuple[SearchIndex, BagOfWords]) -> None:
     index, encoder = library
     # A floor no passage reaches sends every follow-up to the conversation's subject.
