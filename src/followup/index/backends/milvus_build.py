@@ -6,7 +6,6 @@ build for other tools. An interrupted build leaves its collection unreferenced, 
 
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ import numpy as np
 
 from followup.core.errors import IndexProblem
 from followup.core.progress import ProgressLine
+from followup.core.settings import Settings
 from followup.index.backends.base import WrittenSearches
 from followup.index.backends.choice import BackendChoice, collection_prefix
 from followup.index.backends.milvus import MilvusBackend, MilvusRetriever, MilvusSettings, Vocabulary, build_rows
@@ -75,7 +75,7 @@ def open_retriever(entry: dict[str, Any], bm25: BM25Index, chunks: int) -> Milvu
     """The retriever of a build on Milvus, checked against the build: its collection exists and holds
     the build's chunks. $FOLLOWUP_MILVUS_URI overrides the recorded URI (an engine moved, a replica's
     own address for it)."""
-    uri = os.environ.get("FOLLOWUP_MILVUS_URI") or entry["uri"]
+    uri = Settings.from_environment().milvus_uri or entry["uri"]
     backend = backend_for(uri, entry.get("engine", "server"))
     collection = entry["collection"]
     if not backend.has_collection(collection):
