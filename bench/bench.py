@@ -51,7 +51,7 @@ def build(corpus: Path, index: Path, runs: int) -> dict[str, Any]:
     from followup.index.layout import current_build, read_manifest
 
     location = current_build(index)
-    manifest = read_manifest(location)
+    manifest = read_manifest(location).raw
     files = {p.name: p.stat().st_size for p in location.path.iterdir() if p.is_file()}
     chunks = manifest["counts"]["chunks"]
     median = statistics.median(seconds)

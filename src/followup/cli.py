@@ -370,8 +370,8 @@ def _verify(args: argparse.Namespace) -> int:
     location = current_build(args.index)
     manifest = read_manifest(location, full=True)
     load_index(args.index)  # and the files agree with one another
-    size = sum(record["bytes"] for record in manifest["files"].values())
-    print(f"index ok: {location.path}\n  {len(manifest['files'])} files, {size / 1e6:.1f} MB checked by sha256")
+    size = sum(record["bytes"] for record in manifest.files.values())
+    print(f"index ok: {location.path}\n  {len(manifest.files)} files, {size / 1e6:.1f} MB checked by sha256")
     return 0
 
 

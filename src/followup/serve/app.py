@@ -242,8 +242,9 @@ def create_app(
     async def readyz(snapshot: Serving) -> dict[str, Any]:
         """The index and model are loaded; the build answering and a summary of its manifest."""
         manifest = snapshot.answerer.index.manifest
-        summary = {k: manifest.get(k) for k in ("created_at", "counts", "model", "chunking", "followup_version")}
-        index = {**summary, "corpus_hash": str(manifest.get("corpus_hash", ""))[:12]}
+        index = {"created_at": manifest.created_at, "counts": manifest.counts, "model": manifest.model,
+                 "chunking": manifest.chunking, "followup_version": manifest.followup_version,
+                 "corpus_hash": (manifest.corpus_hash or "")[:12]}  # fmt: skip
         return {"status": "ready", "build": snapshot.build, "index": index}
 
     @app.post("/v1/admin/reload", response_model=ReloadOut, dependencies=keyed,

@@ -4,6 +4,7 @@ build's manifest (`search_backend`), read back by `ask`, `serve` and `eval`."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -54,7 +55,7 @@ class BackendChoice:
             cast(MilvusEngine, engine),
         )
 
-    def matches(self, recorded: dict[str, Any]) -> bool:
+    def matches(self, recorded: Mapping[str, Any]) -> bool:
         """Whether a build recorded as `recorded` (its manifest's search_backend) was written here."""
         if recorded.get("kind", "embedded") != self.kind:
             return False
@@ -66,12 +67,12 @@ def collection_prefix(index_dir: Path) -> str:
     return f"followup_{hashlib.sha256(str(index_dir.resolve()).encode()).hexdigest()[:10]}"
 
 
-def recorded_backend(index_dir: Path) -> dict[str, Any]:
+def recorded_backend(index_dir: Path) -> Mapping[str, Any]:
     """The current build's `search_backend` ({} when there is no readable build)."""
     from followup.index.layout import current_build, read_manifest
 
     try:
-        recorded = read_manifest(current_build(index_dir), verify_files=False).get("search_backend", {})
+        recorded = read_manifest(current_build(index_dir), verify_files=False).search_backend
     except IndexProblem:
         return {}
     return recorded if isinstance(recorded, dict) else {}
