@@ -76,7 +76,7 @@ def seed(index: Path, questions: int) -> dict[str, Any]:
         "stored_int8_p95_ms": float(np.percentile(stored, 95)),
         "computed_at_query_time_p50_ms": statistics.median(computed),
         "computed_at_query_time_p95_ms": float(np.percentile(computed, 95)),
-        "token_rows": int(answerer.index.manifest["counts"]["tokens"]),
+        "token_rows": int(answerer.index.manifest.raw["counts"]["tokens"]),
     }
 
 

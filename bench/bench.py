@@ -19,9 +19,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from followup.core.defaults import Mode
 
 SUITE = Path(__file__).resolve().parents[1] / "evals" / "muscle-spasm-suite.jsonl"
 COLD_QUESTION = ["What dose should be used?", "--history", "Which medication treats spasticity in multiple sclerosis?"]
@@ -48,7 +51,7 @@ def build(corpus: Path, index: Path, runs: int) -> dict[str, Any]:
     from followup.index.layout import current_build, read_manifest
 
     location = current_build(index)
-    manifest = read_manifest(location)
+    manifest = read_manifest(location).raw
     files = {p.name: p.stat().st_size for p in location.path.iterdir() if p.is_file()}
     chunks = manifest["counts"]["chunks"]
     median = statistics.median(seconds)
@@ -69,7 +72,7 @@ def cold_start(corpus: Path, index: Path, runs: int) -> dict[str, float]:
     return {"cold_start_seconds": statistics.median(seconds), "cold_start_max_seconds": max(seconds)}
 
 
-def warm(corpus: Path, index: Path, rounds: int, threads: int, modes: tuple[str, ...]) -> dict[str, dict[str, float]]:
+def warm(corpus: Path, index: Path, rounds: int, threads: int, modes: tuple[Mode, ...]) -> dict[str, dict[str, float]]:
     """In-process latency of whole answers; `threads`: the query encoder's (`followup ask` uses every
     core, a service slot one)."""
     from followup.answerer import Answerer
@@ -78,7 +81,7 @@ def warm(corpus: Path, index: Path, rounds: int, threads: int, modes: tuple[str,
 
     answerer = Answerer.load(index, corpus, threads=threads)
     items = load_suite(SUITE)
-    results = {}
+    results: dict[str, dict[str, float]] = {}
     for mode in modes:
         samples = []
         for _ in range(rounds):

@@ -109,7 +109,7 @@ def query_model(index_dir: Path) -> Path:
     for attempt in range(2):
         try:
             location = current_build(index_dir)
-            name = str(read_manifest(location, verify_files=False).get("query_encoder") or "")
+            name = str(read_manifest(location, verify_files=False).query_encoder or "")
             if name and (location.path / name).is_file():
                 return location.path / name
         except IndexProblem:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.milvus_engine import MilvusLiteEngine
 
 from followup.answerer import Answerer
+from followup.core.defaults import MilvusEngine
 from followup.core.types import Answer, AskRequest
 from followup.index.backends.choice import BackendChoice
 from followup.index.build import build_index
@@ -39,7 +40,7 @@ from scale import LIBRARY, library_queries, percentiles_ms
 
 
 @contextlib.contextmanager
-def engine_uri(uri: str | None, data_dir: Path) -> Iterator[tuple[str, str]]:
+def engine_uri(uri: str | None, data_dir: Path) -> Iterator[tuple[str, MilvusEngine]]:
     """(uri, engine kind): the server given, or a milvus-lite engine for the run."""
     if uri:
         yield uri, "server"

@@ -203,7 +203,7 @@ class Library:
 
 def library_location(index: Path) -> tuple[BuildLocation, dict[str, Any]]:
     location = current_build(index)
-    return location, read_manifest(location)
+    return location, dict(read_manifest(location).raw)
 
 
 def read_library(index: Path) -> Library:
@@ -274,7 +274,7 @@ def spec_of(library_loc: BuildLocation, library_manifest: dict[str, Any], chunks
 
 def reusable(out: Path, spec: dict[str, Any]) -> dict[str, Any] | None:
     try:
-        manifest = read_manifest(current_build(out))
+        manifest = dict(read_manifest(current_build(out)).raw)
     except Exception:  # none yet, or unreadable: built again
         return None
     synthetic = manifest.get("synthetic", {})
@@ -641,7 +641,7 @@ def measure_load(out: Path, threads: int) -> dict[str, Any]:
     with steps("DenseIndex.load (faiss.read_index)"):
         DenseIndex.load(path / DENSE_INDEX_FILE, np.load(path / DENSE_ROWS_FILE))
     with steps("ChunkEmbeddings (maps, checks refs)"):
-        ChunkEmbeddings(path, manifest["segments"])
+        ChunkEmbeddings(path, manifest.raw["segments"])
     with steps("ArticleChunks"):
         ArticleChunks(path, article_ids)
     with steps("medications.json"):
@@ -725,7 +725,7 @@ def main() -> None:
     else:
         build = {"reused": False, **build_synthetic(args.library, args.out, args.chunks)}
     gc.collect()
-    manifest = read_manifest(current_build(args.out))
+    manifest = read_manifest(current_build(args.out)).raw
     questions = library_queries(args.beir, args.queries)
     print("cold starts of followup ask", file=sys.stderr)
     cold = cold_starts(args.out, questions[0].text)

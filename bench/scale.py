@@ -117,7 +117,7 @@ def rss_parts_mb() -> dict[str, float]:
 def library_build(corpus: Path, index: Path) -> dict[str, Any]:
     seconds, stderr = followup("index", "--corpus", str(corpus), "--index", str(index))
     location = current_build(index)
-    manifest = read_manifest(location)
+    manifest = read_manifest(location).raw
     size = sum(p.stat().st_size for p in location.path.iterdir() if p.is_file())
     segments = sum(p.stat().st_size for p in location.path.glob("segment-*"))
     return {

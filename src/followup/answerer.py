@@ -13,7 +13,7 @@ from pathlib import Path
 from followup.answer.candidates import Place
 from followup.answer.request_checks import validate_request
 from followup.answer.stages import Arrangement, Assessment, CandidateFinder, choose, gate, score
-from followup.core.defaults import DEFAULT_RETRIEVAL, RetrievalParams
+from followup.core.defaults import DEFAULT_RETRIEVAL, Mode, RetrievalParams
 from followup.core.errors import IndexProblem
 from followup.core.types import Answer, AskRequest
 from followup.index.reader import SearchIndex, load_index
@@ -47,7 +47,7 @@ class Answerer:
 
     def ask(
         self, question: str, history: Sequence[str] = (), article: str | None = None, top_k: int = 5,
-        mode: str = "hybrid",
+        mode: Mode = "hybrid",
     ) -> Answer:  # fmt: skip
         """Answer `question`, asked after the earlier questions `history` (oldest first), from one
         article or, with `article` None, the whole library. Bad input raises `InvalidRequest` or

@@ -15,17 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from followup import __version__
 from followup.answer.request_checks import check_text
-from followup.core.defaults import DEFAULT_CHUNKING, MAX_TOP_K, MODES
+from followup.core.defaults import BACKENDS, DEFAULT_CHUNKING, MAX_TOP_K, MILVUS_ENGINES, MODES
 from followup.core.errors import FollowupError, InvalidRequest
-from followup.index.backends.choice import BACKENDS, MILVUS_ENGINES
+from followup.core.settings import Settings
 
 if TYPE_CHECKING:
     from followup.answerer import Answerer
     from followup.core.types import AskRequest
 
-DEFAULT_CORPUS = Path(os.environ.get("FOLLOWUP_CORPUS", "corpus"))
-DEFAULT_INDEX = Path(os.environ.get("FOLLOWUP_INDEX", "index"))
-DEFAULT_SUITE = Path("evals/muscle-spasm-suite.jsonl")
 INDEX_HELP = "index directory (default: %(default)s, or $FOLLOWUP_INDEX)"
 
 
@@ -37,7 +34,8 @@ def backend_options(parser: argparse.ArgumentParser, what: str) -> None:
                         "followup, exact search ($FOLLOWUP_MILVUS_ENGINE)")  # fmt: skip
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(settings: Settings) -> argparse.ArgumentParser:
+    """The command line; `settings` gives the defaults the environment may change."""
     parser = argparse.ArgumentParser(
         prog="followup",
         description="Answer follow-up questions about a medical article with verbatim, cited passages "
@@ -50,13 +48,13 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--corpus",
             type=Path,
-            default=DEFAULT_CORPUS,
+            default=settings.corpus_dir,
             help="corpus directory, one folder per article (default: %(default)s, or $FOLLOWUP_CORPUS)",
         )
         p.add_argument(
             "--index",
             type=Path,
-            default=DEFAULT_INDEX,
+            default=settings.index_dir,
             help=INDEX_HELP,
         )
 
@@ -109,15 +107,15 @@ def _parser() -> argparse.ArgumentParser:
         "or a BEIR directory (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv) indexed in memory.",
     )
     locations(evaluate)
-    evaluate.add_argument("target", nargs="?", type=Path, default=DEFAULT_SUITE, help="default: %(default)s")
+    evaluate.add_argument("target", nargs="?", type=Path, default=settings.eval_suite, help="default: %(default)s")
     evaluate.add_argument("--split", default="test", help="dev, test (default) or, for suites, all")
     evaluate.add_argument("--json", action="store_true", help="print the results as one JSON object on stdout")
-    evaluate.add_argument("--runs-dir", type=Path, default=Path("evals/runs"), help="where run folders go")
+    evaluate.add_argument("--runs-dir", type=Path, default=settings.runs_dir, help="where run folders go")
     evaluate.add_argument("--no-save", action="store_true", help="do not write a run folder")
     evaluate.add_argument(
         "--cache",
         type=Path,
-        default=Path(".cache/embeddings"),
+        default=settings.embedding_cache,
         help="embedding cache for benchmark corpora (default: %(default)s)",
     )
     evaluate.add_argument(
@@ -176,17 +174,17 @@ def _parser() -> argparse.ArgumentParser:
                      help="attach FILE as reference N (repeatable)")  # fmt: skip
     add.add_argument("--retracted", type=int, action="append", default=[], metavar="N",
                      help="mark reference N retracted: never ranked as evidence (repeatable)")  # fmt: skip
-    add.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
+    add.add_argument("--corpus", type=Path, default=settings.corpus_dir,
                      help="corpus directory (default: %(default)s, or $FOLLOWUP_CORPUS)")  # fmt: skip
     add.add_argument("--json", action="store_true", help="print the result as JSON")
 
     verify = commands.add_parser(
         "verify", help="check every byte of the index against its manifest (loading checks sizes and times only)"
     )
-    verify.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=INDEX_HELP)
+    verify.add_argument("--index", type=Path, default=settings.index_dir, help=INDEX_HELP)
 
     articles = commands.add_parser("articles", help="list the indexed articles and their references")
-    articles.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=INDEX_HELP)
+    articles.add_argument("--index", type=Path, default=settings.index_dir, help=INDEX_HELP)
     return parser
 
 
@@ -201,16 +199,17 @@ def _seconds(text: str) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    settings = Settings.from_environment()
+    args = _parser(settings).parse_args(argv)
     try:
         if args.command == "index":
-            return _index(args)
+            return _index(args, settings)
         if args.command == "ask":
             return _ask(args)
         if args.command == "eval":
-            return _eval(args)
+            return _eval(args, settings)
         if args.command == "serve":
-            return _serve(args)
+            return _serve(args, settings)
         if args.command == "verify":
             return _verify(args)
         if args.command == "add":
@@ -229,11 +228,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
 
 
-def _index(args: argparse.Namespace) -> int:
+def _index(args: argparse.Namespace, settings: Settings) -> int:
     from followup.index.backends.choice import BackendChoice
     from followup.index.build import build_index
 
-    backend = BackendChoice.from_options(args.backend, args.milvus_uri, args.milvus_engine, args.index)
+    backend = BackendChoice.from_options(args.backend, args.milvus_uri, args.milvus_engine, args.index, settings)
     result = build_index(args.corpus, args.index, force=args.force, ray=args.ray, backend=backend)
     state = "built" if result.rebuilt else "up to date (corpus unchanged; --force rebuilds)"
     print(
@@ -340,7 +339,7 @@ def _ask_jsonl(answerer: Answerer, args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _eval(args: argparse.Namespace) -> int:
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from followup.evaluate.report import compare_runs
 
     if args.compare:
@@ -352,7 +351,7 @@ def _eval(args: argparse.Namespace) -> int:
     from followup.evaluate.run import print_tables, run_eval
     from followup.index.backends.choice import BackendChoice
 
-    backend = BackendChoice.from_options(args.backend, args.milvus_uri, args.milvus_engine)
+    backend = BackendChoice.from_options(args.backend, args.milvus_uri, args.milvus_engine, settings=settings)
     outcome = run_eval(args.target, args.split, args.index, args.corpus,
                        ChunkingParams(max_words=args.max_words), args.cache, backend)  # fmt: skip
     print_tables(outcome)
@@ -371,12 +370,12 @@ def _verify(args: argparse.Namespace) -> int:
     location = current_build(args.index)
     manifest = read_manifest(location, full=True)
     load_index(args.index)  # and the files agree with one another
-    size = sum(record["bytes"] for record in manifest["files"].values())
-    print(f"index ok: {location.path}\n  {len(manifest['files'])} files, {size / 1e6:.1f} MB checked by sha256")
+    size = sum(record["bytes"] for record in manifest.files.values())
+    print(f"index ok: {location.path}\n  {len(manifest.files)} files, {size / 1e6:.1f} MB checked by sha256")
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import logging
 
     import uvicorn
@@ -388,22 +387,22 @@ def _serve(args: argparse.Namespace) -> int:
         from followup.index.build import build_index
 
         # The backend the index is on (or $FOLLOWUP_BACKEND ...): serving never moves it elsewhere.
-        result = build_index(args.corpus, args.index, backend=BackendChoice.from_options(None, None, None, args.index))
+        backend = BackendChoice.from_options(None, None, None, args.index, settings)
+        result = build_index(args.corpus, args.index, backend=backend)
         print(f"index {'built' if result.rebuilt else 'up to date'}: {result.chunks} chunks", file=sys.stderr)
-    origins = [*args.cors_origin, *filter(None, os.environ.get("FOLLOWUP_CORS_ORIGINS", "").split(","))]
-    settings = ServiceSettings(
+    service = ServiceSettings(
         index_dir=args.index,
         corpus_dir=args.corpus if args.corpus.exists() else None,
-        cors_origins=tuple(o.strip() for o in origins),
-        api_key=os.environ.get("FOLLOWUP_API_KEY") or None,
+        cors_origins=tuple(o.strip() for o in [*args.cors_origin, *settings.cors_origins]),
+        api_key=settings.api_key,
         reload_interval=args.reload_interval,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    live = live_index(settings)
+    live = live_index(service)
     # Loaded here, before the server starts: a missing, stale or corrupt index is a one-line error.
     # Later builds that fail to load are logged and the one serving keeps serving.
     live.load()
-    app = create_app(settings, live=live)
+    app = create_app(service, live=live)
     print(f"followup: open http://{args.host}:{args.port}/ (API docs at /docs)", file=sys.stderr, flush=True)
     # uvicorn's own access log is off: ours logs method, path, status and time, never the body.
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")

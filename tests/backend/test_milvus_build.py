@@ -66,17 +66,17 @@ def test_a_rebuild_points_the_alias_at_its_collection_and_drops_those_no_build_n
     builds: dict[str, Path], engine: MilvusLiteEngine
 ) -> None:
     milvus, backend, prefix = _on_milvus(engine, builds["milvus"])
-    first = read_manifest(current_build(builds["milvus"]))["search_backend"]["collection"]
+    first = read_manifest(current_build(builds["milvus"])).search_backend["collection"]
     article = builds["corpus"] / "muscle-spasm" / "article.md"
     original = article.read_text(encoding="utf-8")
     try:
         article.write_text(original + "\nA sentence added to change the article.\n", encoding="utf-8")
         build_index(builds["corpus"], builds["milvus"], backend=milvus)
-        second = read_manifest(current_build(builds["milvus"]))["search_backend"]["collection"]
+        second = read_manifest(current_build(builds["milvus"])).search_backend["collection"]
         assert second != first and backend.aliases()[prefix] == second
         article.write_text(original, encoding="utf-8")
         build_index(builds["corpus"], builds["milvus"], backend=milvus)
-        third = read_manifest(current_build(builds["milvus"]))["search_backend"]["collection"]
+        third = read_manifest(current_build(builds["milvus"])).search_backend["collection"]
         # The current build and the one before it are kept (a reader may still be on it); the first is gone.
         ours = {c for c in backend.collections() if c.startswith(f"{prefix}_")}
         assert ours == {second, third} and backend.aliases()[prefix] == third
@@ -114,7 +114,7 @@ def test_an_interrupted_build_leaves_the_old_collection_serving_and_its_own_is_d
     import followup.index.build
 
     milvus, backend, prefix = _on_milvus(engine, builds["milvus"])
-    serving = read_manifest(current_build(builds["milvus"]))["search_backend"]["collection"]
+    serving = read_manifest(current_build(builds["milvus"])).search_backend["collection"]
     answerer = Answerer.load(builds["milvus"], builds["corpus"])
     request = AskRequest("What dose of baclofen is used?")
     before = _passages(answerer, request)
@@ -145,7 +145,7 @@ def test_a_plain_followup_index_keeps_an_index_on_milvus(
 
     for name in ("FOLLOWUP_BACKEND", "FOLLOWUP_MILVUS_URI", "FOLLOWUP_MILVUS_ENGINE"):
         monkeypatch.delenv(name, raising=False)
-    before = read_manifest(current_build(builds["milvus"]))["search_backend"]
+    before = read_manifest(current_build(builds["milvus"])).search_backend
     assert main(["index", "--corpus", str(builds["corpus"]), "--index", str(builds["milvus"])]) == 0
     assert "index up to date" in capsys.readouterr().out
-    assert read_manifest(current_build(builds["milvus"]))["search_backend"] == before
+    assert read_manifest(current_build(builds["milvus"])).search_backend == before

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from followup.answerer import Answerer
+from followup.core.defaults import Mode
 from followup.core.errors import InvalidRequest, UnknownArticle
 from followup.core.text import words
 from followup.core.types import Answer, AskRequest, Role
@@ -255,7 +256,7 @@ def test_an_uncited_restatement_is_shown_as_the_reference_it_restates(
 
 
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
-def test_every_mode_answers(answerer: Answerer, built: tuple[Path, Path], mode: str) -> None:
+def test_every_mode_answers(answerer: Answerer, built: tuple[Path, Path], mode: Mode) -> None:
     answer = answerer.answer(AskRequest("Is diazepam indicated for alcohol withdrawal?", mode=mode))
     assert answer.answered
     assert_contract(answer, built[0])
@@ -276,7 +277,7 @@ def test_scoping_to_the_article(answerer: Answerer) -> None:
         (AskRequest("x" * 50_000), "question is 50,000 characters long"),
         (AskRequest("q", history=("ok",) * 21), "history has 21 turns"),
         (AskRequest("q", top_k=0), "top_k must be between 1 and 20"),
-        (AskRequest("q", mode="sparse"), "mode must be one of bm25, dense, hybrid"),
+        (AskRequest("q", mode=cast(Mode, "sparse")), "mode must be one of bm25, dense, hybrid"),
     ],
 )
 def test_bad_requests_are_refused(answerer: Answerer, request_: AskRequest, message: str) -> None:

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from followup.answerer import Answerer
 from followup.core.errors import IndexProblem
 from followup.core.types import Answer, AskRequest
-from followup.index.layout import current_build
+from followup.index.layout import Manifest, current_build
 from followup.serve.app import BUILD_HEADER, ServiceSettings, create_app
 from followup.serve.live import LiveIndex
 
@@ -31,7 +31,7 @@ class FakeAnswerer:
 
     def __init__(self, build: str) -> None:
         self.build = build
-        self.index = SimpleNamespace(manifest={"corpus_hash": build * 12}, articles={})
+        self.index = SimpleNamespace(manifest=Manifest.from_raw({"corpus_hash": build * 12}), articles={})
         self.encoder = object()
 
     def answer(self, request: AskRequest) -> Answer:

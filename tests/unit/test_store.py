@@ -12,6 +12,7 @@ from followup.core.errors import IndexProblem
 from followup.core.files import corpus_fingerprint
 from followup.index.layout import (
     BUILDS,
+    Manifest,
     build_lock,
     build_recipe,
     current_build,
@@ -119,7 +120,8 @@ def test_one_build_at_a_time(tmp_path: Path) -> None:
 def test_staleness_is_detected_when_the_corpus_changes(tmp_path: Path, corpus_dir: Path) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(corpus_dir, corpus)
-    manifest = {"corpus_hash": corpus_fingerprint(corpus), "created_at": "then", **build_recipe(ChunkingParams())}
+    raw = {"corpus_hash": corpus_fingerprint(corpus), "created_at": "then", **build_recipe(ChunkingParams())}
+    manifest = Manifest.from_raw(raw)
     check_fresh(manifest, corpus)
     article = corpus / "muscle-spasm" / "article.md"
     article.write_text(article.read_text() + "\nA new sentence 1.\n")
@@ -131,7 +133,7 @@ def test_an_index_from_another_version_is_refused(tmp_path: Path, corpus_dir: Pa
     manifest = {"corpus_hash": corpus_fingerprint(corpus_dir), **build_recipe(ChunkingParams())}
     manifest["followup_version"] = "0.0.0"
     with pytest.raises(IndexProblem, match="another followup version"):
-        check_fresh(manifest, corpus_dir)
+        check_fresh(Manifest.from_raw(manifest), corpus_dir)
 
 
 def test_an_index_built_before_token_vectors_is_refused(corpus_dir: Path) -> None:
@@ -139,4 +141,4 @@ def test_an_index_built_before_token_vectors_is_refused(corpus_dir: Path) -> Non
     manifest = {"corpus_hash": corpus_fingerprint(corpus_dir), **build_recipe(ChunkingParams())}
     del manifest["token_vectors"]
     with pytest.raises(IndexProblem, match="run `followup index`"):
-        check_fresh(manifest, corpus_dir)
+        check_fresh(Manifest.from_raw(manifest), corpus_dir)

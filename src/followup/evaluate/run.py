@@ -145,7 +145,7 @@ def run_suite(path: Path, split: str, index_dir: Path, corpus_dir: Path) -> Eval
         "retrieval": {name: r.retrieval for name, r in results.items()},
         "answers": {name: r.answers for name, r in results.items()},
         "latency_ms": {name: r.latency_ms for name, r in results.items()},
-        "settings": {"retrieval": params, "index": answerer.index.manifest.get("chunking")},
+        "settings": {"retrieval": params, "index": answerer.index.manifest.chunking},
     }
     rows = [row for r in results.values() for row in r.rows]
     return EvalOutcome(summary, rows, {name: r.recall_curve for name, r in results.items()})

@@ -9,7 +9,7 @@ from itertools import pairwise
 from typing import Any
 
 from followup.answerer import Answerer
-from followup.core.defaults import RetrievalParams
+from followup.core.defaults import Mode, RetrievalParams
 from followup.core.errors import CorpusError
 from followup.core.progress import ProgressLine
 from followup.core.types import Answer, AskRequest, Passage, Role
@@ -25,7 +25,7 @@ class Config:
     """One column of the side-by-side comparison."""
 
     name: str
-    mode: str
+    mode: Mode
     params: RetrievalParams
 
 

@@ -106,7 +106,7 @@ def _up_to_date(
 ) -> tuple[BuildLocation, dict[str, Any]] | None:
     try:
         location = current_build(index_dir)
-        manifest = read_manifest(location)
+        manifest = dict(read_manifest(location).raw)
     except IndexProblem:
         return None
     same = manifest.get("corpus_hash") == corpus_hash and all(manifest.get(k) == v for k, v in recipe.items())

@@ -57,7 +57,7 @@ def previous_build(index_dir: Path) -> Previous | None:
     """The current build, when it is readable and its embeddings came from the same model."""
     try:
         location = current_build(index_dir)
-        manifest = read_manifest(location)
+        manifest = dict(read_manifest(location).raw)
         if manifest.get("model_key") != model_key():
             return None
         return Previous(location, manifest, [Segment(location.path, n) for n in manifest["segments"]])

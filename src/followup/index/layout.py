@@ -25,7 +25,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -34,6 +34,7 @@ from typing import Any
 from followup import __version__
 from followup.core.defaults import MODEL_NAME, MODEL_PACKAGE, ChunkingParams
 from followup.core.errors import IndexProblem
+from followup.core.files import FileRecord
 from followup.core.medications import LEXICON_PACKAGE, lexicon_version
 from followup.embed.model_key import model_key
 from followup.index.dense import FLAT_LIMIT, HNSW_BUILD_DEPTH, HNSW_NEIGHBOURS
@@ -105,7 +106,7 @@ def file_record(path: Path, sha256: str | None = None) -> dict[str, Any]:
     return {"sha256": sha256 or file_sha256(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def _check_file(file: Path, record: dict[str, Any], full: bool) -> None:
+def _check_file(file: Path, record: Mapping[str, Any], full: bool) -> None:
     if not file.is_file():
         raise IndexProblem(f"{file}: missing from the index: run `followup index --force`")
     stat = file.stat()
@@ -117,7 +118,45 @@ def _check_file(file: Path, record: dict[str, Any], full: bool) -> None:
         raise IndexProblem(f"{file}: corrupt (checksum differs from the manifest): run `followup index --force`")
 
 
-def read_manifest(location: BuildLocation, verify_files: bool = True, full: bool = False) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Manifest:
+    """A build's manifest.json as its readers use it. Each field holds what the file holds, or None (or
+    the default readers always assumed) where it lacks the key: `followup index` writes every one, and
+    the format version is what says they mean what they say. `raw` is the whole document, for the
+    recipe comparison and for a build carrying records over from this one."""
+
+    raw: Mapping[str, Any]
+    created_at: str | None  # UTC, 2025-01-31T12:00:00Z
+    corpus_hash: str | None  # core/files.py's fingerprint of the corpus the build read
+    corpus_files: Mapping[str, FileRecord] | None  # each corpus file's (bytes, mtime_ns, sha256)
+    chunking: Mapping[str, int] | None  # ChunkingParams.as_dict()
+    followup_version: str | None
+    model: Mapping[str, Any] | None  # the embedding model's name, package and package version
+    counts: Mapping[str, int] | None  # articles, documents, chunks, sentences, tokens
+    segments: Sequence[str] | None  # the embedding segments' names (index/segments.py)
+    query_encoder: str | None  # the ONNX query model's file, when the build has one
+    search_backend: Mapping[str, Any]  # where its searches run (index/backends/); older builds: embedded
+    files: Mapping[str, Mapping[str, Any]]  # each file of the build: sha256, bytes, mtime_ns
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> Manifest:
+        return cls(
+            raw=raw,
+            created_at=raw.get("created_at"),
+            corpus_hash=raw.get("corpus_hash"),
+            corpus_files=raw.get("corpus_files"),
+            chunking=raw.get("chunking"),
+            followup_version=raw.get("followup_version"),
+            model=raw.get("model"),
+            counts=raw.get("counts"),
+            segments=raw.get("segments"),
+            query_encoder=raw.get("query_encoder"),
+            search_backend=raw.get("search_backend", {"kind": "embedded"}),
+            files=raw.get("files", {}),
+        )
+
+
+def read_manifest(location: BuildLocation, verify_files: bool = True, full: bool = False) -> Manifest:
     """The build's manifest; with verify_files, every file is checked against it by size and time (by
     checksum where the time differs); with full, by checksum."""
     path = location.path / MANIFEST
@@ -130,10 +169,11 @@ def read_manifest(location: BuildLocation, verify_files: bool = True, full: bool
         raise IndexProblem(
             f"{path}: index format {found!r}, this followup reads {FORMAT_VERSION}: run `followup index --force`"
         )
+    parsed = Manifest.from_raw(manifest)
     if verify_files:
-        for name, record in manifest.get("files", {}).items():
+        for name, record in parsed.files.items():
             _check_file(location.path / name, record, full)
-    return manifest
+    return parsed
 
 
 @contextlib.contextmanager

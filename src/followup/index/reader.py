@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -24,6 +23,7 @@ from followup.index.layout import (
     DENSE_INDEX_FILE,
     DENSE_ROWS_FILE,
     MEDICATIONS_FILE,
+    Manifest,
     build_recipe,
     current_build,
     read_manifest,
@@ -46,7 +46,7 @@ class ArticleVocabulary:
 
 @dataclass(frozen=True)
 class SearchIndex:
-    manifest: dict[str, Any]
+    manifest: Manifest
     articles: dict[str, Article]
     documents: Mapping[str, Document]
     chunks: Sequence[Chunk]
@@ -73,19 +73,20 @@ class SearchIndex:
         return np.sort(np.concatenate([self.chunk_ids_by_article[a] for a in article_ids]))
 
 
-def check_fresh(manifest: dict[str, Any], corpus_dir: Path) -> None:
+def check_fresh(manifest: Manifest, corpus_dir: Path) -> None:
     """Raise when the corpus or the indexing recipe changed since the build."""
     try:
-        current, _ = fingerprint(corpus_dir, manifest.get("corpus_files"))
+        current, _ = fingerprint(corpus_dir, manifest.corpus_files)
     except CorpusError as e:
         raise IndexProblem(f"cannot check the index against the corpus: {e}") from None
-    if manifest.get("corpus_hash") != current:
+    if manifest.corpus_hash != current:
         raise IndexProblem(
-            f"the index is stale: {corpus_dir} changed since the index was built ({manifest.get('created_at')}); "
+            f"the index is stale: {corpus_dir} changed since the index was built ({manifest.created_at}); "
             "run `followup index`"
         )
-    recipe = build_recipe(ChunkingParams(**manifest["chunking"]))
-    if any(manifest.get(key) != value for key, value in recipe.items()):
+    # A manifest without chunking parameters matches no recipe.
+    recipe = build_recipe(ChunkingParams(**(manifest.chunking or {})))
+    if any(manifest.raw.get(key) != value for key, value in recipe.items()):
         raise IndexProblem(
             "the index was built by another followup version, model, medication lexicon or index layout: "
             "run `followup index`"
@@ -104,13 +105,15 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         documents = DocumentTable(path)
         chunks = ChunkTable(path, documents, article_ids)
         bm25 = BM25Index.open(path)
-        searches = manifest.get("search_backend", {"kind": "embedded"})
+        searches = manifest.search_backend
         dense = (
             None
             if searches["kind"] == "milvus"
             else DenseIndex.load(path / DENSE_INDEX_FILE, np.load(path / DENSE_ROWS_FILE))
         )
-        embeddings = ChunkEmbeddings(path, manifest["segments"])
+        if manifest.segments is None:
+            raise KeyError("segments")  # reported as any unreadable index is
+        embeddings = ChunkEmbeddings(path, manifest.segments)
         by_article = ArticleChunks(path, article_ids)
         medications = json.loads((path / MEDICATIONS_FILE).read_text(encoding="utf-8"))
         lexicon, names_by_article = medications["lexicon"], medications["names_by_article"]
@@ -138,7 +141,7 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         chunk_ids_by_article=by_article,
         vocabulary=ArticleVocabulary(bm25, chunks.articles, article_ids),
         retriever=retriever,
-        query_model=path / manifest["query_encoder"] if manifest.get("query_encoder") else None,
+        query_model=path / manifest.query_encoder if manifest.query_encoder else None,
         medication_lexicon=lexicon,
         medication_names_by_article=names_by_article,
     )

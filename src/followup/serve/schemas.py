@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from followup.core.defaults import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K
+from followup.core.defaults import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K, Mode
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)]
 
@@ -32,7 +32,7 @@ class AskBody(BaseModel):
         default=None, description="answer from this article only; all articles when absent"
     )
     top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K)] = 5
-    mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
+    mode: Mode = "hybrid"
 
     @field_validator("question")
     @classmethod

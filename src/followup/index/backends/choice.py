@@ -4,22 +4,25 @@ build's manifest (`search_backend`), read back by `ask`, `serve` and `eval`."""
 from __future__ import annotations
 
 import hashlib
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from followup.core.defaults import BACKENDS, MILVUS_ENGINES, BackendKind, MilvusEngine
 from followup.core.errors import IndexProblem
+from followup.core.settings import Settings
 
-BACKENDS = ("embedded", "milvus")
-MILVUS_ENGINES = ("server", "lite")
+__all__ = ["BACKENDS", "MILVUS_ENGINES", "BackendChoice", "collection_prefix", "recorded_backend"]
 
 
 @dataclass(frozen=True)
 class BackendChoice:
-    kind: str = "embedded"
+    """Checked when made: a name from the command line or the environment may be any string."""
+
+    kind: BackendKind = "embedded"
     milvus_uri: str = ""  # http://host:port of a Milvus server or a milvus-lite engine
-    milvus_engine: str = "server"  # "lite": milvus-lite 2.5.1's limits (index/backends/milvus.py)
+    milvus_engine: MilvusEngine = "server"  # "lite": milvus-lite 2.5.1's limits (index/backends/milvus.py)
 
     def __post_init__(self) -> None:
         if self.kind not in BACKENDS:
@@ -31,24 +34,28 @@ class BackendChoice:
 
     @classmethod
     def from_options(
-        cls, kind: str | None, uri: str | None, engine: str | None, index_dir: Path | None = None
+        cls,
+        kind: str | None,
+        uri: str | None,
+        engine: str | None,
+        index_dir: Path | None = None,
+        settings: Settings | None = None,
     ) -> BackendChoice:
-        """Command-line options first, then $FOLLOWUP_BACKEND, $FOLLOWUP_MILVUS_URI, $FOLLOWUP_MILVUS_ENGINE,
-        then what the index's current build was written to: a plain `followup index` or `serve` keeps
-        an index on the backend it is on."""
+        """Command-line options first, then $FOLLOWUP_BACKEND, $FOLLOWUP_MILVUS_URI, $FOLLOWUP_MILVUS_ENGINE
+        (`settings`, by default read from the environment now), then what the index's current build was
+        written to: a plain `followup index` or `serve` keeps an index on the backend it is on."""
+        settings = settings or Settings.from_environment()
         recorded = recorded_backend(index_dir) if index_dir is not None else {}
-        kind = kind or os.environ.get("FOLLOWUP_BACKEND") or recorded.get("kind") or "embedded"
+        kind = kind or settings.backend or recorded.get("kind") or "embedded"
         same = recorded.get("kind") == kind
-        return cls(
-            kind,
-            uri or os.environ.get("FOLLOWUP_MILVUS_URI") or (recorded.get("uri", "") if same else ""),
-            engine
-            or os.environ.get("FOLLOWUP_MILVUS_ENGINE")
-            or (recorded.get("engine") if same else None)
-            or "server",
+        engine = engine or settings.milvus_engine or (recorded.get("engine") if same else None) or "server"
+        return cls(  # the names are checked by __post_init__
+            cast(BackendKind, kind),
+            uri or settings.milvus_uri or (recorded.get("uri", "") if same else ""),
+            cast(MilvusEngine, engine),
         )
 
-    def matches(self, recorded: dict[str, Any]) -> bool:
+    def matches(self, recorded: Mapping[str, Any]) -> bool:
         """Whether a build recorded as `recorded` (its manifest's search_backend) was written here."""
         if recorded.get("kind", "embedded") != self.kind:
             return False
@@ -60,12 +67,12 @@ def collection_prefix(index_dir: Path) -> str:
     return f"followup_{hashlib.sha256(str(index_dir.resolve()).encode()).hexdigest()[:10]}"
 
 
-def recorded_backend(index_dir: Path) -> dict[str, Any]:
+def recorded_backend(index_dir: Path) -> Mapping[str, Any]:
     """The current build's `search_backend` ({} when there is no readable build)."""
     from followup.index.layout import current_build, read_manifest
 
     try:
-        recorded = read_manifest(current_build(index_dir), verify_files=False).get("search_backend", {})
+        recorded = read_manifest(current_build(index_dir), verify_files=False).search_backend
     except IndexProblem:
         return {}
     return recorded if isinstance(recorded, dict) else {}

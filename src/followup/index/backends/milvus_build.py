@@ -6,10 +6,9 @@ build for other tools. An interrupted build leaves its collection unreferenced, 
 
 from __future__ import annotations
 
-import os
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from followup.core.errors import IndexProblem
 from followup.core.progress import ProgressLine
+from followup.core.settings import Settings
 from followup.index.backends.base import WrittenSearches
 from followup.index.backends.choice import BackendChoice, collection_prefix
 from followup.index.backends.milvus import MilvusBackend, MilvusRetriever, MilvusSettings, Vocabulary, build_rows
@@ -58,8 +58,8 @@ def after_publish(index_dir: Path, entry: dict[str, Any]) -> list[str]:
                 recorded = read_manifest(BuildLocation(index_dir, build.name), verify_files=False)
             except IndexProblem:
                 continue  # not a build this followup reads: it names no collection it could serve
-            if recorded.get("search_backend", {}).get("kind") == "milvus":
-                kept.add(recorded["search_backend"]["collection"])
+            if recorded.search_backend.get("kind") == "milvus":
+                kept.add(recorded.search_backend["collection"])
     backend = backend_for(entry["uri"], entry["engine"])
     try:
         backend.point_alias(entry["alias"], entry["collection"])
@@ -71,11 +71,11 @@ def after_publish(index_dir: Path, entry: dict[str, Any]) -> list[str]:
         backend.close()
 
 
-def open_retriever(entry: dict[str, Any], bm25: BM25Index, chunks: int) -> MilvusRetriever:
+def open_retriever(entry: Mapping[str, Any], bm25: BM25Index, chunks: int) -> MilvusRetriever:
     """The retriever of a build on Milvus, checked against the build: its collection exists and holds
     the build's chunks. $FOLLOWUP_MILVUS_URI overrides the recorded URI (an engine moved, a replica's
     own address for it)."""
-    uri = os.environ.get("FOLLOWUP_MILVUS_URI") or entry["uri"]
+    uri = Settings.from_environment().milvus_uri or entry["uri"]
     backend = backend_for(uri, entry.get("engine", "server"))
     collection = entry["collection"]
     if not backend.has_collection(collection):
