@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from followup.core.tiers import tier_for_citations, tier_for_kind
-from followup.core.types import Reference, Tier
+from followup.core.tiers import KIND_TIERS, is_reference_kind, tier_for_citations, tier_for_kind
+from followup.core.types import REFERENCE_KINDS, Reference, ReferenceKind, Tier
 
 
 def ref(number: int, tier: Tier, retracted: bool = False) -> Reference:
-    return Reference(number=number, title=f"ref {number}", kind="x", tier=tier, retracted=retracted)
+    return Reference(number=number, title=f"ref {number}", kind="unknown", tier=tier, retracted=retracted)
 
 
 def test_tier_ranks_follow_design_order() -> None:
@@ -26,7 +26,7 @@ def test_tier_ranks_follow_design_order() -> None:
         ("unknown", Tier.UNREFERENCED),
     ],
 )
-def test_tier_for_kind(kind: str, tier: Tier) -> None:
+def test_tier_for_kind(kind: ReferenceKind, tier: Tier) -> None:
     assert tier_for_kind(kind) == tier
 
 
@@ -35,9 +35,9 @@ def test_publication_types_can_raise_the_tier() -> None:
     assert tier_for_kind("review", ["Review", "Meta-Analysis"]) == Tier.SYSTEMATIC_REVIEW
 
 
-def test_unknown_kind_is_an_error() -> None:
-    with pytest.raises(KeyError):
-        tier_for_kind("blog post")
+def test_only_known_kinds_are_reference_kinds() -> None:
+    assert is_reference_kind("meta_analysis") and not is_reference_kind("blog post")
+    assert set(KIND_TIERS) == set(REFERENCE_KINDS), "every kind has its tier"
 
 
 def test_article_text_inherits_best_cited_tier() -> None:

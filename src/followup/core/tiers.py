@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeGuard
 
-from followup.core.types import Reference, Tier
+from followup.core.types import REFERENCE_KINDS, Reference, ReferenceKind, Tier
 
-# A reference's `kind` in references.json. Several spellings map to one tier so that records copied
-# from other tools load without editing.
-KIND_TIERS: dict[str, Tier] = {
+# Each kind of reference (core/types.py ReferenceKind) and its tier.
+KIND_TIERS: dict[ReferenceKind, Tier] = {
     "guideline": Tier.GUIDELINE,
     "practice_guideline": Tier.GUIDELINE,
     "consensus_statement": Tier.GUIDELINE,
@@ -53,7 +53,11 @@ def best_tier(tiers: Iterable[Tier]) -> Tier:
     return min(tiers, key=lambda t: t.rank, default=Tier.UNREFERENCED)
 
 
-def tier_for_kind(kind: str, publication_types: Iterable[str] = ()) -> Tier:
+def is_reference_kind(value: str) -> TypeGuard[ReferenceKind]:
+    return value in REFERENCE_KINDS
+
+
+def tier_for_kind(kind: ReferenceKind, publication_types: Iterable[str] = ()) -> Tier:
     """The tier of a reference. Raises KeyError for an unknown kind (the corpus loader reports it)."""
     from_types = [PUBLICATION_TYPE_TIERS[t.lower()] for t in publication_types if t.lower() in PUBLICATION_TYPE_TIERS]
     return best_tier([KIND_TIERS[kind], *from_types])

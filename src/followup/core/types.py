@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Literal, get_args
 
 from followup.core.defaults import Mode
 
@@ -26,13 +27,24 @@ class Tier(Enum):
         return list(Tier).index(self) + 1
 
 
+# A reference's `kind` in references.json (core/tiers.py maps each to its tier). Several spellings of one
+# kind, so that records copied from other tools load without editing.
+ReferenceKind = Literal[
+    "guideline", "practice_guideline", "consensus_statement", "drug_label", "systematic_review", "meta_analysis",
+    "rct", "randomized_controlled_trial", "observational_study", "cohort_study", "case_control_study",
+    "cross_sectional_study", "review", "case_report", "case_series", "preclinical_study", "animal_study",
+    "in_vitro_study", "editorial", "expert_opinion", "unknown",
+]  # fmt: skip
+REFERENCE_KINDS: tuple[ReferenceKind, ...] = get_args(ReferenceKind)
+
+
 @dataclass(frozen=True)
 class Reference:
     """One entry of an article's reference list, numbered as the article numbers it."""
 
     number: int
     title: str | None
-    kind: str
+    kind: ReferenceKind
     tier: Tier
     authors: str | None = None
     journal: str | None = None

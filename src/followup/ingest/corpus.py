@@ -10,7 +10,7 @@ from typing import Any
 
 from followup.core.errors import CorpusError
 from followup.core.files import ARTICLE_FILE, article_folders
-from followup.core.tiers import KIND_TIERS, tier_for_kind
+from followup.core.tiers import KIND_TIERS, is_reference_kind, tier_for_kind
 from followup.core.types import Article, Document, Reference
 from followup.ingest.citations import find_markers
 from followup.ingest.structure import markdown_blocks, plain_blocks
@@ -97,7 +97,7 @@ def _load_references(folder: Path) -> list[Reference]:
         if number < 1 or any(r.number == number for r in references):
             raise CorpusError(where, f"reference number {number} must be positive and unique")
         kind = _field(record, "kind", str, where)
-        if kind not in KIND_TIERS:
+        if not is_reference_kind(kind):
             raise CorpusError(where, f"unknown kind {kind!r}; use one of: {', '.join(KIND_TIERS)}")
         references.append(
             Reference(
