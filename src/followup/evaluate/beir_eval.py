@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from followup.answer.maxsim import maxsim
+from followup.core.arrays import offsets
 from followup.core.defaults import ChunkingParams
 from followup.core.progress import ProgressLine
 from followup.core.text import tokenize
@@ -172,8 +173,7 @@ def late_scores(
         values = np.concatenate([tokens[chunk_ids[i]][0] for i in filled]).astype(np.float32)
         norms = np.sqrt(np.einsum("ij,ij->i", values, values))
         similarity = (query_tokens @ values.T) / np.maximum(norms, 1e-12)
-        starts = np.concatenate([[0], np.cumsum(lengths[filled])[:-1]])
-        chunk_scores[filled] = np.maximum.reduceat(similarity, starts, axis=1).mean(axis=0)
+        chunk_scores[filled] = np.maximum.reduceat(similarity, offsets(lengths[filled])[:-1], axis=1).mean(axis=0)
     scores = np.full(len(documents), -np.inf)
     np.maximum.at(scores, owners, chunk_scores)
     return np.where(np.isneginf(scores), 0.0, scores)  # a document without chunks scores 0, as above

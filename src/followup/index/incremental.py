@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from followup.core.arrays import offsets
 from followup.core.errors import IndexProblem
 from followup.core.types import Article, Chunk, Document
 from followup.embed.model_key import model_key
@@ -200,7 +201,7 @@ def dense_index(work: Path, previous: Previous | None, keys: list[bytes], vector
 def write_terms(work: Path, terms: Sequence[Sequence[str]]) -> None:
     encoded = [" ".join(t).encode() for t in terms]
     (work / TERMS_FILE).write_bytes(b"".join(encoded))
-    np.save(work / TERM_OFFSETS_FILE, np.concatenate([[0], np.cumsum([len(e) for e in encoded])]).astype(np.int64))
+    np.save(work / TERM_OFFSETS_FILE, offsets([len(e) for e in encoded]))
 
 
 def chunk_terms(
@@ -216,13 +217,13 @@ def chunk_terms(
         path = previous.location.path
         try:
             blob = (path / TERMS_FILE).read_bytes()
-            offsets = np.load(path / TERM_OFFSETS_FILE).tolist()
+            term_offsets = np.load(path / TERM_OFFSETS_FILE).tolist()
             refs = np.load(path / CHUNK_EMBEDDINGS_FILE)
             wanted = set(keys)
             for chunk, (s, r) in enumerate(refs.tolist()):
                 key = bytes(previous.segments[s].keys[r])
                 if key in wanted and key not in known:
-                    known[key] = blob[offsets[chunk] : offsets[chunk + 1]].decode().split()
+                    known[key] = blob[term_offsets[chunk] : term_offsets[chunk + 1]].decode().split()
         except (OSError, ValueError, IndexError):
             known = {}
     return [known[k] if k in known else tokenize(t) for k, t in zip(keys, texts, strict=True)]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from followup.core.arrays import offsets
 from followup.core.types import Chunk
 from followup.embed.token_vectors import ChunkEmbedding, dequantise, passage_rows
 from followup.index.mapped import mapped_array
@@ -49,18 +50,14 @@ def _stacked(parts: Sequence[np.ndarray], shape: tuple[int, ...], dtype: type) -
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(shape, dtype)
 
 
-def _rows(counts: Iterable[int]) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum(list(counts), dtype=np.int64)]).astype(np.int64)
-
-
 def write_segment(directory: Path, name: str, keys: Sequence[bytes], embeddings: Sequence[ChunkEmbedding]) -> None:
     dimension = len(embeddings[0].vector) if embeddings else 0
     arrays = {
         "keys": np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 32),
         "vectors": _stacked([e.vector[None] for e in embeddings], (0, dimension), np.float32),
-        "sentence-rows": _rows(len(e.sentences) for e in embeddings),
+        "sentence-rows": offsets(len(e.sentences) for e in embeddings),
         "sentences": _stacked([e.sentences for e in embeddings], (0, dimension), np.float32),
-        "token-rows": _rows(len(e.tokens.values) for e in embeddings),
+        "token-rows": offsets(len(e.tokens.values) for e in embeddings),
         "token-values": _stacked([e.tokens.values for e in embeddings], (0, dimension), np.int8),
         "token-scales": _stacked([e.tokens.scales for e in embeddings], (0,), np.float32),
         "token-spans": _stacked([e.tokens.spans for e in embeddings], (0, 2), np.int32),
@@ -139,9 +136,9 @@ def write_compacted(directory: Path, name: str, rows: Sequence[tuple[Segment, in
     arrays = {
         "keys": _stacked(parts["keys"], (0, 32), np.uint8),
         "vectors": _stacked(parts["vectors"], (0, dimension), np.float32),
-        "sentence-rows": _rows(len(p) for p in parts["sentences"]),
+        "sentence-rows": offsets(len(p) for p in parts["sentences"]),
         "sentences": _stacked(parts["sentences"], (0, dimension), np.float32),
-        "token-rows": _rows(len(p) for p in parts["token-values"]),
+        "token-rows": offsets(len(p) for p in parts["token-values"]),
         "token-values": _stacked(parts["token-values"], (0, dimension), np.int8),
         "token-scales": _stacked(parts["token-scales"], (0,), np.float32),
         "token-spans": _stacked(parts["token-spans"], (0, 2), np.int32),
