@@ -36,6 +36,7 @@ from followup.embed.onnx_encoder import OnnxQueryEncoder
 from followup.evaluate.beir_data import BeirDataset, load_beir
 from followup.evaluate.beir_eval import DEPTH, BenchmarkIndex, build_benchmark_index
 from followup.evaluate.metrics import aggregate, percentiles
+from followup.index.backends.base import Ranking
 from followup.retrieve.hybrid import fuse
 
 if TYPE_CHECKING:
@@ -50,7 +51,6 @@ TORCH_PIN = "torch==2.13.0"
 STAMP = ".requirements-sha256"
 HAYSTACK = "haystack hybrid-rrf"
 FOLLOWUP = ("followup hybrid-minmax", "followup hybrid-rrf")
-Ranking = list[tuple[int, float]]
 
 
 # --- Haystack's venv and half ------------------------------------------------------------------------------
