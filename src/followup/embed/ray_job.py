@@ -24,7 +24,8 @@ import numpy as np
 
 from followup.core.arrays import offsets
 from followup.core.errors import FollowupError
-from followup.embed.chunk_embeddings import ChunkText, assemble, length_batches, short_texts
+from followup.embed.batches import length_batches
+from followup.embed.chunk_embeddings import ChunkText, assemble, short_texts
 from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens
 
 if TYPE_CHECKING:
