@@ -18,7 +18,6 @@ import argparse
 from pathlib import Path
 
 from followup.core.defaults import DEFAULT_CHUNKING, DEFAULT_RETRIEVAL
-from followup.embed.model_key import model_key
 from followup.embed.onnx_encoder import OnnxQueryEncoder
 from followup.embed.torch_encoder import Encoder
 from followup.evaluate.beir_data import load_beir
@@ -72,7 +71,7 @@ def late_interaction_inputs(
     runs, index, qrels = rankings(path, split, encoder, cache)
     fused = {q: fuse([lexical, dense], "minmax", weights=DEFAULT_RETRIEVAL.minmax_weights)
              for q, (lexical, dense) in runs.items()}  # fmt: skip
-    tokens = chunk_tokens(index, tokens_encoder, cache, token_cache_key(model_key()))
+    tokens = chunk_tokens(index, tokens_encoder, cache, token_cache_key())
     queries = load_beir(path, split).queries
     result = {}
     for qid, ranking in fused.items():

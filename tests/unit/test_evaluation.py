@@ -144,7 +144,7 @@ def test_embedding_cache_is_keyed_by_content(tmp_path: Path) -> None:
     assert encoder.calls == 1 and np.array_equal(first, again)
     cached_embeddings(["fish", "diet"], encoder.encode, tmp_path, "x")
     assert encoder.calls == 2
-    assert not list(tmp_path.glob("*.tmp"))
+    assert not list(tmp_path.glob("*.partial")), "no temporary file left"
 
 
 def test_suite_lines_are_validated(tmp_path: Path) -> None:

@@ -109,7 +109,7 @@ def test_token_cache_round_trip_by_content_and_key(tmp_path: Path) -> None:
     assert np.array_equal(values, expected) and np.allclose(scales, expected_scales)
     assert again.get("b")[0].shape == (0, 8) and again.get("c")[0].shape == (2, 8)
     assert TokenCache(tmp_path, "bench", "k2").missing(["a"]) == ["a"], "another model: nothing reused"
-    assert not list(tmp_path.glob("*.tmp"))
+    assert not list(tmp_path.glob("*.partial")), "no temporary file left"
     again.path.write_bytes(b"not a zip file")
     assert TokenCache(tmp_path, "bench", "k1").missing(["a"]) == ["a"], "a damaged file is ignored"
 

@@ -84,7 +84,6 @@ def run_beir(
 ) -> EvalOutcome:
     """`backend`: where the benchmark's chunks are searched (in memory, or written to a Milvus collection)."""
     from followup.embed.bulk_encoder import TorchPassEncoder
-    from followup.embed.model_key import model_key
     from followup.embed.onnx_encoder import OnnxQueryEncoder
     from followup.embed.torch_encoder import Encoder
     from followup.evaluate.beir_eval import LATE_INTERACTION_WEIGHT, RERANK_DEPTH, evaluate_beir
@@ -98,7 +97,7 @@ def run_beir(
     variant = "bf16" if bulk.bfloat16 else "fp32"  # the cache files name how the chunks were embedded
     results = evaluate_beir(dataset, LibraryEmbedding(bulk, queries), chunking, cache_dir,
                             rrf_k=DEFAULT_RETRIEVAL.rrf_k, minmax_weights=DEFAULT_RETRIEVAL.minmax_weights,
-                            token_encoder=bulk, token_key=token_cache_key(model_key()) + variant,
+                            token_encoder=bulk, token_key=token_cache_key() + variant,
                             query_token_encoder=queries, cache_variant=variant,
                             searches_for=_server_searches(backend))  # fmt: skip
     summary = {

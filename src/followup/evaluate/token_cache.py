@@ -11,32 +11,25 @@ again), never trusted.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from followup.core.files import atomic_path
 from followup.core.progress import ProgressLine
+from followup.embed.model_key import embedding_key, text_digest
 from followup.embed.token_vectors import TokenEmbedding, quantise
 
 EncodeTokensFn = Callable[[Sequence[str], Callable[[int, int], None]], list[TokenEmbedding]]
 FORMAT = "int8-per-token-scale-v1"
 
 
-def token_cache_key(model: str) -> str:
-    """What the stored token vectors depend on: the model (`text_embeddings.model_key()`, which names the
-    ONNX export too), the runtime that runs it, and this file's layout."""
-    parts = [model, metadata.version("onnxruntime"), metadata.version("tokenizers"), FORMAT]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
-
-
-def _digest(text: str) -> bytes:
-    return hashlib.sha256(text.encode()).digest()
+def token_cache_key() -> str:
+    """What the stored token vectors depend on: the model and the code that runs it (model_key), and
+    this file's layout. How the chunks were embedded (bf16, fp32) is in the label."""
+    return embedding_key(FORMAT)
 
 
 class TokenCache:
@@ -68,7 +61,7 @@ class TokenCache:
         return len(self._bounds) + len(self._new)
 
     def __contains__(self, text: str) -> bool:
-        digest = _digest(text)
+        digest = text_digest(text)
         return digest in self._bounds or digest in self._new
 
     def missing(self, texts: Sequence[str]) -> list[str]:
@@ -77,11 +70,11 @@ class TokenCache:
 
     def add(self, texts: Sequence[str], embeddings: Sequence[TokenEmbedding]) -> None:
         for text, embedding in zip(texts, embeddings, strict=True):
-            self._new[_digest(text)] = quantise(embedding.vectors)
+            self._new[text_digest(text)] = quantise(embedding.vectors)
 
     def get(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """A text's int8 token vectors and their scales (late_interaction.dequantise turns them back)."""
-        return self._get(_digest(text))
+        return self._get(text_digest(text))
 
     def _get(self, digest: bytes) -> tuple[np.ndarray, np.ndarray]:
         if digest in self._new:
@@ -98,12 +91,9 @@ class TokenCache:
         values = np.concatenate([v for v, _ in parts]).astype(np.int8)
         scales = np.concatenate([s for _, s in parts]).astype(np.float32)
         counts = np.array([len(s) for _, s in parts], dtype=np.int64)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".npz.tmp")
-        with os.fdopen(handle, "wb") as f:
+        with atomic_path(self.path) as temporary, temporary.open("wb") as f:
             np.savez(f, keys=np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 32), counts=counts,
                      values=values, scales=scales)  # fmt: skip
-        os.replace(temporary, self.path)  # a killed run never leaves a truncated file under the real name
         ends = np.cumsum(counts)
         self._values, self._scales, self._new = values, scales, {}
         self._bounds = {d: (int(e - c), int(e)) for d, c, e in zip(digests, counts, ends, strict=True)}
