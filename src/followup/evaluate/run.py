@@ -34,22 +34,14 @@ class EvalOutcome:
 def query_model_path(index_dir: Path, cache_dir: Path, encoder: Encoder, reference_texts: Sequence[str]) -> Path:
     """The ONNX export of the model: the one an index build keeps in `<index>/embeddings/`, else one in the
     benchmark cache, exported there (and checked against sentence-transformers) when neither exists."""
-    from followup.embed.model_key import model_key
+    from followup.embed.onnx_export import cached_query_model, kept_query_model
     from followup.index.layout import EMBEDDINGS, QUERY_MODEL_FILE
 
-    name = f"{model_key()}-{QUERY_MODEL_FILE}"
-    for candidate in (index_dir / EMBEDDINGS / name, cache_dir / name):
-        if candidate.is_file():
-            return candidate
-    from followup.embed.onnx_export import export_query_model
-
-    target = cache_dir / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{name}.partial")
-    print(f"exporting the ONNX model to {target}", file=sys.stderr)
-    export_query_model(partial, encoder, reference_texts)
-    os.replace(partial, target)  # a killed run never leaves half a model under the real name
-    return target
+    built = kept_query_model(index_dir / EMBEDDINGS, QUERY_MODEL_FILE)
+    if built.is_file():
+        return built
+    cached = kept_query_model(cache_dir, QUERY_MODEL_FILE)
+    return cached_query_model(cached, lambda: encoder, reference_texts, announce=True)
 
 
 @dataclass(frozen=True)
