@@ -12,7 +12,7 @@ import pytest
 
 from followup.core.defaults import ChunkingParams
 from followup.core.text import tokenize
-from followup.embed.token_vectors import TokenEmbedding, quantise
+from followup.embed.token_vectors import PACKED_ARRAYS, TokenEmbedding, quantise
 from followup.evaluate.beir_data import load_beir
 from followup.evaluate.beir_eval import (
     BEIR_MODES,
@@ -108,6 +108,8 @@ def test_token_cache_round_trip_by_content_and_key(tmp_path: Path) -> None:
     expected, expected_scales = quantise(embedding(3, 1).vectors)
     assert np.array_equal(values, expected) and np.allclose(scales, expected_scales)
     assert again.get("b")[0].shape == (0, 8) and again.get("c")[0].shape == (2, 8)
+    with np.load(again.path) as stored:
+        assert stored.files == ["keys", *PACKED_ARRAYS], "the token vectors as a build's segments lay them out"
     assert TokenCache(tmp_path, "bench", "k2").missing(["a"]) == ["a"], "another model: nothing reused"
     assert not list(tmp_path.glob("*.partial")), "no temporary file left"
     again.path.write_bytes(b"not a zip file")

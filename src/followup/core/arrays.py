@@ -3,7 +3,7 @@ vectors: part i is flat[offsets[i] : offsets[i + 1]]."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -14,3 +14,8 @@ def offsets(lengths: Iterable[int] | np.ndarray) -> np.ndarray:
     starts = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, dtype=np.int64, out=starts[1:])  # summed in int64: int32 lengths may add up past 2**31
     return starts
+
+
+def concatenated(parts: Sequence[np.ndarray], empty: tuple[int, ...], dtype: type) -> np.ndarray:
+    """The parts end to end as `dtype`; with no parts, an array of shape `empty`."""
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(empty, dtype)
