@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,21 +14,28 @@ import pytest
 from followup.core.defaults import ChunkingParams
 from followup.core.errors import CorpusError
 from followup.core.text import tokenize
+from followup.embed.token_vectors import TokenEmbedding
 from followup.evaluate.beir_data import load_beir
-from followup.evaluate.beir_eval import BEIR_MODES, evaluate_beir
+from followup.evaluate.beir_eval import BEIR_MODES, BenchmarkEncoders, evaluate_beir
 from followup.evaluate.embedding_cache import cached_embeddings
 from followup.evaluate.metrics import aggregate
 from followup.evaluate.report import compare_runs, table, write_run
 from followup.evaluate.suites import load_suite
 
-if TYPE_CHECKING:
-    from followup.embed.torch_encoder import Encoder
-
 VOCABULARY = ["statin", "cancer", "breast", "diet", "asthma", "fish", "mercury", "coffee"]
 
 
+def word_tokens(text: str) -> TokenEmbedding:
+    """Stands in for a text's token vectors: one one-hot vector per known word, in order."""
+    words = [tokenize(w)[0] for w in VOCABULARY]
+    rows = [np.eye(len(VOCABULARY), dtype=np.float32)[words.index(t)] for t in tokenize(text) if t in words]
+    vectors = np.stack(rows) if rows else np.zeros((0, len(VOCABULARY)), np.float32)
+    return TokenEmbedding(vectors, np.zeros((len(vectors), 2), np.int32))
+
+
 class BagOfWordsEncoder:
-    """Stands in for the model: a normalised bag of known words, so the right document is findable."""
+    """Stands in for the model: a normalised bag of known words, so the right document is findable.
+    A QueryEncoder (embed/protocols.py), and its `encode` embeds chunk texts in bulk."""
 
     dimension = len(VOCABULARY)
 
@@ -48,6 +55,13 @@ class BagOfWordsEncoder:
 
     def encode_query(self, text: str) -> np.ndarray:
         return np.asarray(self.encode([text])[0])
+
+    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenEmbedding]]:
+        return self.encode(texts), [word_tokens(t) for t in texts]
+
+    def encoders(self) -> BenchmarkEncoders:
+        """Chunks and queries both embedded by this stand-in; no token vectors for the chunks."""
+        return BenchmarkEncoders(self.encode, self)
 
 
 def write_beir(root: Path) -> Path:
@@ -94,14 +108,14 @@ def test_metrics_by_hand() -> None:
 def test_beir_evaluation_side_by_side_with_cached_embeddings(tmp_path: Path) -> None:
     dataset = load_beir(write_beir(tmp_path / "mini"), "test")
     encoder = BagOfWordsEncoder()
-    results = evaluate_beir(dataset, cast("Encoder", encoder), ChunkingParams(), tmp_path / "cache")
+    results = evaluate_beir(dataset, encoder.encoders(), ChunkingParams(), tmp_path / "cache")
     assert set(results) == set(BEIR_MODES)
     for result in results.values():
         assert result.metrics["RR@10"] == pytest.approx(1.0)
         assert set(result.per_query) == {"Q1", "Q2"}
         assert set(result.latency_ms) == {"p50", "p95"}
     calls = encoder.calls
-    evaluate_beir(dataset, cast("Encoder", encoder), ChunkingParams(), tmp_path / "cache")
+    evaluate_beir(dataset, encoder.encoders(), ChunkingParams(), tmp_path / "cache")
     assert encoder.calls == calls + 2, "the corpus came from the cache; only the two queries were embedded"
 
 
@@ -114,7 +128,7 @@ def test_a_benchmark_searched_through_a_retriever_ranks_as_in_memory(tmp_path: P
     from followup.index.dense import DenseIndex
 
     dataset = load_beir(write_beir(tmp_path / "mini"), "test")
-    encoder = cast("Encoder", BagOfWordsEncoder())
+    encoders = BagOfWordsEncoder().encoders()
     calls: list[str] = []
 
     class Counting(EmbeddedRetriever):
@@ -129,8 +143,8 @@ def test_a_benchmark_searched_through_a_retriever_ranks_as_in_memory(tmp_path: P
     def searches(index: BenchmarkIndex) -> Retriever:
         return Counting(index.bm25, DenseIndex.build(index.vectors))
 
-    in_memory = evaluate_beir(dataset, encoder, ChunkingParams(), tmp_path / "cache")
-    through = evaluate_beir(dataset, encoder, ChunkingParams(), tmp_path / "cache", searches_for=searches)
+    in_memory = evaluate_beir(dataset, encoders, ChunkingParams(), tmp_path / "cache")
+    through = evaluate_beir(dataset, encoders, ChunkingParams(), tmp_path / "cache", searches_for=searches)
     assert sorted(calls) == ["lexical"] * len(dataset.queries) + ["semantic"] * len(dataset.queries)
     for mode in BEIR_MODES:
         assert through[mode].metrics == in_memory[mode].metrics, mode

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -17,26 +16,27 @@ from followup.core.defaults import ChunkingParams
 from followup.core.progress import ProgressLine
 from followup.core.text import tokenize
 from followup.core.types import Block, Document
+from followup.embed.protocols import QueryEncoder
 from followup.embed.token_vectors import dequantise
 from followup.evaluate.beir_data import BeirDataset
-from followup.evaluate.embedding_cache import cached_embeddings
+from followup.evaluate.embedding_cache import EncodeFn, cached_embeddings
 from followup.evaluate.metrics import RECALL_CURVE, aggregate, per_query, percentiles
-from followup.evaluate.token_cache import cached_tokens
+from followup.evaluate.token_cache import EncodeTokensFn, cached_tokens, token_cache_key
+from followup.index.backends.base import Ranking, Retriever
 from followup.index.bm25 import BM25Index
 from followup.ingest.chunking import chunk_documents, indexed_text
 from followup.retrieve.hybrid import best_chunk_per_document, fuse, top_scores
 
-if TYPE_CHECKING:
-    from followup.embed.passes import ModelPasses
-    from followup.index.backends.base import Retriever
 
+@dataclass(frozen=True)
+class BenchmarkEncoders:
+    """How a benchmark is embedded: its chunk texts in bulk (`chunks`: pooled vectors; `chunk_tokens`:
+    token vectors, which the late-interaction mode needs), and each query as `followup ask` embeds a
+    question (`queries`: its vector, and its token vectors for the rerank)."""
 
-class BenchmarkEncoder(Protocol):
-    """Embeds a benchmark's chunk texts in bulk and its queries one at a time."""
-
-    def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray: ...
-
-    def encode_query(self, text: str) -> np.ndarray: ...
+    chunks: EncodeFn
+    queries: QueryEncoder
+    chunk_tokens: EncodeTokensFn | None = None
 
 
 BEIR_MODES = ("bm25", "dense", "hybrid-rrf", "hybrid-minmax")
@@ -113,9 +113,10 @@ class BenchmarkIndex:
 
 
 def build_benchmark_index(
-    dataset: BeirDataset, encoder: BenchmarkEncoder, chunking: ChunkingParams, cache_dir: Path, cache_variant: str = ""
+    dataset: BeirDataset, encode_chunks: EncodeFn, chunking: ChunkingParams, cache_dir: Path, cache_variant: str = ""
 ) -> BenchmarkIndex:
-    """`cache_variant` names how the encoder embeds (as "bf16") in the cache files' names."""
+    """Chunks embedded by `encode_chunks` (cached). `cache_variant` names how the encoder embeds (as
+    "bf16") in the cache files' names."""
     documents = [d for d in as_documents(dataset) if d.text.strip()]
     chunks = chunk_documents(documents, chunking)
     doc_index = {d.id: i for i, d in enumerate(documents)}
@@ -134,7 +135,7 @@ def build_benchmark_index(
         ids=[d.id for d in documents],
         chunk_document=chunk_document,
         bm25=BM25Index([tokenize(t) for t in chunk_texts]),
-        vectors=cached_embeddings(chunk_texts, encoder.encode, cache_dir, label),
+        vectors=cached_embeddings(chunk_texts, encode_chunks, cache_dir, label),
         label=label,
         chunk_texts=chunk_texts,
         document_chunks=[np.asarray(c, dtype=np.int64) for c in by_document],
@@ -144,12 +145,12 @@ def build_benchmark_index(
 TokenRows = Sequence[tuple[np.ndarray, np.ndarray]]  # by chunk id: int8 token vectors and their scales
 
 
-def chunk_tokens(index: BenchmarkIndex, token_encoder: ModelPasses, cache_dir: Path, key: str) -> TokenRows:
-    """Every chunk's stored token vectors, embedding (one ONNX pass over each chunk's indexed text) and
+def chunk_tokens(index: BenchmarkIndex, encode_tokens: EncodeTokensFn, cache_dir: Path) -> TokenRows:
+    """Every chunk's stored token vectors, embedding (one pass over each chunk's indexed text) and
     caching those no earlier run did. Every chunk, not only those of documents that reach some query's
     top RERANK_DEPTH: on NFCorpus those were 76% of the chunks for the dev queries and 90% for dev and
     test, so the subset saved little and would tie the cache to the queries and fusion settings."""
-    cache = cached_tokens(index.chunk_texts, token_encoder.encode_tokens, cache_dir, index.label, key)
+    cache = cached_tokens(index.chunk_texts, encode_tokens, cache_dir, index.label, token_cache_key())
     return [cache.get(t) for t in index.chunk_texts]
 
 
@@ -214,41 +215,37 @@ def late_latency(added: Sequence[float], encode: Sequence[float]) -> dict[str, f
 
 def evaluate_beir(
     dataset: BeirDataset,
-    encoder: BenchmarkEncoder,
+    encoders: BenchmarkEncoders,
     chunking: ChunkingParams,
     cache_dir: Path,
     modes: Sequence[str] | None = None,
     rrf_k: int = 60,
     minmax_weights: tuple[float, float] = (1.0, 1.0),
-    token_encoder: ModelPasses | None = None,
-    token_key: str = "",
-    query_token_encoder: ModelPasses | None = None,
     late_weight: float = LATE_INTERACTION_WEIGHT,
     cache_variant: str = "",
     searches_for: Callable[[BenchmarkIndex], Retriever] | None = None,
 ) -> dict[str, ModeResult]:
-    """Every mode's measures (by default BEIR_MODES, and LATE_INTERACTION when there is a token encoder).
-    LATE_INTERACTION needs `token_encoder` (the ONNX export of the same model, whose one pass gives token
-    vectors; it embeds the chunks) and `token_key` (token_cache.token_cache_key); `query_token_encoder`
-    (default: the same) embeds the queries, on one thread as `followup ask` does: a two-thread session's
-    idle threads spin and slowed the scoring after it from 7.6 to 12.2 ms. Its queries run after the
-    others, once every chunk's token vectors are cached, so its latency is the hybrid's plus the rerank's.
-    `searches_for`: a server's retriever over the benchmark's chunks, searched instead of memory."""
+    """Every mode's measures (by default BEIR_MODES, and LATE_INTERACTION when the encoders embed the
+    chunks' token vectors). LATE_INTERACTION embeds each query's token vectors with `encoders.queries`,
+    on one thread as `followup ask` does: a two-thread session's idle threads spin and slowed the scoring
+    after it from 7.6 to 12.2 ms. Its queries run after the others, once every chunk's token vectors are
+    cached, so its latency is the hybrid's plus the rerank's. `searches_for`: a server's retriever over
+    the benchmark's chunks, searched instead of memory."""
     if modes is None:
-        modes = (*BEIR_MODES, LATE_INTERACTION) if token_encoder is not None else BEIR_MODES
+        modes = (*BEIR_MODES, LATE_INTERACTION) if encoders.chunk_tokens is not None else BEIR_MODES
     late = LATE_INTERACTION in modes
-    if late and (token_encoder is None or not token_key):
-        raise ValueError(f"{LATE_INTERACTION} needs the ONNX token encoder and a token cache key")
-    index = build_benchmark_index(dataset, encoder, chunking, cache_dir, cache_variant)
+    if late and encoders.chunk_tokens is None:
+        raise ValueError(f"{LATE_INTERACTION} needs the chunks' token vectors (BenchmarkEncoders.chunk_tokens)")
+    index = build_benchmark_index(dataset, encoders.chunks, chunking, cache_dir, cache_variant)
     if searches_for is not None:  # the benchmark's chunks on a server (followup eval --backend milvus)
         index = replace(index, searches=searches_for(index))
     runs: dict[str, dict[str, dict[str, float]]] = {mode: {} for mode in modes}
     timings: dict[str, list[float]] = {mode: [] for mode in modes}
-    hybrid: dict[str, tuple[list[tuple[int, float]], float]] = {}  # the rerank's input and its cost
+    hybrid: dict[str, tuple[Ranking, float]] = {}  # the rerank's input and its cost
     progress = ProgressLine("queries")
     for done, (qid, text) in enumerate(dataset.queries.items(), start=1):
         started = time.perf_counter()
-        vector = encoder.encode_query(text)
+        vector = encoders.queries.encode_query(text)
         encoded = time.perf_counter()
         lexical = index.lexical(text)
         lexical_done = time.perf_counter()
@@ -274,14 +271,13 @@ def evaluate_beir(
         progress(done, len(dataset.queries))
     added: list[float] = []
     encode_ms: list[float] = []  # of `added`: the query's ONNX pass for its token vectors
-    if late and token_encoder is not None:
-        query_tokens = query_token_encoder or token_encoder
-        tokens = chunk_tokens(index, token_encoder, cache_dir, token_key)
+    if late and encoders.chunk_tokens is not None:
+        tokens = chunk_tokens(index, encoders.chunk_tokens, cache_dir)
         progress = ProgressLine("late interaction")
         for done, (qid, text) in enumerate(dataset.queries.items(), start=1):
             ranking, cost = hybrid[qid]
             started = time.perf_counter()
-            _, (query,) = query_tokens.encode_with_tokens([text])
+            _, (query,) = encoders.queries.encode_with_tokens([text])
             encoded = time.perf_counter()
             head = [i for i, _ in ranking[:RERANK_DEPTH]]
             scores = late_scores(query.vectors, head, index.document_chunks, tokens)

@@ -9,8 +9,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from followup import __version__
 from followup.core.defaults import DEFAULT_RETRIEVAL, ChunkingParams
 from followup.core.errors import FollowupError
@@ -18,7 +16,6 @@ from followup.evaluate.beir_data import is_beir_dir, load_beir
 from followup.index.backends.choice import BackendChoice
 
 if TYPE_CHECKING:
-    from followup.embed.passes import ModelPasses
     from followup.embed.torch_encoder import Encoder
     from followup.evaluate.beir_eval import BenchmarkIndex
     from followup.index.backends.base import Retriever
@@ -44,21 +41,6 @@ def query_model_path(index_dir: Path, cache_dir: Path, encoder: Encoder, referen
     return cached_query_model(cached, lambda: encoder, reference_texts, announce=True)
 
 
-@dataclass(frozen=True)
-class LibraryEmbedding:
-    """A benchmark embedded as a library build embeds it: chunks in bulk on torch (bfloat16 where the
-    CPU has it, embed/bulk_encoder.py), queries through the ONNX export on one thread, as `followup ask`."""
-
-    bulk: ModelPasses
-    queries: ModelPasses
-
-    def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        return self.bulk.encode_many(texts, progress)
-
-    def encode_query(self, text: str) -> np.ndarray:
-        return self.queries.encode_query(text)
-
-
 def _server_searches(backend: BackendChoice) -> Callable[[BenchmarkIndex], Retriever] | None:
     if backend.kind == "embedded":
         return None
@@ -78,20 +60,19 @@ def run_beir(
     from followup.embed.bulk_encoder import TorchPassEncoder
     from followup.embed.onnx_encoder import OnnxQueryEncoder
     from followup.embed.torch_encoder import Encoder
-    from followup.evaluate.beir_eval import LATE_INTERACTION_WEIGHT, RERANK_DEPTH, evaluate_beir
-    from followup.evaluate.token_cache import token_cache_key
+    from followup.evaluate.beir_eval import LATE_INTERACTION_WEIGHT, RERANK_DEPTH, BenchmarkEncoders, evaluate_beir
 
     dataset = load_beir(path, split)
     encoder = Encoder()
     onnx_path = query_model_path(index_dir, cache_dir, encoder,
                                  [f"{d.title}\n{d.text}" for d in dataset.documents[:32]])  # fmt: skip
+    # Embedded as a library build embeds: chunks in bulk on torch (bfloat16 where the CPU has it,
+    # embed/bulk_encoder.py), queries through the ONNX export on one thread, as `followup ask`.
     bulk, queries = TorchPassEncoder(encoder), OnnxQueryEncoder(onnx_path, threads=1)
     variant = "bf16" if bulk.bfloat16 else "fp32"  # the cache files name how the chunks were embedded
-    results = evaluate_beir(dataset, LibraryEmbedding(bulk, queries), chunking, cache_dir,
-                            rrf_k=DEFAULT_RETRIEVAL.rrf_k, minmax_weights=DEFAULT_RETRIEVAL.minmax_weights,
-                            token_encoder=bulk, token_key=token_cache_key() + variant,
-                            query_token_encoder=queries, cache_variant=variant,
-                            searches_for=_server_searches(backend))  # fmt: skip
+    results = evaluate_beir(dataset, BenchmarkEncoders(bulk.encode_many, queries, bulk.encode_tokens), chunking,
+                            cache_dir, rrf_k=DEFAULT_RETRIEVAL.rrf_k, minmax_weights=DEFAULT_RETRIEVAL.minmax_weights,
+                            cache_variant=variant, searches_for=_server_searches(backend))  # fmt: skip
     summary = {
         "suite": dataset.name,
         "split": split,
