@@ -119,9 +119,24 @@ def test_beir_evaluation_side_by_side_with_cached_embeddings(tmp_path: Path) -> 
     assert encoder.calls == calls + 2, "the corpus came from the cache; only the two queries were embedded"
 
 
-def test_a_benchmark_searched_through_a_retriever_ranks_as_in_memory(tmp_path: Path) -> None:
-    """`followup eval BEIR --backend milvus` searches a server through the Retriever seam; with the
-    embedded retriever over the same chunks the measures must not move."""
+def test_a_benchmark_is_searched_by_the_embedded_retriever_over_every_chunk(tmp_path: Path) -> None:
+    from followup.evaluate.beir_eval import build_benchmark_index
+    from followup.index.backends.embedded import EmbeddedRetriever
+
+    dataset = load_beir(write_beir(tmp_path / "mini"), "test")
+    encoder = BagOfWordsEncoder()
+    index = build_benchmark_index(dataset, encoder.encode, ChunkingParams(), tmp_path / "cache")
+    searches = index.searches
+    assert isinstance(searches.retriever, EmbeddedRetriever) and searches.scope is not None
+    assert searches.depth == len(index.chunk_document) and searches.scope.chunks.tolist() == list(range(searches.depth))
+    scores = index.vectors @ encoder.encode_query("mercury in fish")
+    best = int(np.argmax(scores))
+    assert index.dense(encoder.encode_query("mercury in fish"))[0] == (int(index.chunk_document[best]), scores[best])
+
+
+def test_a_benchmark_searched_through_a_server_retriever_ranks_as_in_memory(tmp_path: Path) -> None:
+    """`followup eval BEIR --backend milvus` searches a server through the Retriever seam; with an
+    unscoped embedded retriever over the same chunks standing in for it, the measures must not move."""
     from followup.evaluate.beir_eval import BenchmarkIndex
     from followup.index.backends.base import Retriever
     from followup.index.backends.embedded import EmbeddedRetriever

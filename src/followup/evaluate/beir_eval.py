@@ -1,4 +1,6 @@
-"""Retrieval accuracy on a BEIR benchmark, every mode side by side, scored at document level."""
+"""Retrieval accuracy on a BEIR benchmark, every mode side by side, scored at document level. The
+benchmark's chunks are searched through the retriever seam `followup ask` searches through
+(index/backends/base.Retriever): the embedded retriever, or a server's."""
 
 from __future__ import annotations
 
@@ -22,8 +24,10 @@ from followup.evaluate.beir_data import BeirDataset
 from followup.evaluate.embedding_cache import EncodeFn, cached_embeddings
 from followup.evaluate.metrics import RECALL_CURVE, aggregate, per_query, percentiles
 from followup.evaluate.token_cache import EncodeTokensFn, cached_tokens, token_cache_key
-from followup.index.backends.base import Ranking, Retriever
+from followup.index.backends.base import Ranking, Retriever, SearchScope
+from followup.index.backends.embedded import EmbeddedRetriever
 from followup.index.bm25 import BM25Index
+from followup.index.dense import DenseIndex
 from followup.ingest.chunking import chunk_documents, indexed_text
 from followup.retrieve.hybrid import best_chunk_per_document, fuse, top_scores
 
@@ -66,6 +70,31 @@ def as_documents(dataset: BeirDataset) -> list[Document]:
 
 
 @dataclass(frozen=True)
+class ChunkSearches:
+    """What searches a benchmark's chunks, how many chunks a search returns and within which scope."""
+
+    retriever: Retriever
+    depth: int
+    scope: SearchScope | None = None
+
+    @classmethod
+    def embedded(cls, bm25: BM25Index, vectors: np.ndarray, documents: Sequence[str]) -> ChunkSearches:
+        """The embedded retriever over every chunk (exact: a flat index, however many chunks), each search
+        returning every chunk it scores. Scoped to every chunk: the dense scores are then one numpy product,
+        as the in-memory scoring before it computed them; faiss's unscoped search adds up in another order
+        (1.8% of 13,239 random scores differed in the last bit), enough to swap near ties."""
+        dense = DenseIndex.build(vectors, flat_limit=len(vectors))
+        every = SearchScope(tuple(documents), np.arange(len(vectors), dtype=np.int64))
+        return cls(EmbeddedRetriever(bm25, dense), len(vectors), every)
+
+    @classmethod
+    def on_server(cls, retriever: Retriever, chunks: int) -> ChunkSearches:
+        """A server holding the same chunks (a Milvus collection): every chunk of NFCorpus (13,239) a
+        search, MedQuAD's best third."""
+        return cls(retriever, min(SERVER_DEPTH, chunks))
+
+
+@dataclass(frozen=True)
 class BenchmarkIndex:
     """A benchmark corpus chunked as the project's corpus is, with BM25 and (cached) chunk embeddings;
     rankings are per document, a document scoring as its best chunk."""
@@ -77,27 +106,23 @@ class BenchmarkIndex:
     label: str  # names the cache files: benchmark and chunking
     chunk_texts: list[str]  # what BM25 and the encoders saw: indexed_text, context + "\n" + chunk text
     document_chunks: list[np.ndarray]  # each document's chunk ids, in order
-    # A server holding the same chunks (a Milvus collection): its searches replace the in-memory scoring.
-    searches: Retriever | None = None
+    searches: ChunkSearches
 
-    def lexical(self, text: str) -> list[tuple[int, float]]:
-        if self.searches is None:
-            chunk_scores = self.bm25.scores(tokenize(text))
-        else:  # chunks the server does not return score 0, as they do in memory
-            chunk_scores = self._scattered(self.searches.lexical(tokenize(text), self._depth), 0.0)
+    def lexical(self, text: str) -> Ranking:
+        searches = self.searches
+        found = searches.retriever.lexical(tokenize(text), searches.depth, searches.scope)
+        chunk_scores = self._scattered(found, 0.0)  # chunks a search does not return score 0, as in BM25
         return top_scores(best_chunk_per_document(chunk_scores, self.chunk_document, len(self.ids)), CANDIDATES)
 
-    def dense(self, query_vector: np.ndarray) -> list[tuple[int, float]]:
-        if self.searches is None:
-            chunk_scores = self.vectors @ query_vector
-        else:
-            chunk_scores = self._scattered(self.searches.semantic(query_vector, self._depth), -np.inf)
+    def dense(self, query_vector: np.ndarray) -> Ranking:
+        searches = self.searches
+        found = searches.retriever.semantic(query_vector, searches.depth, searches.scope)
+        chunk_scores = self._scattered(found, -np.inf)
         return top_scores(best_chunk_per_document(chunk_scores, self.chunk_document, len(self.ids)), CANDIDATES)
 
-    @property
-    def _depth(self) -> int:
-        """Chunks a server search returns: every chunk of NFCorpus (13,239), MedQuAD's best third."""
-        return min(SERVER_DEPTH, len(self.chunk_document))
+    def on_server(self, retriever: Retriever) -> BenchmarkIndex:
+        """The same index, searched on a server that holds its chunks."""
+        return replace(self, searches=ChunkSearches.on_server(retriever, len(self.chunk_document)))
 
     def _scattered(self, ranking: Sequence[tuple[int, float]], missing: float) -> np.ndarray:
         scores = np.full(len(self.chunk_document), missing, dtype=np.float32)
@@ -115,8 +140,8 @@ class BenchmarkIndex:
 def build_benchmark_index(
     dataset: BeirDataset, encode_chunks: EncodeFn, chunking: ChunkingParams, cache_dir: Path, cache_variant: str = ""
 ) -> BenchmarkIndex:
-    """Chunks embedded by `encode_chunks` (cached). `cache_variant` names how the encoder embeds (as
-    "bf16") in the cache files' names."""
+    """Chunks embedded by `encode_chunks` (cached), searched by the embedded retriever. `cache_variant`
+    names how the encoder embeds (as "bf16") in the cache files' names."""
     documents = [d for d in as_documents(dataset) if d.text.strip()]
     chunks = chunk_documents(documents, chunking)
     doc_index = {d.id: i for i, d in enumerate(documents)}
@@ -131,14 +156,18 @@ def build_benchmark_index(
     by_document: list[list[int]] = [[] for _ in documents]
     for chunk_id, document in enumerate(chunk_document.tolist()):
         by_document[document].append(chunk_id)
+    ids = [d.id for d in documents]
+    bm25 = BM25Index([tokenize(t) for t in chunk_texts])
+    vectors = cached_embeddings(chunk_texts, encode_chunks, cache_dir, label)
     return BenchmarkIndex(
-        ids=[d.id for d in documents],
+        ids=ids,
         chunk_document=chunk_document,
-        bm25=BM25Index([tokenize(t) for t in chunk_texts]),
-        vectors=cached_embeddings(chunk_texts, encode_chunks, cache_dir, label),
+        bm25=bm25,
+        vectors=vectors,
         label=label,
         chunk_texts=chunk_texts,
         document_chunks=[np.asarray(c, dtype=np.int64) for c in by_document],
+        searches=ChunkSearches.embedded(bm25, vectors, ids),
     )
 
 
@@ -230,7 +259,7 @@ def evaluate_beir(
     on one thread as `followup ask` does: a two-thread session's idle threads spin and slowed the scoring
     after it from 7.6 to 12.2 ms. Its queries run after the others, once every chunk's token vectors are
     cached, so its latency is the hybrid's plus the rerank's. `searches_for`: a server's retriever over
-    the benchmark's chunks, searched instead of memory."""
+    the benchmark's chunks, searched instead of the embedded one."""
     if modes is None:
         modes = (*BEIR_MODES, LATE_INTERACTION) if encoders.chunk_tokens is not None else BEIR_MODES
     late = LATE_INTERACTION in modes
@@ -238,7 +267,7 @@ def evaluate_beir(
         raise ValueError(f"{LATE_INTERACTION} needs the chunks' token vectors (BenchmarkEncoders.chunk_tokens)")
     index = build_benchmark_index(dataset, encoders.chunks, chunking, cache_dir, cache_variant)
     if searches_for is not None:  # the benchmark's chunks on a server (followup eval --backend milvus)
-        index = replace(index, searches=searches_for(index))
+        index = index.on_server(searches_for(index))
     runs: dict[str, dict[str, dict[str, float]]] = {mode: {} for mode in modes}
     timings: dict[str, list[float]] = {mode: [] for mode in modes}
     hybrid: dict[str, tuple[Ranking, float]] = {}  # the rerank's input and its cost
