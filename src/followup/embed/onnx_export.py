@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 # Cosine to sentence-transformers' embedding below which an export is refused (measured: 1 - 1.2e-7).
 MIN_FIDELITY = 0.999
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__)  # status lines: the CLI shows them on stderr (core/status_lines.py)
 
 
 def kept_query_model(directory: Path, file_name: str) -> Path:

@@ -4,7 +4,7 @@ benchmark's chunks are searched through the retriever seam `followup ask` search
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -53,6 +53,7 @@ SERVER_DEPTH = 16_384  # chunks a search on a server returns at most (Milvus's l
 # dev from 0, 0.25, 0.5, 0.75, 1 (evals/tune_fusion.py --late-interaction).
 LATE_INTERACTION_WEIGHT = 0.5
 LATE_INTERACTION_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+log = logging.getLogger(__name__)  # status lines: the CLI shows them on stderr (core/status_lines.py)
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,8 @@ def build_benchmark_index(
     doc_index = {d.id: i for i, d in enumerate(documents)}
     texts = {d.id: d.text for d in documents}
     chunk_texts = [indexed_text(c, texts[c.doc_id]) for c in chunks]
-    print(f"{dataset.name} ({dataset.split}): {len(documents)} documents, {len(chunks)} chunks, "
-          f"{len(dataset.queries)} queries", file=sys.stderr)  # fmt: skip
+    log.info("%s (%s): %d documents, %d chunks, %d queries",
+             dataset.name, dataset.split, len(documents), len(chunks), len(dataset.queries))  # fmt: skip
     label = f"{dataset.name}-w{chunking.max_words}-o{chunking.overlap_sentences}" + (
         f"-{cache_variant}" if cache_variant else ""
     )

@@ -11,7 +11,7 @@ is ignored (its texts are embedded again), never trusted.
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ EncodeTokensFn = Callable[[Sequence[str], Callable[[int, int], None]], list[Toke
 # v2: the segments' layout (row offsets) where v1 kept token counts; a v1 file is not read, its texts are
 # embedded again.
 FORMAT = "int8-packed-tokens-v2"
+log = logging.getLogger(__name__)  # status lines: the CLI shows them on stderr (core/status_lines.py)
 
 
 def token_cache_key() -> str:
@@ -55,7 +56,7 @@ class TokenCache:
         except FileNotFoundError:
             pass
         except (OSError, ValueError, KeyError) as e:
-            print(f"followup: ignoring the token cache {self.path} ({e}); embedding again", file=sys.stderr)
+            log.warning("followup: ignoring the token cache %s (%s); embedding again", self.path, e)
 
     def __len__(self) -> int:
         return len(self._rows) + len(self._new)
@@ -102,8 +103,7 @@ def cached_tokens(texts: Sequence[str], encode: EncodeTokensFn, cache_dir: Path,
     cache = TokenCache(cache_dir, label, key)
     missing = cache.missing(texts)
     if missing:
-        print(f"token vectors: {len(missing)} chunk texts to embed, {len(set(texts)) - len(missing)} cached",
-              file=sys.stderr)  # fmt: skip
+        log.info("token vectors: %d chunk texts to embed, %d cached", len(missing), len(set(texts)) - len(missing))
         cache.add(missing, encode(missing, ProgressLine(f"token vectors {label}")))
         cache.save()
     return cache

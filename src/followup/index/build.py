@@ -6,8 +6,8 @@ checksums of the corpus files whose size and time did not change."""
 from __future__ import annotations
 
 import functools
+import logging
 import platform
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from followup.embed.torch_encoder import Encoder
 
 EMBEDDED = BackendChoice()
+log = logging.getLogger(__name__)  # status lines: the CLI shows them on stderr (core/status_lines.py)
 
 
 @dataclass(frozen=True)
@@ -204,15 +205,14 @@ def build_index(
         texts = chunk_texts(chunks, corpus.documents)
         keys = [t.key for t in texts]
         sentences = sum(len(c.sentences) for c in chunks)
-        print(
-            f"indexing {len(corpus.articles)} article(s), {len(corpus.documents)} documents, "
-            f"{len(chunks)} chunks, {sentences} sentences",
-            file=sys.stderr,
-        )
+        log.info(
+            "indexing %d article(s), %d documents, %d chunks, %d sentences",
+            len(corpus.articles), len(corpus.documents), len(chunks), sentences,
+        )  # fmt: skip
         # Only chunk texts no earlier build embedded are embedded now: changing one article embeds its chunks.
         stored = {k.tobytes() for s in (previous.segments if previous else []) for k in np.asarray(s.keys)}
         new = list({t.key: t for t in texts if t.key not in stored}.values())
-        print(f"{len(new)} chunk texts to embed, {len(set(keys)) - len(new)} from the last build", file=sys.stderr)
+        log.info("%d chunk texts to embed, %d from the last build", len(new), len(set(keys)) - len(new))
         torch_encoder = _torch_encoder()
         from followup.embed.onnx_export import cached_query_model, kept_query_model  # onnxruntime: when building
 

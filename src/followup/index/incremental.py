@@ -6,7 +6,7 @@ MedQuAD library then parses, chunks and embeds one article, not 5,401 (docs/perf
 from __future__ import annotations
 
 import json
-import sys
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -43,6 +43,7 @@ from followup.index.segments import (
 
 # Each chunk's BM25 tokens, space-separated, for the next build: tokenising the MedQuAD library takes 2.7 s.
 TERMS_FILE, TERM_OFFSETS_FILE = "chunk-terms.bin", "chunk-term-offsets.npy"
+log = logging.getLogger(__name__)  # status lines: the CLI shows them on stderr (core/status_lines.py)
 
 
 @dataclass(frozen=True)
@@ -190,11 +191,11 @@ def dense_index(work: Path, previous: Previous | None, keys: list[bytes], vector
                 added.append(chunk)
         unused = int((row_chunks < 0).sum())
         if unused <= REBUILD_SHARE * (len(row_chunks) + len(added)):
-            print(f"adding {len(added)} vectors to the dense graph, {unused} rows unused", file=sys.stderr)
+            log.info("adding %d vectors to the dense graph, %d rows unused", len(added), unused)
             dense = DenseIndex.load(path / DENSE_INDEX_FILE, old_rows)
             return dense.extended(row_chunks, vectors[added], np.array(added, dtype=np.int64))
     if fresh_kind == "hnsw":
-        print(f"building the HNSW graph over {len(vectors)} chunk vectors", file=sys.stderr)
+        log.info("building the HNSW graph over %d chunk vectors", len(vectors))
     return DenseIndex.build(vectors)
 
 
