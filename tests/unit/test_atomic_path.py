@@ -18,6 +18,9 @@ def test_the_file_appears_whole_when_the_block_ends(tmp_path: Path) -> None:
         assert not target.exists(), "nothing under the real name while it is written"
     assert np.load(target).tolist() == [0, 1, 2]
     assert [p.name for p in target.parent.iterdir()] == ["vectors.npy"]
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    assert target.stat().st_mode == plain.stat().st_mode, "the permissions any new file gets"
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,12 +81,12 @@ def corpus_fingerprint(corpus_dir: Path) -> str:
 def atomic_path(target: Path) -> Iterator[Path]:
     """A fresh temporary path beside `target` to write the whole file to; renamed over `target` when the
     block ends, removed when it raises. A killed or failed write never leaves a truncated file under the
-    real name, and readers see the old file or the new one. (numpy adds `.npy` to a path that lacks it:
-    save arrays through the opened file.)"""
+    real name, and readers see the old file or the new one. The path is not created: the writer creates
+    the file, with the permissions any file gets (mkstemp's would be 0600: an index served by another user
+    could not read its model). numpy adds `.npy` to a path that lacks it: save arrays through the opened
+    file."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
-    os.close(handle)
-    temporary = Path(name)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.partial")
     try:
         yield temporary
         os.replace(temporary, target)
