@@ -134,6 +134,58 @@ def test_a_benchmark_is_searched_by_the_embedded_retriever_over_every_chunk(tmp_
     assert index.dense(encoder.encode_query("mercury in fish"))[0] == (int(index.chunk_document[best]), scores[best])
 
 
+def write_larger_beir(root: Path) -> Path:
+    """40 documents of two to five known words each, a few of them in two chunks (ChunkingParams(8))."""
+    rng = np.random.default_rng(7)
+    docs = []
+    for n in range(40):
+        words = rng.choice(VOCABULARY, size=int(rng.integers(2, 6)))
+        text = ". ".join(f"The {w} study" for w in words) + "."
+        docs.append({"_id": f"D{n}", "title": f"Study {n}", "text": text})
+    (root / "qrels").mkdir(parents=True)
+    (root / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    (root / "queries.jsonl").write_text('{"_id": "Q1", "text": "fish mercury"}\n')
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nQ1\tD1\t1\n")
+    return root
+
+
+@pytest.mark.parametrize("candidates", [1, 3, 1000])
+def test_a_deeper_search_only_when_the_chunks_returned_do_not_decide_the_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, candidates: int
+) -> None:
+    """Starting from the best chunk alone, the document rankings are those of every chunk searched."""
+    from dataclasses import replace
+
+    from followup.evaluate import beir_eval
+    from followup.evaluate.beir_eval import build_benchmark_index
+    from followup.index.backends.embedded import EmbeddedRetriever
+
+    monkeypatch.setattr(beir_eval, "CANDIDATES", candidates)
+    dataset = load_beir(write_larger_beir(tmp_path / "larger"), "test")
+    encoder = BagOfWordsEncoder()
+    index = build_benchmark_index(dataset, encoder.encode, ChunkingParams(max_words=8), tmp_path / "cache")
+    chunks = len(index.chunk_document)
+    depths: list[int] = []
+
+    class Recording(EmbeddedRetriever):
+        def semantic(self, vector: np.ndarray, k: int, scope: Any = None) -> list[tuple[int, float]]:
+            depths.append(k)
+            return super().semantic(vector, k, scope)
+
+    searches = index.searches
+    assert isinstance(searches.retriever, EmbeddedRetriever) and chunks > len(index.ids) == 40
+    recording = Recording(searches.retriever.bm25, searches.retriever.dense)
+    shallow = replace(index, searches=replace(searches, retriever=recording, first_depth=1))
+    for text in ["fish mercury", "cancer", "coffee diet asthma", "statin"]:
+        vector = encoder.encode_query(text)
+        assert shallow.lexical(text) == index.lexical(text), text
+        assert shallow.dense(vector) == index.dense(vector), text
+    if candidates == 1000:
+        assert depths.count(chunks) == 4, "more candidates than documents: every chunk, every time"
+    else:
+        assert max(depths) < chunks, "the best chunks decided the few candidates"
+
+
 def test_a_benchmark_searched_through_a_server_retriever_ranks_as_in_memory(tmp_path: Path) -> None:
     """`followup eval BEIR --backend milvus` searches a server through the Retriever seam; with an
     unscoped embedded retriever over the same chunks standing in for it, the measures must not move."""
