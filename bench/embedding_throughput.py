@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from followup.embed.batches import length_batches
 from followup.embed.bulk_encoder import TorchPassEncoder, native_bfloat16
 from followup.embed.onnx_encoder import OnnxQueryEncoder
 from followup.embed.onnx_export import export_query_model
@@ -50,8 +51,7 @@ def sample_texts(beir: Path, chunks: int, sentences: int) -> tuple[list[str], li
 
 def timed(encoders: Sequence[ModelPasses], texts: Sequence[str], batch: int) -> tuple[float, np.ndarray]:
     """Texts/s over `texts` in length-sorted batches dealt round-robin to one thread per encoder."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    batches = [order[b : b + batch] for b in range(0, len(order), batch)]
+    batches = length_batches(texts, batch)
     vectors = np.zeros((len(texts), encoders[0].dimension), np.float32)
 
     def work(worker: int) -> None:

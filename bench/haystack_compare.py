@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -36,10 +36,8 @@ from followup.embed.onnx_encoder import OnnxQueryEncoder
 from followup.evaluate.beir_data import BeirDataset, load_beir
 from followup.evaluate.beir_eval import DEPTH, BenchmarkIndex, build_benchmark_index
 from followup.evaluate.metrics import aggregate, percentiles
+from followup.index.backends.base import Ranking
 from followup.retrieve.hybrid import fuse
-
-if TYPE_CHECKING:
-    from followup.embed.torch_encoder import Encoder
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".cache" / "haystack-venv"
@@ -50,7 +48,6 @@ TORCH_PIN = "torch==2.13.0"
 STAMP = ".requirements-sha256"
 HAYSTACK = "haystack hybrid-rrf"
 FOLLOWUP = ("followup hybrid-minmax", "followup hybrid-rrf")
-Ranking = list[tuple[int, float]]
 
 
 # --- Haystack's venv and half ------------------------------------------------------------------------------
@@ -126,9 +123,7 @@ def query_model(index_dir: Path) -> Path:
 
 def run_followup(dataset: BeirDataset, cache_dir: Path, onnx: Path, warmup: int) -> dict[str, Any]:
     started = time.perf_counter()
-    index: BenchmarkIndex = build_benchmark_index(
-        dataset, cast("Encoder", _EncoderOnCacheMiss()), DEFAULT_CHUNKING, cache_dir
-    )
+    index: BenchmarkIndex = build_benchmark_index(dataset, _EncoderOnCacheMiss().encode, DEFAULT_CHUNKING, cache_dir)
     build_seconds = time.perf_counter() - started
     encoder = OnnxQueryEncoder(onnx)
     params = DEFAULT_RETRIEVAL

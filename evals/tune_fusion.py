@@ -18,7 +18,6 @@ import argparse
 from pathlib import Path
 
 from followup.core.defaults import DEFAULT_CHUNKING, DEFAULT_RETRIEVAL
-from followup.embed.model_key import model_key
 from followup.embed.onnx_encoder import OnnxQueryEncoder
 from followup.embed.torch_encoder import Encoder
 from followup.evaluate.beir_data import load_beir
@@ -33,7 +32,6 @@ from followup.evaluate.beir_eval import (
 )
 from followup.evaluate.metrics import aggregate
 from followup.evaluate.run import query_model_path
-from followup.evaluate.token_cache import token_cache_key
 from followup.retrieve.hybrid import fuse
 
 Rankings = dict[str, tuple[list[tuple[int, float]], list[tuple[int, float]]]]
@@ -44,7 +42,7 @@ RRF_KS = [10, 30, 60, 100]
 
 def rankings(path: Path, split: str, encoder: Encoder, cache: Path) -> tuple[Rankings, BenchmarkIndex, Qrels]:
     dataset = load_beir(path, split)
-    index = build_benchmark_index(dataset, encoder, DEFAULT_CHUNKING, cache)
+    index = build_benchmark_index(dataset, encoder.encode, DEFAULT_CHUNKING, cache)
     result = {
         qid: (index.lexical(text), index.dense(encoder.encode_query(text))) for qid, text in dataset.queries.items()
     }
@@ -72,7 +70,7 @@ def late_interaction_inputs(
     runs, index, qrels = rankings(path, split, encoder, cache)
     fused = {q: fuse([lexical, dense], "minmax", weights=DEFAULT_RETRIEVAL.minmax_weights)
              for q, (lexical, dense) in runs.items()}  # fmt: skip
-    tokens = chunk_tokens(index, tokens_encoder, cache, token_cache_key(model_key()))
+    tokens = chunk_tokens(index, tokens_encoder.encode_tokens, cache)
     queries = load_beir(path, split).queries
     result = {}
     for qid, ranking in fused.items():

@@ -16,9 +16,10 @@ from followup.answer.stages import Arrangement, Assessment, CandidateFinder, cho
 from followup.core.defaults import DEFAULT_RETRIEVAL, Mode, RetrievalParams
 from followup.core.errors import IndexProblem
 from followup.core.types import Answer, AskRequest
+from followup.embed.protocols import QueryEncoder
 from followup.index.reader import SearchIndex, load_index
 from followup.present.contract import present
-from followup.retrieve.plan import QueryEncoder, QueryPlanner, Retrieval, search
+from followup.retrieve.plan import QueryPlanner, Retrieval, search
 from followup.retrieve.query import asks_for_more
 
 

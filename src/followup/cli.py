@@ -201,6 +201,10 @@ def _seconds(text: str) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_environment()
     args = _parser(settings).parse_args(argv)
+    if args.command in ("index", "eval", "serve"):  # they build or embed: their status lines on stderr
+        from followup.core.status_lines import show_status_lines
+
+        show_status_lines()
     try:
         if args.command == "index":
             return _index(args, settings)

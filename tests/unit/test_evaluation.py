@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,21 +14,28 @@ import pytest
 from followup.core.defaults import ChunkingParams
 from followup.core.errors import CorpusError
 from followup.core.text import tokenize
+from followup.embed.token_vectors import TokenEmbedding
 from followup.evaluate.beir_data import load_beir
-from followup.evaluate.beir_eval import BEIR_MODES, evaluate_beir
+from followup.evaluate.beir_eval import BEIR_MODES, BenchmarkEncoders, evaluate_beir
 from followup.evaluate.embedding_cache import cached_embeddings
 from followup.evaluate.metrics import aggregate
 from followup.evaluate.report import compare_runs, table, write_run
 from followup.evaluate.suites import load_suite
 
-if TYPE_CHECKING:
-    from followup.embed.torch_encoder import Encoder
-
 VOCABULARY = ["statin", "cancer", "breast", "diet", "asthma", "fish", "mercury", "coffee"]
 
 
+def word_tokens(text: str) -> TokenEmbedding:
+    """Stands in for a text's token vectors: one one-hot vector per known word, in order."""
+    words = [tokenize(w)[0] for w in VOCABULARY]
+    rows = [np.eye(len(VOCABULARY), dtype=np.float32)[words.index(t)] for t in tokenize(text) if t in words]
+    vectors = np.stack(rows) if rows else np.zeros((0, len(VOCABULARY)), np.float32)
+    return TokenEmbedding(vectors, np.zeros((len(vectors), 2), np.int32))
+
+
 class BagOfWordsEncoder:
-    """Stands in for the model: a normalised bag of known words, so the right document is findable."""
+    """Stands in for the model: a normalised bag of known words, so the right document is findable.
+    A QueryEncoder (embed/protocols.py), and its `encode` embeds chunk texts in bulk."""
 
     dimension = len(VOCABULARY)
 
@@ -48,6 +55,13 @@ class BagOfWordsEncoder:
 
     def encode_query(self, text: str) -> np.ndarray:
         return np.asarray(self.encode([text])[0])
+
+    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenEmbedding]]:
+        return self.encode(texts), [word_tokens(t) for t in texts]
+
+    def encoders(self) -> BenchmarkEncoders:
+        """Chunks and queries both embedded by this stand-in; no token vectors for the chunks."""
+        return BenchmarkEncoders(self.encode, self)
 
 
 def write_beir(root: Path) -> Path:
@@ -94,27 +108,94 @@ def test_metrics_by_hand() -> None:
 def test_beir_evaluation_side_by_side_with_cached_embeddings(tmp_path: Path) -> None:
     dataset = load_beir(write_beir(tmp_path / "mini"), "test")
     encoder = BagOfWordsEncoder()
-    results = evaluate_beir(dataset, cast("Encoder", encoder), ChunkingParams(), tmp_path / "cache")
+    results = evaluate_beir(dataset, encoder.encoders(), ChunkingParams(), tmp_path / "cache")
     assert set(results) == set(BEIR_MODES)
     for result in results.values():
         assert result.metrics["RR@10"] == pytest.approx(1.0)
         assert set(result.per_query) == {"Q1", "Q2"}
         assert set(result.latency_ms) == {"p50", "p95"}
     calls = encoder.calls
-    evaluate_beir(dataset, cast("Encoder", encoder), ChunkingParams(), tmp_path / "cache")
+    evaluate_beir(dataset, encoder.encoders(), ChunkingParams(), tmp_path / "cache")
     assert encoder.calls == calls + 2, "the corpus came from the cache; only the two queries were embedded"
 
 
-def test_a_benchmark_searched_through_a_retriever_ranks_as_in_memory(tmp_path: Path) -> None:
-    """`followup eval BEIR --backend milvus` searches a server through the Retriever seam; with the
-    embedded retriever over the same chunks the measures must not move."""
+def test_a_benchmark_is_searched_by_the_embedded_retriever_over_every_chunk(tmp_path: Path) -> None:
+    from followup.evaluate.beir_eval import build_benchmark_index
+    from followup.index.backends.embedded import EmbeddedRetriever
+
+    dataset = load_beir(write_beir(tmp_path / "mini"), "test")
+    encoder = BagOfWordsEncoder()
+    index = build_benchmark_index(dataset, encoder.encode, ChunkingParams(), tmp_path / "cache")
+    searches = index.searches
+    assert isinstance(searches.retriever, EmbeddedRetriever) and searches.scope is not None
+    assert searches.depth == len(index.chunk_document) and searches.scope.chunks.tolist() == list(range(searches.depth))
+    scores = index.vectors @ encoder.encode_query("mercury in fish")
+    best = int(np.argmax(scores))
+    assert index.dense(encoder.encode_query("mercury in fish"))[0] == (int(index.chunk_document[best]), scores[best])
+
+
+def write_larger_beir(root: Path) -> Path:
+    """40 documents of two to five known words each, a few of them in two chunks (ChunkingParams(8))."""
+    rng = np.random.default_rng(7)
+    docs = []
+    for n in range(40):
+        words = rng.choice(VOCABULARY, size=int(rng.integers(2, 6)))
+        text = ". ".join(f"The {w} study" for w in words) + "."
+        docs.append({"_id": f"D{n}", "title": f"Study {n}", "text": text})
+    (root / "qrels").mkdir(parents=True)
+    (root / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    (root / "queries.jsonl").write_text('{"_id": "Q1", "text": "fish mercury"}\n')
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nQ1\tD1\t1\n")
+    return root
+
+
+@pytest.mark.parametrize("candidates", [1, 3, 1000])
+def test_a_deeper_search_only_when_the_chunks_returned_do_not_decide_the_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, candidates: int
+) -> None:
+    """Starting from the best chunk alone, the document rankings are those of every chunk searched."""
+    from dataclasses import replace
+
+    from followup.evaluate import beir_eval
+    from followup.evaluate.beir_eval import build_benchmark_index
+    from followup.index.backends.embedded import EmbeddedRetriever
+
+    monkeypatch.setattr(beir_eval, "CANDIDATES", candidates)
+    dataset = load_beir(write_larger_beir(tmp_path / "larger"), "test")
+    encoder = BagOfWordsEncoder()
+    index = build_benchmark_index(dataset, encoder.encode, ChunkingParams(max_words=8), tmp_path / "cache")
+    chunks = len(index.chunk_document)
+    depths: list[int] = []
+
+    class Recording(EmbeddedRetriever):
+        def semantic(self, vector: np.ndarray, k: int, scope: Any = None) -> list[tuple[int, float]]:
+            depths.append(k)
+            return super().semantic(vector, k, scope)
+
+    searches = index.searches
+    assert isinstance(searches.retriever, EmbeddedRetriever) and chunks > len(index.ids) == 40
+    recording = Recording(searches.retriever.bm25, searches.retriever.dense)
+    shallow = replace(index, searches=replace(searches, retriever=recording, first_depth=1))
+    for text in ["fish mercury", "cancer", "coffee diet asthma", "statin"]:
+        vector = encoder.encode_query(text)
+        assert shallow.lexical(text) == index.lexical(text), text
+        assert shallow.dense(vector) == index.dense(vector), text
+    if candidates == 1000:
+        assert depths.count(chunks) == 4, "more candidates than documents: every chunk, every time"
+    else:
+        assert max(depths) < chunks, "the best chunks decided the few candidates"
+
+
+def test_a_benchmark_searched_through_a_server_retriever_ranks_as_in_memory(tmp_path: Path) -> None:
+    """`followup eval BEIR --backend milvus` searches a server through the Retriever seam; with an
+    unscoped embedded retriever over the same chunks standing in for it, the measures must not move."""
     from followup.evaluate.beir_eval import BenchmarkIndex
     from followup.index.backends.base import Retriever
     from followup.index.backends.embedded import EmbeddedRetriever
     from followup.index.dense import DenseIndex
 
     dataset = load_beir(write_beir(tmp_path / "mini"), "test")
-    encoder = cast("Encoder", BagOfWordsEncoder())
+    encoders = BagOfWordsEncoder().encoders()
     calls: list[str] = []
 
     class Counting(EmbeddedRetriever):
@@ -129,8 +210,8 @@ def test_a_benchmark_searched_through_a_retriever_ranks_as_in_memory(tmp_path: P
     def searches(index: BenchmarkIndex) -> Retriever:
         return Counting(index.bm25, DenseIndex.build(index.vectors))
 
-    in_memory = evaluate_beir(dataset, encoder, ChunkingParams(), tmp_path / "cache")
-    through = evaluate_beir(dataset, encoder, ChunkingParams(), tmp_path / "cache", searches_for=searches)
+    in_memory = evaluate_beir(dataset, encoders, ChunkingParams(), tmp_path / "cache")
+    through = evaluate_beir(dataset, encoders, ChunkingParams(), tmp_path / "cache", searches_for=searches)
     assert sorted(calls) == ["lexical"] * len(dataset.queries) + ["semantic"] * len(dataset.queries)
     for mode in BEIR_MODES:
         assert through[mode].metrics == in_memory[mode].metrics, mode
@@ -144,7 +225,7 @@ def test_embedding_cache_is_keyed_by_content(tmp_path: Path) -> None:
     assert encoder.calls == 1 and np.array_equal(first, again)
     cached_embeddings(["fish", "diet"], encoder.encode, tmp_path, "x")
     assert encoder.calls == 2
-    assert not list(tmp_path.glob("*.tmp"))
+    assert not list(tmp_path.glob("*.partial")), "no temporary file left"
 
 
 def test_suite_lines_are_validated(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ import pytest
 from followup.answer.maxsim import maxsim, maxsims
 from followup.core.types import Chunk, Sentence
 from followup.embed.token_vectors import (
+    PACKED_ARRAYS,
     ChunkEmbedding,
+    PackedTokens,
     QuantisedTokens,
     TokenEmbedding,
     dequantise,
@@ -38,6 +40,20 @@ def test_int8_quantisation_keeps_cosines() -> None:
     values, scales = quantise(vectors)
     assert values.dtype == np.int8
     assert np.min(np.sum(dequantise(values, scales) * vectors, axis=1)) > 0.999
+
+
+def test_packed_tokens_lay_texts_end_to_end_and_read_back_by_name() -> None:
+    texts = [quantise(_unit(*np.random.default_rng(n).normal(size=(rows, 4)).tolist())) for n, rows in [(1, 3), (2, 1)]]
+    texts.insert(1, (np.zeros((0, 4), np.int8), np.zeros(0, np.float32)))  # a text without tokens
+    packed = PackedTokens.packed(texts, 4)
+    assert packed.rows.tolist() == [0, 3, 3, 4] and packed.agrees() and len(packed) == 3
+    assert packed.counts().tolist() == [3, 0, 1]
+    again = PackedTokens.named(packed.by_name())
+    assert list(packed.by_name()) == list(PACKED_ARRAYS)
+    for i, (values, scales) in enumerate(texts):
+        assert np.array_equal(again.text(i)[0], values) and np.array_equal(again.text(i)[1], scales)
+    assert not PackedTokens(packed.rows, packed.values[:2], packed.scales).agrees()
+    assert PackedTokens.packed([], 4).values.shape == (0, 4)
 
 
 def test_a_passage_is_scored_against_the_context_and_its_own_tokens_only() -> None:

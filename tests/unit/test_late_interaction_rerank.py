@@ -11,22 +11,21 @@ import numpy as np
 import pytest
 
 from followup.core.defaults import ChunkingParams
-from followup.core.text import tokenize
-from followup.embed.token_vectors import TokenEmbedding, quantise
+from followup.embed.token_vectors import PACKED_ARRAYS, TokenEmbedding, quantise
 from followup.evaluate.beir_data import load_beir
 from followup.evaluate.beir_eval import (
     BEIR_MODES,
     LATE_INTERACTION,
+    BenchmarkEncoders,
     blend_rerank,
     document_maxsim,
     evaluate_beir,
     late_scores,
 )
 from followup.evaluate.token_cache import TokenCache, cached_tokens
-from tests.unit.test_evaluation import VOCABULARY, BagOfWordsEncoder, write_beir
+from tests.unit.test_evaluation import BagOfWordsEncoder, word_tokens, write_beir
 
 if TYPE_CHECKING:
-    from followup.embed.onnx_encoder import OnnxQueryEncoder
     from followup.embed.torch_encoder import Encoder
 
 
@@ -108,23 +107,19 @@ def test_token_cache_round_trip_by_content_and_key(tmp_path: Path) -> None:
     expected, expected_scales = quantise(embedding(3, 1).vectors)
     assert np.array_equal(values, expected) and np.allclose(scales, expected_scales)
     assert again.get("b")[0].shape == (0, 8) and again.get("c")[0].shape == (2, 8)
+    with np.load(again.path) as stored:
+        assert stored.files == ["keys", *PACKED_ARRAYS], "the token vectors as a build's segments lay them out"
     assert TokenCache(tmp_path, "bench", "k2").missing(["a"]) == ["a"], "another model: nothing reused"
-    assert not list(tmp_path.glob("*.tmp"))
+    assert not list(tmp_path.glob("*.partial")), "no temporary file left"
     again.path.write_bytes(b"not a zip file")
     assert TokenCache(tmp_path, "bench", "k1").missing(["a"]) == ["a"], "a damaged file is ignored"
 
 
 class BagOfWordsTokens:
-    """Stands in for the ONNX encoder: one one-hot vector per known word, in order."""
+    """Stands in for the bulk token encoder: one one-hot vector per known word, in order."""
 
     def __init__(self) -> None:
         self.embedded: list[str] = []
-
-    def _one(self, text: str) -> TokenEmbedding:
-        words = [tokenize(w)[0] for w in VOCABULARY]
-        rows = [np.eye(len(VOCABULARY), dtype=np.float32)[words.index(t)] for t in tokenize(text) if t in words]
-        vectors = np.stack(rows) if rows else np.zeros((0, len(VOCABULARY)), np.float32)
-        return TokenEmbedding(vectors, np.zeros((len(vectors), 2), np.int32))
 
     def encode_tokens(
         self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
@@ -132,29 +127,28 @@ class BagOfWordsTokens:
         self.embedded += texts
         if progress:
             progress(len(texts), len(texts))
-        return [self._one(t) for t in texts]
-
-    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenEmbedding]]:
-        return BagOfWordsEncoder().encode(texts), [self._one(t) for t in texts]
+        return [word_tokens(t) for t in texts]
 
 
 def test_beir_loop_reranks_and_caches_the_chunk_tokens(tmp_path: Path) -> None:
     dataset = load_beir(write_beir(tmp_path / "mini"), "test")
-    tokens = BagOfWordsTokens()
-    args = (dataset, cast("Encoder", BagOfWordsEncoder()), ChunkingParams(), tmp_path / "cache")
-    results = evaluate_beir(*args, token_encoder=cast("OnnxQueryEncoder", tokens), token_key="k")
+    tokens, encoder = BagOfWordsTokens(), BagOfWordsEncoder()
+    with_tokens = BenchmarkEncoders(encoder.encode, encoder, tokens.encode_tokens)
+    args = (dataset, with_tokens, ChunkingParams(), tmp_path / "cache")
+    results = evaluate_beir(*args)
     assert list(results) == [*BEIR_MODES, LATE_INTERACTION]
     assert results[LATE_INTERACTION].metrics["RR@10"] == pytest.approx(1.0)
     assert set(results[LATE_INTERACTION].added_latency_ms) == {"p50", "p95", "query_pass_p50", "scoring_p50"}
     assert not results["hybrid-minmax"].added_latency_ms
     assert len(tokens.embedded) == len(set(tokens.embedded)) == 4, "each chunk's text once"
-    assert list((tmp_path / "cache").glob("mini-w*-tokens-k.npz"))
+    assert list((tmp_path / "cache").glob("mini-w*-tokens-*.npz"))
     embedded = len(tokens.embedded)
-    evaluate_beir(*args, token_encoder=cast("OnnxQueryEncoder", tokens), token_key="k")
+    evaluate_beir(*args)
     assert len(tokens.embedded) == embedded, "the chunk tokens came from the cache"
-    assert set(evaluate_beir(*args)) == set(BEIR_MODES), "no token encoder: the four modes only"
-    with pytest.raises(ValueError, match="needs the ONNX token encoder"):
-        evaluate_beir(*args, modes=[LATE_INTERACTION])
+    without = (dataset, encoder.encoders(), ChunkingParams(), tmp_path / "cache")
+    assert set(evaluate_beir(*without)) == set(BEIR_MODES), "no token encoder: the four modes only"
+    with pytest.raises(ValueError, match="needs the chunks' token vectors"):
+        evaluate_beir(*without, modes=[LATE_INTERACTION])
 
 
 def test_cached_tokens_embeds_only_what_is_missing(tmp_path: Path) -> None:

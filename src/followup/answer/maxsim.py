@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from followup.core.arrays import offsets
+
 
 def maxsim(query: np.ndarray, passage: np.ndarray) -> float:
     """Mean over query tokens of the best cosine to any passage token (rows L2-normalised)."""
@@ -34,6 +36,5 @@ def maxsims(query: np.ndarray, passages: Sequence[np.ndarray]) -> list[float]:
     present = lengths > 0
     if len(query) and present.any():
         rows = np.concatenate([p for p in passages if len(p)])
-        starts = np.concatenate([[0], np.cumsum(lengths[present])[:-1]])
-        scores[present] = np.maximum.reduceat(query @ rows.T, starts, axis=1).mean(axis=0)
+        scores[present] = np.maximum.reduceat(query @ rows.T, offsets(lengths[present])[:-1], axis=1).mean(axis=0)
     return [float(x) for x in scores]

@@ -1,11 +1,14 @@
 """The files that make up a corpus folder, and their fingerprint: what the index records of the corpus
-it was built from, so that the answer path can refuse a stale index without reading the corpus."""
+it was built from, so that the answer path can refuse a stale index without reading the corpus. And
+the one way a file is replaced whole (`atomic_path`): caches and exported models are written so."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +75,20 @@ def article_hashes(records: Mapping[str, FileRecord]) -> dict[str, str]:
 
 def corpus_fingerprint(corpus_dir: Path) -> str:
     return fingerprint(corpus_dir)[0]
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A fresh temporary path beside `target` to write the whole file to; renamed over `target` when the
+    block ends, removed when it raises. A killed or failed write never leaves a truncated file under the
+    real name, and readers see the old file or the new one. The path is not created: the writer creates
+    the file, with the permissions any file gets (mkstemp's would be 0600: an index served by another user
+    could not read its model). numpy adds `.npy` to a path that lacks it: save arrays through the opened
+    file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.partial")
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)  # only there when the block raised

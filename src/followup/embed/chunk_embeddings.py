@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from followup.embed.batches import length_batches
 from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens
 
 if TYPE_CHECKING:
@@ -157,9 +158,3 @@ def assemble(
         sentences = np.stack(own) if own else np.zeros((0, dense.shape[1]), np.float32)
         result.append(ChunkEmbedding(dense[i].copy(), sentences.astype(np.float32), tokens[i]))
     return result
-
-
-def length_batches(texts: Sequence[str], size: int) -> list[list[int]]:
-    """Rows of `texts` in batches of `size`, by length: similar lengths pad little."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    return [order[b : b + size] for b in range(0, len(order), size)]

@@ -1,16 +1,20 @@
-"""The query model's ONNX file, exported from the packaged model in torch when an index is built and
-refused unless its embeddings match sentence-transformers'. Build side: it imports torch."""
+"""The query model's ONNX file, exported from the packaged model in torch when an index is built (or
+a benchmark evaluated without one) and refused unless its embeddings match sentence-transformers'.
+Kept once per model key (`cached_query_model`). Build side: it imports torch."""
 
 from __future__ import annotations
 
+import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnxruntime as ort
 
+from followup.core.files import atomic_path
+from followup.embed.model_key import model_key
 from followup.embed.onnx_encoder import OnnxQueryEncoder
 
 if TYPE_CHECKING:
@@ -18,6 +22,27 @@ if TYPE_CHECKING:
 
 # Cosine to sentence-transformers' embedding below which an export is refused (measured: 1 - 1.2e-7).
 MIN_FIDELITY = 0.999
+log = logging.getLogger(__name__)  # status lines: the CLI shows them on stderr (core/status_lines.py)
+
+
+def kept_query_model(directory: Path, file_name: str) -> Path:
+    """Where `directory` keeps the export under this model key: a new model, or new code, exports anew."""
+    return directory / f"{model_key()}-{file_name}"
+
+
+def cached_query_model(
+    target: Path, encoder: Callable[[], Encoder], reference_texts: Sequence[str], announce: bool = False
+) -> Path:
+    """`target` (a kept_query_model path), exported there first when it does not exist: checked against
+    sentence-transformers, written aside and renamed, so a killed run leaves no half model. `encoder`
+    is called only to export (loading torch takes 5.6 s). `announce`: log where the export goes (an
+    evaluation puts it in its cache, where nobody looks for a model)."""
+    if not target.is_file():
+        if announce:
+            log.info("exporting the ONNX model to %s", target)
+        with atomic_path(target) as temporary:
+            export_query_model(temporary, encoder(), reference_texts)
+    return target
 
 
 def export_query_model(target: Path, encoder: Encoder, reference_texts: Sequence[str]) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
+from followup.embed.batches import length_batches
 from followup.embed.token_vectors import TokenEmbedding
 
 
@@ -75,13 +76,13 @@ class ModelPasses(ABC):
 
     def encode_many(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """Vectors of many chunk texts, in batches of similar length (padding to a batch's longest)."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors = np.zeros((len(texts), self.dimension), np.float32)
-        for begin in range(0, len(order), self.chunk_batch):
-            rows = order[begin : begin + self.chunk_batch]
+        done = 0
+        for rows in length_batches(texts, self.chunk_batch):
             vectors[rows] = self.encode([texts[i] for i in rows])
+            done += len(rows)
             if progress:
-                progress(begin + len(rows), len(texts))
+                progress(done, len(texts))
         return vectors
 
     def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenEmbedding]]:
@@ -93,15 +94,12 @@ class ModelPasses(ABC):
         self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None, batch: int | None = None
     ) -> list[TokenEmbedding]:
         """Token vectors of many texts, in batches of similar length (padding to a batch's longest)."""
-        batch = batch or self.chunk_batch
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         found: dict[int, TokenEmbedding] = {}
-        for begin in range(0, len(order), batch):
-            rows = order[begin : begin + batch]
+        for rows in length_batches(texts, batch or self.chunk_batch):
             _, tokens = self.encode_with_tokens([texts[i] for i in rows])
             found.update(zip(rows, tokens, strict=True))
             if progress:
-                progress(begin + len(rows), len(texts))
+                progress(len(found), len(texts))
         return [found[i] for i in range(len(texts))]
 
 

@@ -10,6 +10,7 @@ vectors are equal to the in-process ones on the same encoder kind, and the drive
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
@@ -21,8 +22,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from followup.core.arrays import offsets
 from followup.core.errors import FollowupError
-from followup.embed.chunk_embeddings import ChunkText, assemble, length_batches, short_texts
+from followup.embed.batches import length_batches
+from followup.embed.chunk_embeddings import ChunkText, assemble, short_texts
 from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens
 
 if TYPE_CHECKING:
@@ -118,10 +121,10 @@ def _decode(row: dict[str, Any]) -> _BatchResult:
     values = np.frombuffer(row["values"], np.int8).reshape(-1, dimension)
     scales = np.frombuffer(row["scales"], np.float32)
     spans = np.frombuffer(row["spans"], np.int32).reshape(-1, 2)
-    ends = np.cumsum(counts)
+    starts = offsets(counts).tolist()
     tokens = [
-        QuantisedTokens(values[e - n : e].copy(), scales[e - n : e].copy(), spans[e - n : e].copy())
-        for n, e in zip(counts.tolist(), ends.tolist(), strict=True)
+        QuantisedTokens(values[a:b].copy(), scales[a:b].copy(), spans[a:b].copy())
+        for a, b in itertools.pairwise(starts)
     ]
     return _BatchResult(vectors, tokens)
 

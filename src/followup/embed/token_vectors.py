@@ -1,14 +1,19 @@
 """Token vectors of all-MiniLM-L6-v2 as the index keeps them: each token's vector and its span in the
 text, int8 with a scale per token, and the rows a passage is scored against. What a chunk's stored
-embedding is (`ChunkEmbedding`: its dense vector, its sentences' vectors, its token vectors). The
-answer score over them is answer/maxsim.py. Pure functions over arrays, tested without the model.
+embedding is (`ChunkEmbedding`: its dense vector, its sentences' vectors, its token vectors), and how
+many texts' int8 token vectors are stored end to end (`PackedTokens`: the one layout of a build's
+segments and of the benchmark token cache). The answer score over them is answer/maxsim.py. Pure
+functions over arrays, tested without the model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from followup.core.arrays import concatenated, offsets
 
 # Token vectors are stored as int8 with one scale per token: minimum cosine to fp32 0.9994 on the
 # seed corpus, a quarter of the bytes.
@@ -66,3 +71,58 @@ class ChunkEmbedding:
     vector: np.ndarray  # (dimension,) float32, L2-normalised: the chunk's dense vector
     sentences: np.ndarray  # (sentences, dimension) float32, L2-normalised
     tokens: QuantisedTokens  # spans relative to the embedded text
+
+
+PACKED_ARRAYS = ("token-rows", "token-values", "token-scales")  # PackedTokens's arrays, by the names they are saved as
+
+
+@dataclass(frozen=True)
+class PackedTokens:
+    """Many texts' int8 token vectors end to end, as they are stored: text i's tokens are rows
+    rows[i] to rows[i + 1] of `values` and `scales`. Written and read here only: a build's segments
+    save the three arrays as .npy files (memory-mapped when read), the benchmark token cache in one
+    .npz, under the names of PACKED_ARRAYS."""
+
+    rows: np.ndarray  # (texts + 1,) int64, from 0
+    values: np.ndarray  # (tokens, dimension) int8
+    scales: np.ndarray  # (tokens,) float32
+
+    @classmethod
+    def packed(cls, texts: Sequence[tuple[np.ndarray, np.ndarray]], dimension: int) -> PackedTokens:
+        """Each text's int8 values and scales (quantise's pair), end to end."""
+        return cls(
+            offsets(len(scales) for _, scales in texts),
+            concatenated([values for values, _ in texts], (0, dimension), np.int8),
+            concatenated([scales for _, scales in texts], (0,), np.float32),
+        )
+
+    @classmethod
+    def named(cls, arrays: Mapping[str, np.ndarray]) -> PackedTokens:
+        """From arrays saved under PACKED_ARRAYS's names (check `agrees` before trusting them)."""
+        rows, values, scales = (arrays[name] for name in PACKED_ARRAYS)
+        return cls(np.asarray(rows), values, scales)
+
+    def by_name(self) -> dict[str, np.ndarray]:
+        """The arrays under the names they are saved as."""
+        return dict(zip(PACKED_ARRAYS, (self.rows, self.values, self.scales), strict=True))
+
+    def agrees(self) -> bool:
+        """Whether the rows end where the values and the scales do."""
+        rows = self.rows
+        return rows.ndim == 1 and len(rows) > 0 and int(rows[-1]) == len(self.values) == len(self.scales)
+
+    def __len__(self) -> int:
+        return len(self.rows) - 1
+
+    def counts(self) -> np.ndarray:
+        """Each text's number of token vectors."""
+        return np.diff(self.rows)
+
+    def of(self, i: int) -> slice:
+        """Text i's rows."""
+        return slice(int(self.rows[i]), int(self.rows[i + 1]))
+
+    def text(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Text i's int8 token vectors and their scales (dequantise turns them back)."""
+        rows = self.of(i)
+        return self.values[rows], self.scales[rows]

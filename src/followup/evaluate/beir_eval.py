@@ -1,41 +1,46 @@
-"""Retrieval accuracy on a BEIR benchmark, every mode side by side, scored at document level."""
+"""Retrieval accuracy on a BEIR benchmark, every mode side by side, scored at document level. The
+benchmark's chunks are searched through the retriever seam `followup ask` searches through
+(index/backends/base.Retriever): the embedded retriever, or a server's."""
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from followup.answer.maxsim import maxsim
+from followup.core.arrays import offsets
 from followup.core.defaults import ChunkingParams
 from followup.core.progress import ProgressLine
 from followup.core.text import tokenize
 from followup.core.types import Block, Document
+from followup.embed.protocols import QueryEncoder
 from followup.embed.token_vectors import dequantise
 from followup.evaluate.beir_data import BeirDataset
-from followup.evaluate.embedding_cache import cached_embeddings
+from followup.evaluate.embedding_cache import EncodeFn, cached_embeddings
 from followup.evaluate.metrics import RECALL_CURVE, aggregate, per_query, percentiles
-from followup.evaluate.token_cache import cached_tokens
+from followup.evaluate.token_cache import EncodeTokensFn, cached_tokens, token_cache_key
+from followup.index.backends.base import Ranking, Retriever, SearchScope
+from followup.index.backends.embedded import EmbeddedRetriever
 from followup.index.bm25 import BM25Index
+from followup.index.dense import DenseIndex
 from followup.ingest.chunking import chunk_documents, indexed_text
 from followup.retrieve.hybrid import best_chunk_per_document, fuse, top_scores
 
-if TYPE_CHECKING:
-    from followup.embed.passes import ModelPasses
-    from followup.index.backends.base import Retriever
 
+@dataclass(frozen=True)
+class BenchmarkEncoders:
+    """How a benchmark is embedded: its chunk texts in bulk (`chunks`: pooled vectors; `chunk_tokens`:
+    token vectors, which the late-interaction mode needs), and each query as `followup ask` embeds a
+    question (`queries`: its vector, and its token vectors for the rerank)."""
 
-class BenchmarkEncoder(Protocol):
-    """Embeds a benchmark's chunk texts in bulk and its queries one at a time."""
-
-    def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray: ...
-
-    def encode_query(self, text: str) -> np.ndarray: ...
+    chunks: EncodeFn
+    queries: QueryEncoder
+    chunk_tokens: EncodeTokensFn | None = None
 
 
 BEIR_MODES = ("bm25", "dense", "hybrid-rrf", "hybrid-minmax")
@@ -44,10 +49,16 @@ DEPTH = 100  # documents kept per query: R@100 is the deepest measure
 CANDIDATES = 1000  # documents per retriever before fusion
 RERANK_DEPTH = 20  # hybrid-minmax documents reordered by late interaction
 SERVER_DEPTH = 16_384  # chunks a search on a server returns at most (Milvus's limit on a search)
+# Chunks an embedded search returns first, deeper only while they do not decide the CANDIDATES documents:
+# NFCorpus's dev queries needed 2,354 (p50) to 2,854 chunks to cover 1,000 documents. Every one of its
+# 13,239 chunks a search cost 9 ms (p50) a query in building and scattering the ranking, against 1 ms
+# for the product itself.
+FIRST_DEPTH = 4 * CANDIDATES
 # Weight of the (min-max scaled) MaxSim score against the fused score in the rerank: chosen on NFCorpus
 # dev from 0, 0.25, 0.5, 0.75, 1 (evals/tune_fusion.py --late-interaction).
 LATE_INTERACTION_WEIGHT = 0.5
 LATE_INTERACTION_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+log = logging.getLogger(__name__)  # status lines: the CLI shows them on stderr (core/status_lines.py)
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,34 @@ def as_documents(dataset: BeirDataset) -> list[Document]:
 
 
 @dataclass(frozen=True)
+class ChunkSearches:
+    """What searches a benchmark's chunks, within which scope, and how many chunks a search returns:
+    `first_depth`, then deeper up to `depth` while they do not decide the document ranking."""
+
+    retriever: Retriever
+    depth: int
+    first_depth: int
+    scope: SearchScope | None = None
+
+    @classmethod
+    def embedded(cls, bm25: BM25Index, vectors: np.ndarray, documents: Sequence[str]) -> ChunkSearches:
+        """The embedded retriever over every chunk (exact: a flat index, however many chunks). Scoped to
+        every chunk: the dense scores are then one numpy product, as the in-memory scoring before it
+        computed them; faiss's unscoped search adds up in another order (1.8% of 13,239 random scores
+        differed in the last bit), enough to swap near ties."""
+        dense = DenseIndex.build(vectors, flat_limit=len(vectors))
+        every = SearchScope(tuple(documents), np.arange(len(vectors), dtype=np.int64))
+        return cls(EmbeddedRetriever(bm25, dense), len(vectors), min(FIRST_DEPTH, len(vectors)), every)
+
+    @classmethod
+    def on_server(cls, retriever: Retriever, chunks: int) -> ChunkSearches:
+        """A server holding the same chunks (a Milvus collection), searched once as deep as it goes: every
+        chunk of NFCorpus (13,239), MedQuAD's best third."""
+        depth = min(SERVER_DEPTH, chunks)
+        return cls(retriever, depth, depth)
+
+
+@dataclass(frozen=True)
 class BenchmarkIndex:
     """A benchmark corpus chunked as the project's corpus is, with BM25 and (cached) chunk embeddings;
     rankings are per document, a document scoring as its best chunk."""
@@ -76,27 +115,36 @@ class BenchmarkIndex:
     label: str  # names the cache files: benchmark and chunking
     chunk_texts: list[str]  # what BM25 and the encoders saw: indexed_text, context + "\n" + chunk text
     document_chunks: list[np.ndarray]  # each document's chunk ids, in order
-    # A server holding the same chunks (a Milvus collection): its searches replace the in-memory scoring.
-    searches: Retriever | None = None
+    searches: ChunkSearches
 
-    def lexical(self, text: str) -> list[tuple[int, float]]:
-        if self.searches is None:
-            chunk_scores = self.bm25.scores(tokenize(text))
-        else:  # chunks the server does not return score 0, as they do in memory
-            chunk_scores = self._scattered(self.searches.lexical(tokenize(text), self._depth), 0.0)
-        return top_scores(best_chunk_per_document(chunk_scores, self.chunk_document, len(self.ids)), CANDIDATES)
+    def lexical(self, text: str) -> Ranking:
+        tokens, searches = tokenize(text), self.searches
+        # Chunks a search does not return score 0, as BM25 scores them.
+        return self._documents(lambda k: searches.retriever.lexical(tokens, k, searches.scope), 0.0)
 
-    def dense(self, query_vector: np.ndarray) -> list[tuple[int, float]]:
-        if self.searches is None:
-            chunk_scores = self.vectors @ query_vector
-        else:
-            chunk_scores = self._scattered(self.searches.semantic(query_vector, self._depth), -np.inf)
-        return top_scores(best_chunk_per_document(chunk_scores, self.chunk_document, len(self.ids)), CANDIDATES)
+    def dense(self, query_vector: np.ndarray) -> Ranking:
+        searches = self.searches
+        return self._documents(lambda k: searches.retriever.semantic(query_vector, k, searches.scope), -np.inf)
 
-    @property
-    def _depth(self) -> int:
-        """Chunks a server search returns: every chunk of NFCorpus (13,239), MedQuAD's best third."""
-        return min(SERVER_DEPTH, len(self.chunk_document))
+    def _documents(self, search: Callable[[int], Ranking], missing: float) -> Ranking:
+        """The CANDIDATES best documents, each scoring as its best chunk, from the best chunks `search`
+        returns. As the documents of all chunks would rank: a document left out of the chunks scores at
+        most as the last chunk returned, so once the last document kept scores above it, or the search
+        returned all it scores, more chunks change nothing; else the search is asked again, deeper."""
+        depth = self.searches.first_depth
+        while True:
+            found = search(depth)
+            chunk_scores = self._scattered(found, missing)
+            scores = best_chunk_per_document(chunk_scores, self.chunk_document, len(self.ids))
+            documents = top_scores(scores, CANDIDATES)
+            deepest = len(found) < depth or depth >= self.searches.depth
+            if deepest or not documents or documents[-1][1] > chunk_scores[found[-1][0]]:
+                return documents
+            depth = min(4 * depth, self.searches.depth)
+
+    def on_server(self, retriever: Retriever) -> BenchmarkIndex:
+        """The same index, searched on a server that holds its chunks."""
+        return replace(self, searches=ChunkSearches.on_server(retriever, len(self.chunk_document)))
 
     def _scattered(self, ranking: Sequence[tuple[int, float]], missing: float) -> np.ndarray:
         scores = np.full(len(self.chunk_document), missing, dtype=np.float32)
@@ -112,16 +160,17 @@ class BenchmarkIndex:
 
 
 def build_benchmark_index(
-    dataset: BeirDataset, encoder: BenchmarkEncoder, chunking: ChunkingParams, cache_dir: Path, cache_variant: str = ""
+    dataset: BeirDataset, encode_chunks: EncodeFn, chunking: ChunkingParams, cache_dir: Path, cache_variant: str = ""
 ) -> BenchmarkIndex:
-    """`cache_variant` names how the encoder embeds (as "bf16") in the cache files' names."""
+    """Chunks embedded by `encode_chunks` (cached), searched by the embedded retriever. `cache_variant`
+    names how the encoder embeds (as "bf16") in the cache files' names."""
     documents = [d for d in as_documents(dataset) if d.text.strip()]
     chunks = chunk_documents(documents, chunking)
     doc_index = {d.id: i for i, d in enumerate(documents)}
     texts = {d.id: d.text for d in documents}
     chunk_texts = [indexed_text(c, texts[c.doc_id]) for c in chunks]
-    print(f"{dataset.name} ({dataset.split}): {len(documents)} documents, {len(chunks)} chunks, "
-          f"{len(dataset.queries)} queries", file=sys.stderr)  # fmt: skip
+    log.info("%s (%s): %d documents, %d chunks, %d queries",
+             dataset.name, dataset.split, len(documents), len(chunks), len(dataset.queries))  # fmt: skip
     label = f"{dataset.name}-w{chunking.max_words}-o{chunking.overlap_sentences}" + (
         f"-{cache_variant}" if cache_variant else ""
     )
@@ -129,26 +178,30 @@ def build_benchmark_index(
     by_document: list[list[int]] = [[] for _ in documents]
     for chunk_id, document in enumerate(chunk_document.tolist()):
         by_document[document].append(chunk_id)
+    ids = [d.id for d in documents]
+    bm25 = BM25Index([tokenize(t) for t in chunk_texts])
+    vectors = cached_embeddings(chunk_texts, encode_chunks, cache_dir, label)
     return BenchmarkIndex(
-        ids=[d.id for d in documents],
+        ids=ids,
         chunk_document=chunk_document,
-        bm25=BM25Index([tokenize(t) for t in chunk_texts]),
-        vectors=cached_embeddings(chunk_texts, encoder.encode, cache_dir, label),
+        bm25=bm25,
+        vectors=vectors,
         label=label,
         chunk_texts=chunk_texts,
         document_chunks=[np.asarray(c, dtype=np.int64) for c in by_document],
+        searches=ChunkSearches.embedded(bm25, vectors, ids),
     )
 
 
 TokenRows = Sequence[tuple[np.ndarray, np.ndarray]]  # by chunk id: int8 token vectors and their scales
 
 
-def chunk_tokens(index: BenchmarkIndex, token_encoder: ModelPasses, cache_dir: Path, key: str) -> TokenRows:
-    """Every chunk's stored token vectors, embedding (one ONNX pass over each chunk's indexed text) and
+def chunk_tokens(index: BenchmarkIndex, encode_tokens: EncodeTokensFn, cache_dir: Path) -> TokenRows:
+    """Every chunk's stored token vectors, embedding (one pass over each chunk's indexed text) and
     caching those no earlier run did. Every chunk, not only those of documents that reach some query's
     top RERANK_DEPTH: on NFCorpus those were 76% of the chunks for the dev queries and 90% for dev and
     test, so the subset saved little and would tie the cache to the queries and fusion settings."""
-    cache = cached_tokens(index.chunk_texts, token_encoder.encode_tokens, cache_dir, index.label, key)
+    cache = cached_tokens(index.chunk_texts, encode_tokens, cache_dir, index.label, token_cache_key())
     return [cache.get(t) for t in index.chunk_texts]
 
 
@@ -172,8 +225,7 @@ def late_scores(
         values = np.concatenate([tokens[chunk_ids[i]][0] for i in filled]).astype(np.float32)
         norms = np.sqrt(np.einsum("ij,ij->i", values, values))
         similarity = (query_tokens @ values.T) / np.maximum(norms, 1e-12)
-        starts = np.concatenate([[0], np.cumsum(lengths[filled])[:-1]])
-        chunk_scores[filled] = np.maximum.reduceat(similarity, starts, axis=1).mean(axis=0)
+        chunk_scores[filled] = np.maximum.reduceat(similarity, offsets(lengths[filled])[:-1], axis=1).mean(axis=0)
     scores = np.full(len(documents), -np.inf)
     np.maximum.at(scores, owners, chunk_scores)
     return np.where(np.isneginf(scores), 0.0, scores)  # a document without chunks scores 0, as above
@@ -214,41 +266,37 @@ def late_latency(added: Sequence[float], encode: Sequence[float]) -> dict[str, f
 
 def evaluate_beir(
     dataset: BeirDataset,
-    encoder: BenchmarkEncoder,
+    encoders: BenchmarkEncoders,
     chunking: ChunkingParams,
     cache_dir: Path,
     modes: Sequence[str] | None = None,
     rrf_k: int = 60,
     minmax_weights: tuple[float, float] = (1.0, 1.0),
-    token_encoder: ModelPasses | None = None,
-    token_key: str = "",
-    query_token_encoder: ModelPasses | None = None,
     late_weight: float = LATE_INTERACTION_WEIGHT,
     cache_variant: str = "",
     searches_for: Callable[[BenchmarkIndex], Retriever] | None = None,
 ) -> dict[str, ModeResult]:
-    """Every mode's measures (by default BEIR_MODES, and LATE_INTERACTION when there is a token encoder).
-    LATE_INTERACTION needs `token_encoder` (the ONNX export of the same model, whose one pass gives token
-    vectors; it embeds the chunks) and `token_key` (token_cache.token_cache_key); `query_token_encoder`
-    (default: the same) embeds the queries, on one thread as `followup ask` does: a two-thread session's
-    idle threads spin and slowed the scoring after it from 7.6 to 12.2 ms. Its queries run after the
-    others, once every chunk's token vectors are cached, so its latency is the hybrid's plus the rerank's.
-    `searches_for`: a server's retriever over the benchmark's chunks, searched instead of memory."""
+    """Every mode's measures (by default BEIR_MODES, and LATE_INTERACTION when the encoders embed the
+    chunks' token vectors). LATE_INTERACTION embeds each query's token vectors with `encoders.queries`,
+    on one thread as `followup ask` does: a two-thread session's idle threads spin and slowed the scoring
+    after it from 7.6 to 12.2 ms. Its queries run after the others, once every chunk's token vectors are
+    cached, so its latency is the hybrid's plus the rerank's. `searches_for`: a server's retriever over
+    the benchmark's chunks, searched instead of the embedded one."""
     if modes is None:
-        modes = (*BEIR_MODES, LATE_INTERACTION) if token_encoder is not None else BEIR_MODES
+        modes = (*BEIR_MODES, LATE_INTERACTION) if encoders.chunk_tokens is not None else BEIR_MODES
     late = LATE_INTERACTION in modes
-    if late and (token_encoder is None or not token_key):
-        raise ValueError(f"{LATE_INTERACTION} needs the ONNX token encoder and a token cache key")
-    index = build_benchmark_index(dataset, encoder, chunking, cache_dir, cache_variant)
+    if late and encoders.chunk_tokens is None:
+        raise ValueError(f"{LATE_INTERACTION} needs the chunks' token vectors (BenchmarkEncoders.chunk_tokens)")
+    index = build_benchmark_index(dataset, encoders.chunks, chunking, cache_dir, cache_variant)
     if searches_for is not None:  # the benchmark's chunks on a server (followup eval --backend milvus)
-        index = replace(index, searches=searches_for(index))
+        index = index.on_server(searches_for(index))
     runs: dict[str, dict[str, dict[str, float]]] = {mode: {} for mode in modes}
     timings: dict[str, list[float]] = {mode: [] for mode in modes}
-    hybrid: dict[str, tuple[list[tuple[int, float]], float]] = {}  # the rerank's input and its cost
+    hybrid: dict[str, tuple[Ranking, float]] = {}  # the rerank's input and its cost
     progress = ProgressLine("queries")
     for done, (qid, text) in enumerate(dataset.queries.items(), start=1):
         started = time.perf_counter()
-        vector = encoder.encode_query(text)
+        vector = encoders.queries.encode_query(text)
         encoded = time.perf_counter()
         lexical = index.lexical(text)
         lexical_done = time.perf_counter()
@@ -274,14 +322,13 @@ def evaluate_beir(
         progress(done, len(dataset.queries))
     added: list[float] = []
     encode_ms: list[float] = []  # of `added`: the query's ONNX pass for its token vectors
-    if late and token_encoder is not None:
-        query_tokens = query_token_encoder or token_encoder
-        tokens = chunk_tokens(index, token_encoder, cache_dir, token_key)
+    if late and encoders.chunk_tokens is not None:
+        tokens = chunk_tokens(index, encoders.chunk_tokens, cache_dir)
         progress = ProgressLine("late interaction")
         for done, (qid, text) in enumerate(dataset.queries.items(), start=1):
             ranking, cost = hybrid[qid]
             started = time.perf_counter()
-            _, (query,) = query_tokens.encode_with_tokens([text])
+            _, (query,) = encoders.queries.encode_with_tokens([text])
             encoded = time.perf_counter()
             head = [i for i, _ in ranking[:RERANK_DEPTH]]
             scores = late_scores(query.vectors, head, index.document_chunks, tokens)

@@ -9,8 +9,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from followup import __version__
 from followup.core.defaults import DEFAULT_RETRIEVAL, ChunkingParams
 from followup.core.errors import FollowupError
@@ -18,7 +16,6 @@ from followup.evaluate.beir_data import is_beir_dir, load_beir
 from followup.index.backends.choice import BackendChoice
 
 if TYPE_CHECKING:
-    from followup.embed.passes import ModelPasses
     from followup.embed.torch_encoder import Encoder
     from followup.evaluate.beir_eval import BenchmarkIndex
     from followup.index.backends.base import Retriever
@@ -34,37 +31,14 @@ class EvalOutcome:
 def query_model_path(index_dir: Path, cache_dir: Path, encoder: Encoder, reference_texts: Sequence[str]) -> Path:
     """The ONNX export of the model: the one an index build keeps in `<index>/embeddings/`, else one in the
     benchmark cache, exported there (and checked against sentence-transformers) when neither exists."""
-    from followup.embed.model_key import model_key
+    from followup.embed.onnx_export import cached_query_model, kept_query_model
     from followup.index.layout import EMBEDDINGS, QUERY_MODEL_FILE
 
-    name = f"{model_key()}-{QUERY_MODEL_FILE}"
-    for candidate in (index_dir / EMBEDDINGS / name, cache_dir / name):
-        if candidate.is_file():
-            return candidate
-    from followup.embed.onnx_export import export_query_model
-
-    target = cache_dir / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{name}.partial")
-    print(f"exporting the ONNX model to {target}", file=sys.stderr)
-    export_query_model(partial, encoder, reference_texts)
-    os.replace(partial, target)  # a killed run never leaves half a model under the real name
-    return target
-
-
-@dataclass(frozen=True)
-class LibraryEmbedding:
-    """A benchmark embedded as a library build embeds it: chunks in bulk on torch (bfloat16 where the
-    CPU has it, embed/bulk_encoder.py), queries through the ONNX export on one thread, as `followup ask`."""
-
-    bulk: ModelPasses
-    queries: ModelPasses
-
-    def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        return self.bulk.encode_many(texts, progress)
-
-    def encode_query(self, text: str) -> np.ndarray:
-        return self.queries.encode_query(text)
+    built = kept_query_model(index_dir / EMBEDDINGS, QUERY_MODEL_FILE)
+    if built.is_file():
+        return built
+    cached = kept_query_model(cache_dir, QUERY_MODEL_FILE)
+    return cached_query_model(cached, lambda: encoder, reference_texts, announce=True)
 
 
 def _server_searches(backend: BackendChoice) -> Callable[[BenchmarkIndex], Retriever] | None:
@@ -84,23 +58,21 @@ def run_beir(
 ) -> EvalOutcome:
     """`backend`: where the benchmark's chunks are searched (in memory, or written to a Milvus collection)."""
     from followup.embed.bulk_encoder import TorchPassEncoder
-    from followup.embed.model_key import model_key
     from followup.embed.onnx_encoder import OnnxQueryEncoder
     from followup.embed.torch_encoder import Encoder
-    from followup.evaluate.beir_eval import LATE_INTERACTION_WEIGHT, RERANK_DEPTH, evaluate_beir
-    from followup.evaluate.token_cache import token_cache_key
+    from followup.evaluate.beir_eval import LATE_INTERACTION_WEIGHT, RERANK_DEPTH, BenchmarkEncoders, evaluate_beir
 
     dataset = load_beir(path, split)
     encoder = Encoder()
     onnx_path = query_model_path(index_dir, cache_dir, encoder,
                                  [f"{d.title}\n{d.text}" for d in dataset.documents[:32]])  # fmt: skip
+    # Embedded as a library build embeds: chunks in bulk on torch (bfloat16 where the CPU has it,
+    # embed/bulk_encoder.py), queries through the ONNX export on one thread, as `followup ask`.
     bulk, queries = TorchPassEncoder(encoder), OnnxQueryEncoder(onnx_path, threads=1)
     variant = "bf16" if bulk.bfloat16 else "fp32"  # the cache files name how the chunks were embedded
-    results = evaluate_beir(dataset, LibraryEmbedding(bulk, queries), chunking, cache_dir,
-                            rrf_k=DEFAULT_RETRIEVAL.rrf_k, minmax_weights=DEFAULT_RETRIEVAL.minmax_weights,
-                            token_encoder=bulk, token_key=token_cache_key(model_key()) + variant,
-                            query_token_encoder=queries, cache_variant=variant,
-                            searches_for=_server_searches(backend))  # fmt: skip
+    results = evaluate_beir(dataset, BenchmarkEncoders(bulk.encode_many, queries, bulk.encode_tokens), chunking,
+                            cache_dir, rrf_k=DEFAULT_RETRIEVAL.rrf_k, minmax_weights=DEFAULT_RETRIEVAL.minmax_weights,
+                            cache_variant=variant, searches_for=_server_searches(backend))  # fmt: skip
     summary = {
         "suite": dataset.name,
         "split": split,

@@ -2,41 +2,38 @@
 not re-embed them (the token counterpart of evaluate/embedding_cache.py).
 
 One file per corpus label and model, `<label>-tokens-<key>.npz` beside the pooled vectors: each
-embedded text's sha256, its token count, and its token vectors as int8 with one scale per token
-(late_interaction.quantise); no spans, as a benchmark document is scored whole. Texts missing from it
-are embedded and added (a changed chunking re-embeds only the chunks that changed), and every save
-rewrites the file with all it holds, atomically. A damaged file is ignored (its texts are embedded
-again), never trusted.
+embedded text's sha256 (`keys`) and its token vectors as int8 with one scale per token, laid out as
+a build's segments lay them out (token_vectors.PackedTokens); no spans, as a benchmark document is
+scored whole. Texts missing from it are embedded and added (a changed chunking re-embeds only the
+chunks that changed), and every save rewrites the file with all it holds, atomically. A damaged file
+is ignored (its texts are embedded again), never trusted.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import sys
-import tempfile
+import logging
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from followup.core.files import atomic_path
 from followup.core.progress import ProgressLine
-from followup.embed.token_vectors import TokenEmbedding, quantise
+from followup.embed.model_key import embedding_key, text_digest
+from followup.embed.token_vectors import PackedTokens, TokenEmbedding, quantise
 
 EncodeTokensFn = Callable[[Sequence[str], Callable[[int, int], None]], list[TokenEmbedding]]
-FORMAT = "int8-per-token-scale-v1"
+# v2: the segments' layout (row offsets) where v1 kept token counts; a v1 file is not read, its texts are
+# embedded again.
+FORMAT = "int8-packed-tokens-v2"
+log = logging.getLogger(__name__)  # status lines: the CLI shows them on stderr (core/status_lines.py)
 
 
-def token_cache_key(model: str) -> str:
-    """What the stored token vectors depend on: the model (`text_embeddings.model_key()`, which names the
-    ONNX export too), the runtime that runs it, and this file's layout."""
-    parts = [model, metadata.version("onnxruntime"), metadata.version("tokenizers"), FORMAT]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
-
-
-def _digest(text: str) -> bytes:
-    return hashlib.sha256(text.encode()).digest()
+def token_cache_key() -> str:
+    """What the stored token vectors depend on: the model and the code that runs it (model_key), and
+    this file's layout. How the chunks were embedded (bf16, fp32) is in the label."""
+    return embedding_key(FORMAT)
 
 
 class TokenCache:
@@ -44,32 +41,29 @@ class TokenCache:
 
     def __init__(self, cache_dir: Path, label: str, key: str) -> None:
         self.path = cache_dir / f"{label}-tokens-{key}.npz"
-        self._values = np.zeros((0, 0), np.int8)
-        self._scales = np.zeros(0, np.float32)
-        self._bounds: dict[bytes, tuple[int, int]] = {}
+        self._stored = PackedTokens.packed([], 0)
+        self._rows: dict[bytes, int] = {}  # a stored text's position in `_stored`
         self._new: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         try:
             with np.load(self.path) as f:
-                keys, counts, values, scales = f["keys"], f["counts"], f["values"], f["scales"]
-            ends = np.cumsum(counts)
-            if not (keys.ndim == 2 and keys.shape[1] == 32 and len(keys) == len(counts)):
-                raise ValueError("keys and counts disagree")
-            if (ends[-1] if len(ends) else 0) != len(values) or len(values) != len(scales):
-                raise ValueError("counts and vectors disagree")
-            self._values, self._scales = values, scales
-            starts = ends - counts
-            self._bounds = {k.tobytes(): (int(s), int(e)) for k, s, e in zip(keys, starts, ends, strict=True)}
+                keys, stored = f["keys"], PackedTokens.named(f)
+            if not (keys.ndim == 2 and keys.shape[1] == 32 and len(keys) == len(stored.rows) - 1):
+                raise ValueError("keys and rows disagree")
+            if not stored.agrees():
+                raise ValueError("rows and vectors disagree")
+            self._stored = stored
+            self._rows = {k.tobytes(): i for i, k in enumerate(keys)}
         except FileNotFoundError:
             pass
         except (OSError, ValueError, KeyError) as e:
-            print(f"followup: ignoring the token cache {self.path} ({e}); embedding again", file=sys.stderr)
+            log.warning("followup: ignoring the token cache %s (%s); embedding again", self.path, e)
 
     def __len__(self) -> int:
-        return len(self._bounds) + len(self._new)
+        return len(self._rows) + len(self._new)
 
     def __contains__(self, text: str) -> bool:
-        digest = _digest(text)
-        return digest in self._bounds or digest in self._new
+        digest = text_digest(text)
+        return digest in self._rows or digest in self._new
 
     def missing(self, texts: Sequence[str]) -> list[str]:
         """Texts without stored tokens, each once, in first-seen order."""
@@ -77,36 +71,30 @@ class TokenCache:
 
     def add(self, texts: Sequence[str], embeddings: Sequence[TokenEmbedding]) -> None:
         for text, embedding in zip(texts, embeddings, strict=True):
-            self._new[_digest(text)] = quantise(embedding.vectors)
+            self._new[text_digest(text)] = quantise(embedding.vectors)
 
     def get(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """A text's int8 token vectors and their scales (late_interaction.dequantise turns them back)."""
-        return self._get(_digest(text))
+        """A text's int8 token vectors and their scales (token_vectors.dequantise turns them back)."""
+        return self._get(text_digest(text))
 
     def _get(self, digest: bytes) -> tuple[np.ndarray, np.ndarray]:
         if digest in self._new:
             return self._new[digest]
-        start, end = self._bounds[digest]
-        return self._values[start:end], self._scales[start:end]
+        return self._stored.text(self._rows[digest])
 
     def save(self) -> None:
         """Write everything held (what was loaded and what was added), atomically."""
         if not self._new:
             return
-        digests = [*self._bounds, *self._new]
+        digests = [*self._rows, *self._new]
         parts = [self._get(d) for d in digests]
-        values = np.concatenate([v for v, _ in parts]).astype(np.int8)
-        scales = np.concatenate([s for _, s in parts]).astype(np.float32)
-        counts = np.array([len(s) for _, s in parts], dtype=np.int64)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".npz.tmp")
-        with os.fdopen(handle, "wb") as f:
-            np.savez(f, keys=np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 32), counts=counts,
-                     values=values, scales=scales)  # fmt: skip
-        os.replace(temporary, self.path)  # a killed run never leaves a truncated file under the real name
-        ends = np.cumsum(counts)
-        self._values, self._scales, self._new = values, scales, {}
-        self._bounds = {d: (int(e - c), int(e)) for d, c, e in zip(digests, counts, ends, strict=True)}
+        stored = PackedTokens.packed(parts, parts[0][0].shape[1])
+        keys = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 32)
+        arrays: dict[str, Any] = {"keys": keys, **stored.by_name()}  # Any: numpy's stubs type savez's ** as flags
+        with atomic_path(self.path) as temporary, temporary.open("wb") as f:
+            np.savez(f, **arrays)
+        self._stored, self._new = stored, {}
+        self._rows = {d: i for i, d in enumerate(digests)}
 
 
 def cached_tokens(texts: Sequence[str], encode: EncodeTokensFn, cache_dir: Path, label: str, key: str) -> TokenCache:
@@ -115,8 +103,7 @@ def cached_tokens(texts: Sequence[str], encode: EncodeTokensFn, cache_dir: Path,
     cache = TokenCache(cache_dir, label, key)
     missing = cache.missing(texts)
     if missing:
-        print(f"token vectors: {len(missing)} chunk texts to embed, {len(set(texts)) - len(missing)} cached",
-              file=sys.stderr)  # fmt: skip
+        log.info("token vectors: %d chunk texts to embed, %d cached", len(missing), len(set(texts)) - len(missing))
         cache.add(missing, encode(missing, ProgressLine(f"token vectors {label}")))
         cache.save()
     return cache

@@ -24,6 +24,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from followup.core.arrays import offsets
 from followup.index.mapped import mapped_array, mapped_bytes
 
 K1 = 1.5
@@ -109,20 +110,18 @@ class BM25Index:
         # rank-bm25's expression in its order of operations, in float64, so each contribution is identical.
         self._weights = idf[terms] * (tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / avgdl)))
         self._docs = docs.astype(np.int32)  # half the memory of int64; chunk counts stay far below 2**31
-        counts = df.tolist()
-        ends = np.cumsum(df).tolist()
-        self._spans = {t: (ends[i] - counts[i], ends[i]) for t, i in term_ids.items()}
+        starts = offsets(df).tolist()
+        self._spans = {t: (starts[i], starts[i + 1]) for t, i in term_ids.items()}
 
     def save(self, directory: Path) -> None:
         terms = sorted(self._spans, key=str.encode)
         encoded = [t.encode() for t in terms]
-        offsets = np.concatenate([[0], np.cumsum([len(e) for e in encoded], dtype=np.int64)]).astype(np.int64)
         spans = np.array([self._spans.get(t) for t in terms], dtype=np.int64).reshape(-1, 2)
         np.save(directory / "bm25-docs.npy", np.append(self._docs, np.int32(self._n_docs)))  # last: chunk count
         np.save(directory / "bm25-weights.npy", self._weights)
         np.save(directory / "bm25-term-spans.npy", spans)
         (directory / "bm25-terms.bin").write_bytes(b"".join(encoded))
-        np.save(directory / "bm25-term-offsets.npy", offsets)
+        np.save(directory / "bm25-term-offsets.npy", offsets([len(e) for e in encoded]))
 
     @classmethod
     def open(cls, directory: Path) -> BM25Index:
@@ -133,11 +132,11 @@ class BM25Index:
         index._docs = docs[:-1]
         index._weights = mapped_array(directory / "bm25-weights.npy")
         blob = mapped_bytes(directory / "bm25-terms.bin")
-        offsets = mapped_array(directory / "bm25-term-offsets.npy")
+        term_offsets = mapped_array(directory / "bm25-term-offsets.npy")
         spans = mapped_array(directory / "bm25-term-spans.npy")
-        if len(index._docs) != len(index._weights) or len(spans) != len(offsets) - 1:
+        if len(index._docs) != len(index._weights) or len(spans) != len(term_offsets) - 1:
             raise ValueError("BM25 files disagree on the number of postings or terms")
-        index._spans = SortedTerms(blob, offsets, spans)
+        index._spans = SortedTerms(blob, term_offsets, spans)
         return index
 
     @property

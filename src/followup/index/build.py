@@ -6,9 +6,8 @@ checksums of the corpus files whose size and time did not change."""
 from __future__ import annotations
 
 import functools
-import os
+import logging
 import platform
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from followup.core.medications import load_package_lexicon, names_by_drug
 from followup.core.progress import ProgressLine
 from followup.core.types import Article, Chunk, Document
 from followup.embed.chunk_embeddings import ChunkText, embed_chunks, job_encoders
-from followup.embed.model_key import model_key
 from followup.index.backends.base import SearchWriter
 from followup.index.backends.choice import BackendChoice
 from followup.index.bm25 import BM25Index
@@ -68,6 +66,7 @@ if TYPE_CHECKING:
     from followup.embed.torch_encoder import Encoder
 
 EMBEDDED = BackendChoice()
+log = logging.getLogger(__name__)  # status lines: the CLI shows them on stderr (core/status_lines.py)
 
 
 @dataclass(frozen=True)
@@ -125,20 +124,6 @@ def _torch_encoder() -> Callable[[], Encoder]:
         return Encoder()
 
     return load
-
-
-def _query_model(index_dir: Path, sample: Sequence[str], torch_encoder: Callable[[], Encoder]) -> Path:
-    """The ONNX model, exported once per model version and checked against sentence-transformers;
-    exported aside and renamed, so a killed build leaves no half model."""
-    cached = index_dir / EMBEDDINGS / f"{model_key()}-{QUERY_MODEL_FILE}"
-    if not cached.is_file():
-        from followup.embed.onnx_export import export_query_model
-
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f".{cached.name}.partial")
-        export_query_model(partial, torch_encoder(), list(sample))
-        os.replace(partial, cached)
-    return cached
 
 
 def _chunk_vectors(segments: Sequence[Segment], refs: np.ndarray) -> tuple[np.ndarray, int]:
@@ -220,17 +205,19 @@ def build_index(
         texts = chunk_texts(chunks, corpus.documents)
         keys = [t.key for t in texts]
         sentences = sum(len(c.sentences) for c in chunks)
-        print(
-            f"indexing {len(corpus.articles)} article(s), {len(corpus.documents)} documents, "
-            f"{len(chunks)} chunks, {sentences} sentences",
-            file=sys.stderr,
-        )
+        log.info(
+            "indexing %d article(s), %d documents, %d chunks, %d sentences",
+            len(corpus.articles), len(corpus.documents), len(chunks), sentences,
+        )  # fmt: skip
         # Only chunk texts no earlier build embedded are embedded now: changing one article embeds its chunks.
         stored = {k.tobytes() for s in (previous.segments if previous else []) for k in np.asarray(s.keys)}
         new = list({t.key: t for t in texts if t.key not in stored}.values())
-        print(f"{len(new)} chunk texts to embed, {len(set(keys)) - len(new)} from the last build", file=sys.stderr)
+        log.info("%d chunk texts to embed, %d from the last build", len(new), len(set(keys)) - len(new))
         torch_encoder = _torch_encoder()
-        model = _query_model(index_dir, [t.text for t in texts[:32]], torch_encoder)
+        from followup.embed.onnx_export import cached_query_model, kept_query_model  # onnxruntime: when building
+
+        kept = kept_query_model(index_dir / EMBEDDINGS, QUERY_MODEL_FILE)  # once per model version
+        model = cached_query_model(kept, torch_encoder, [t.text for t in texts[:32]])
         progress = ProgressLine("embedding chunk and sentence texts")
         if not new:
             embedded = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from followup.core.types import Article, Block, Chunk, CitationMarker, Document, Reference, Sentence, Tier
+from followup.core.types import Article, Block, CitationMarker, Document, Reference, Tier
 
 
 def reference_to_dict(ref: Reference) -> dict[str, Any]:
@@ -45,19 +45,5 @@ def document_from_dict(d: dict[str, Any]) -> Document:
             **d,
             "blocks": tuple(Block(b["start"], b["end"], tuple(b["section"]), b["lead_in"]) for b in d["blocks"]),
             "markers": tuple(CitationMarker(m["start"], m["end"], tuple(m["numbers"])) for m in d["markers"]),
-        }
-    )
-
-
-def chunk_to_dict(chunk: Chunk) -> dict[str, Any]:
-    return asdict(chunk)
-
-
-def chunk_from_dict(d: dict[str, Any]) -> Chunk:
-    return Chunk(
-        **{
-            **d,
-            "section": tuple(d["section"]),
-            "sentences": tuple(Sentence(s["start"], s["end"], tuple(s["citations"])) for s in d["sentences"]),
         }
     )

@@ -6,7 +6,7 @@ MedQuAD library then parses, chunks and embeds one article, not 5,401 (docs/perf
 from __future__ import annotations
 
 import json
-import sys
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from followup.core.arrays import offsets
 from followup.core.errors import IndexProblem
 from followup.core.types import Article, Chunk, Document
 from followup.embed.model_key import model_key
@@ -42,6 +43,7 @@ from followup.index.segments import (
 
 # Each chunk's BM25 tokens, space-separated, for the next build: tokenising the MedQuAD library takes 2.7 s.
 TERMS_FILE, TERM_OFFSETS_FILE = "chunk-terms.bin", "chunk-term-offsets.npy"
+log = logging.getLogger(__name__)  # status lines: the CLI shows them on stderr (core/status_lines.py)
 
 
 @dataclass(frozen=True)
@@ -189,18 +191,18 @@ def dense_index(work: Path, previous: Previous | None, keys: list[bytes], vector
                 added.append(chunk)
         unused = int((row_chunks < 0).sum())
         if unused <= REBUILD_SHARE * (len(row_chunks) + len(added)):
-            print(f"adding {len(added)} vectors to the dense graph, {unused} rows unused", file=sys.stderr)
+            log.info("adding %d vectors to the dense graph, %d rows unused", len(added), unused)
             dense = DenseIndex.load(path / DENSE_INDEX_FILE, old_rows)
             return dense.extended(row_chunks, vectors[added], np.array(added, dtype=np.int64))
     if fresh_kind == "hnsw":
-        print(f"building the HNSW graph over {len(vectors)} chunk vectors", file=sys.stderr)
+        log.info("building the HNSW graph over %d chunk vectors", len(vectors))
     return DenseIndex.build(vectors)
 
 
 def write_terms(work: Path, terms: Sequence[Sequence[str]]) -> None:
     encoded = [" ".join(t).encode() for t in terms]
     (work / TERMS_FILE).write_bytes(b"".join(encoded))
-    np.save(work / TERM_OFFSETS_FILE, np.concatenate([[0], np.cumsum([len(e) for e in encoded])]).astype(np.int64))
+    np.save(work / TERM_OFFSETS_FILE, offsets([len(e) for e in encoded]))
 
 
 def chunk_terms(
@@ -216,13 +218,13 @@ def chunk_terms(
         path = previous.location.path
         try:
             blob = (path / TERMS_FILE).read_bytes()
-            offsets = np.load(path / TERM_OFFSETS_FILE).tolist()
+            term_offsets = np.load(path / TERM_OFFSETS_FILE).tolist()
             refs = np.load(path / CHUNK_EMBEDDINGS_FILE)
             wanted = set(keys)
             for chunk, (s, r) in enumerate(refs.tolist()):
                 key = bytes(previous.segments[s].keys[r])
                 if key in wanted and key not in known:
-                    known[key] = blob[offsets[chunk] : offsets[chunk + 1]].decode().split()
+                    known[key] = blob[term_offsets[chunk] : term_offsets[chunk + 1]].decode().split()
         except (OSError, ValueError, IndexError):
             known = {}
     return [known[k] if k in known else tokenize(t) for k, t in zip(keys, texts, strict=True)]

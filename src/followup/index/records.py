@@ -29,6 +29,7 @@ from typing import overload
 
 import numpy as np
 
+from followup.core.arrays import offsets
 from followup.core.types import Article, Chunk, Document, Sentence
 from followup.index.codec import article_from_dict, article_to_dict, document_from_dict, document_to_dict
 from followup.index.mapped import mapped_array, mapped_bytes
@@ -53,13 +54,9 @@ FILES = (
 )
 
 
-def _offsets(lengths: Sequence[int]) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64)
-
-
-def _write_blob(directory: Path, blob: str, offsets: str, records: Sequence[bytes]) -> None:
+def _write_blob(directory: Path, blob: str, offsets_file: str, records: Sequence[bytes]) -> None:
     (directory / blob).write_bytes(b"".join(records))
-    np.save(directory / offsets, _offsets([len(r) for r in records]))
+    np.save(directory / offsets_file, offsets([len(r) for r in records]))
 
 
 def write_records(
@@ -82,16 +79,16 @@ def write_records(
     _write_blob(directory, "chunk-strings.bin", "chunk-string-offsets.npy",
                 [json.dumps([c.context, list(c.section)], ensure_ascii=False).encode() for c in chunks])  # fmt: skip
     sentences = [s for c in chunks for s in c.sentences]
-    np.save(directory / "sentence-rows.npy", _offsets([len(c.sentences) for c in chunks]))
+    np.save(directory / "sentence-rows.npy", offsets([len(c.sentences) for c in chunks]))
     np.save(directory / "sentence-spans.npy", np.array([(s.start, s.end) for s in sentences], np.int32).reshape(-1, 2))
-    np.save(directory / "citation-rows.npy", _offsets([len(s.citations) for s in sentences]))
+    np.save(directory / "citation-rows.npy", offsets([len(s.citations) for s in sentences]))
     np.save(directory / "citations.npy", np.array([n for s in sentences for n in s.citations], dtype=np.int32))
     by_article: dict[str, list[int]] = {a.id: [] for a in articles}
     for i, chunk in enumerate(chunks):
         by_article[chunk.article_id].append(i)
     groups = [by_article[a.id] for a in articles]
     np.save(directory / "article-chunks.npy", np.array([i for g in groups for i in g], dtype=np.int64))
-    np.save(directory / "article-chunk-rows.npy", _offsets([len(g) for g in groups]))
+    np.save(directory / "article-chunk-rows.npy", offsets([len(g) for g in groups]))
 
 
 def _map(directory: Path, name: str) -> np.ndarray:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from followup.core.arrays import concatenated, offsets
 from followup.core.types import Chunk
-from followup.embed.token_vectors import ChunkEmbedding, dequantise, passage_rows
+from followup.embed.token_vectors import PACKED_ARRAYS, ChunkEmbedding, PackedTokens, dequantise, passage_rows
 from followup.index.mapped import mapped_array
 
 ARRAYS = (
@@ -28,9 +28,7 @@ ARRAYS = (
     "vectors",  # (rows, dimension) float32
     "sentence-rows",  # (rows + 1,) int64: row i's sentences are sentences[sentence_rows[i] : sentence_rows[i + 1]]
     "sentences",  # (sentences, dimension) float32
-    "token-rows",  # (rows + 1,) int64
-    "token-values",  # (tokens, dimension) int8
-    "token-scales",  # (tokens,) float32
+    *PACKED_ARRAYS,  # token-rows, token-values (int8), token-scales: the rows' token vectors (PackedTokens)
     "token-spans",  # (tokens, 2) int32, relative to the embedded text
 )
 PREFIX = "segment-"
@@ -45,39 +43,41 @@ def segment_files(segment: str) -> list[str]:
     return [file_name(segment, a) for a in ARRAYS]
 
 
-def _stacked(parts: Sequence[np.ndarray], shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(shape, dtype)
-
-
-def _rows(counts: Iterable[int]) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum(list(counts), dtype=np.int64)]).astype(np.int64)
+def _write(
+    directory: Path,
+    name: str,
+    keys: np.ndarray,
+    vectors: Sequence[np.ndarray],
+    sentences: Sequence[np.ndarray],
+    tokens: Sequence[tuple[np.ndarray, np.ndarray]],
+    spans: Sequence[np.ndarray],
+    dimension: int,
+) -> None:
+    """A segment's files from its rows' parts: vectors (1, dimension) each, sentence vectors, token vectors
+    (int8 values and scales) and their spans."""
+    arrays = {
+        "keys": keys,
+        "vectors": concatenated(vectors, (0, dimension), np.float32),
+        "sentence-rows": offsets(len(s) for s in sentences),
+        "sentences": concatenated(sentences, (0, dimension), np.float32),
+        **PackedTokens.packed(tokens, dimension).by_name(),
+        "token-spans": concatenated(spans, (0, 2), np.int32),
+    }
+    for array in ARRAYS:
+        np.save(directory / file_name(name, array), arrays[array])
 
 
 def write_segment(directory: Path, name: str, keys: Sequence[bytes], embeddings: Sequence[ChunkEmbedding]) -> None:
-    dimension = len(embeddings[0].vector) if embeddings else 0
-    arrays = {
-        "keys": np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 32),
-        "vectors": _stacked([e.vector[None] for e in embeddings], (0, dimension), np.float32),
-        "sentence-rows": _rows(len(e.sentences) for e in embeddings),
-        "sentences": _stacked([e.sentences for e in embeddings], (0, dimension), np.float32),
-        "token-rows": _rows(len(e.tokens.values) for e in embeddings),
-        "token-values": _stacked([e.tokens.values for e in embeddings], (0, dimension), np.int8),
-        "token-scales": _stacked([e.tokens.scales for e in embeddings], (0,), np.float32),
-        "token-spans": _stacked([e.tokens.spans for e in embeddings], (0, 2), np.int32),
-    }
-    for array, values in arrays.items():
-        np.save(directory / file_name(name, array), values)
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """One row of a segment, as the answer stage reads it."""
-
-    vector: np.ndarray
-    sentences: np.ndarray
-    token_values: np.ndarray
-    token_scales: np.ndarray
-    token_spans: np.ndarray
+    _write(
+        directory,
+        name,
+        np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 32),
+        [e.vector[None] for e in embeddings],
+        [e.sentences for e in embeddings],
+        [(e.tokens.values, e.tokens.scales) for e in embeddings],
+        [e.tokens.spans for e in embeddings],
+        len(embeddings[0].vector) if embeddings else 0,
+    )
 
 
 class Segment:
@@ -90,17 +90,15 @@ class Segment:
         self.vectors = loaded["vectors"]
         self._sentence_rows = np.asarray(loaded["sentence-rows"])
         self._sentences = loaded["sentences"]
-        self._token_rows = np.asarray(loaded["token-rows"])
-        self._token_values = loaded["token-values"]
-        self._token_scales = loaded["token-scales"]
+        self._tokens = PackedTokens.named(loaded)
         self._token_spans = loaded["token-spans"]
         rows = len(self.keys)
         consistent = (
             len(self.vectors) == rows
-            and len(self._sentence_rows) == len(self._token_rows) == rows + 1
+            and len(self._sentence_rows) == len(self._tokens.rows) == rows + 1
             and int(self._sentence_rows[-1]) == len(self._sentences)
-            and int(self._token_rows[-1]) == len(self._token_values) == len(self._token_scales)
-            and len(self._token_spans) == len(self._token_values)
+            and self._tokens.agrees()
+            and len(self._token_spans) == len(self._tokens.values)
         )
         if not consistent:
             raise ValueError(f"segment {name}: its arrays disagree on the number of rows")
@@ -109,45 +107,35 @@ class Segment:
         return len(self.keys)
 
     def token_count(self, row: int) -> int:
-        return int(self._token_rows[row + 1] - self._token_rows[row])
+        rows = self._tokens.of(row)
+        return int(rows.stop - rows.start)
 
     def token_counts(self) -> np.ndarray:
         """Each row's number of token vectors."""
-        return np.diff(self._token_rows)
+        return self._tokens.counts()
 
     def sentences(self, row: int) -> np.ndarray:
         return np.asarray(self._sentences[self._sentence_rows[row] : self._sentence_rows[row + 1]])
 
     def tokens(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Row's token values (int8), scales and spans (in the embedded text)."""
-        first, last = self._token_rows[row], self._token_rows[row + 1]
-        return (self._token_values[first:last], self._token_scales[first:last], self._token_spans[first:last])
+        values, scales = self._tokens.text(row)
+        return values, scales, self._token_spans[self._tokens.of(row)]
 
 
 def write_compacted(directory: Path, name: str, rows: Sequence[tuple[Segment, int]]) -> None:
     """A new segment of the given rows of older ones, copied as stored (no re-embedding, no re-quantising)."""
-    parts: dict[str, list[np.ndarray]] = {a: [] for a in ARRAYS}
-    for segment, row in rows:
-        values, scales, spans = segment.tokens(row)
-        parts["keys"].append(np.asarray(segment.keys[row : row + 1]))
-        parts["vectors"].append(np.asarray(segment.vectors[row : row + 1]))
-        parts["sentences"].append(segment.sentences(row))
-        parts["token-values"].append(np.asarray(values))
-        parts["token-scales"].append(np.asarray(scales))
-        parts["token-spans"].append(np.asarray(spans))
-    dimension = rows[0][0].vectors.shape[1] if rows else 0
-    arrays = {
-        "keys": _stacked(parts["keys"], (0, 32), np.uint8),
-        "vectors": _stacked(parts["vectors"], (0, dimension), np.float32),
-        "sentence-rows": _rows(len(p) for p in parts["sentences"]),
-        "sentences": _stacked(parts["sentences"], (0, dimension), np.float32),
-        "token-rows": _rows(len(p) for p in parts["token-values"]),
-        "token-values": _stacked(parts["token-values"], (0, dimension), np.int8),
-        "token-scales": _stacked(parts["token-scales"], (0,), np.float32),
-        "token-spans": _stacked(parts["token-spans"], (0, 2), np.int32),
-    }
-    for array, values in arrays.items():
-        np.save(directory / file_name(name, array), values)
+    tokens = [segment.tokens(row) for segment, row in rows]
+    _write(
+        directory,
+        name,
+        concatenated([np.asarray(segment.keys[row : row + 1]) for segment, row in rows], (0, 32), np.uint8),
+        [np.asarray(segment.vectors[row : row + 1]) for segment, row in rows],
+        [segment.sentences(row) for segment, row in rows],
+        [(np.asarray(values), np.asarray(scales)) for values, scales, _ in tokens],
+        [np.asarray(spans) for _, _, spans in tokens],
+        rows[0][0].vectors.shape[1] if rows else 0,
+    )
 
 
 def link_or_copy(source: Path, target: Path) -> None:

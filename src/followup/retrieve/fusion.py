@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-Ranking = Sequence[tuple[int, float]]
+from followup.index.backends.base import Ranking
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Ranking], k: int = 60) -> list[tuple[int, float]]:
+def reciprocal_rank_fusion(rankings: Sequence[Ranking], k: int = 60) -> Ranking:
     """RRF (Cormack, Clarke and Buettcher 2009): score(d) = sum over rankings of 1 / (k + rank(d)),
     ranks 1-based, k=60 as in the paper and Pyserini. Ties keep the smaller item id first."""
     fused: dict[int, float] = {}
@@ -17,7 +17,7 @@ def reciprocal_rank_fusion(rankings: Sequence[Ranking], k: int = 60) -> list[tup
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def min_max_fusion(rankings: Sequence[Ranking], weights: Sequence[float] | None = None) -> list[tuple[int, float]]:
+def min_max_fusion(rankings: Sequence[Ranking], weights: Sequence[float] | None = None) -> Ranking:
     """Each ranking's scores scaled to [0, 1] (min-max over its candidates), then a weighted sum;
     an item missing from a ranking contributes 0 there. A ranking whose scores are all equal maps to 1."""
     weights = weights or [1.0] * len(rankings)

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from followup.core.defaults import RetrievalParams
-from followup.index.backends.base import Retriever, SearchScope
+from followup.index.backends.base import Ranking, Retriever, SearchScope
 from followup.index.backends.embedded import top_scores
-from followup.retrieve.fusion import Ranking, min_max_fusion, reciprocal_rank_fusion
+from followup.retrieve.fusion import min_max_fusion, reciprocal_rank_fusion
 
 __all__ = ["FUSIONS", "best_chunk_per_document", "fuse", "rank_chunks", "top_scores"]
 

@@ -5,9 +5,7 @@ encoder pass over the query as searched and as asked, then both retrievers, fuse
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
@@ -15,7 +13,7 @@ from followup.core.defaults import RetrievalParams
 from followup.core.medications import find_mentions
 from followup.core.text import tokenize
 from followup.core.types import AskRequest
-from followup.embed.token_vectors import TokenEmbedding
+from followup.embed.protocols import QueryEncoder
 from followup.index.backends.base import SearchScope
 from followup.index.reader import SearchIndex
 from followup.retrieve.facets import Facet, clinical_facets
@@ -29,14 +27,6 @@ from followup.retrieve.query import (
     without_names,
 )
 from followup.retrieve.scope import Mentions, answerable_scope
-
-
-class QueryEncoder(Protocol):
-    dimension: int
-
-    def encode_query(self, text: str) -> np.ndarray: ...
-
-    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenEmbedding]]: ...
 
 
 @dataclass(frozen=True)

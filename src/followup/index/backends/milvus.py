@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from followup.core.arrays import offsets
 from followup.core.errors import BackendUnavailable, FollowupError, IndexProblem
 from followup.index.backends.base import Ranking, SearchScope
 from followup.index.bm25 import BM25Index
@@ -110,8 +111,8 @@ class SparseRows:
     def take(self, rows: np.ndarray) -> SparseRows:
         lengths = np.diff(self.indptr)[rows]
         starts = self.indptr[rows]
-        picks = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(lengths.sum())
-        indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        indptr = offsets(lengths)
+        picks = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
         return SparseRows(indptr, self.term_ids[picks], self.weights[picks])
 
 
@@ -129,8 +130,7 @@ def bm25_sparse_rows(bm25: BM25Index) -> SparseRows:
     term_of = np.repeat(by_start, lengths[by_start]).astype(np.int64)
     order = np.lexsort((term_of, docs))  # by chunk, then term id
     counts = np.bincount(docs, minlength=bm25.chunks)
-    indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    return SparseRows(indptr, term_of[order], weights[order])
+    return SparseRows(offsets(counts), term_of[order], weights[order])
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ build for other tools. An interrupted build leaves its collection unreferenced, 
 
 from __future__ import annotations
 
-import sys
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -22,6 +22,8 @@ from followup.index.backends.choice import BackendChoice, collection_prefix
 from followup.index.backends.milvus import MilvusBackend, MilvusRetriever, MilvusSettings, Vocabulary, build_rows
 from followup.index.bm25 import BM25Index
 from followup.index.layout import BUILDS, BuildLocation, read_manifest
+
+log = logging.getLogger(__name__)  # status lines: the CLI shows them on stderr (core/status_lines.py)
 
 
 def backend_for(uri: str, engine: str) -> MilvusBackend:
@@ -100,7 +102,7 @@ def benchmark_retriever(choice: BackendChoice, label: str, bm25: BM25Index, vect
     if backend.has_collection(collection) and backend.count(collection) != len(vectors):
         backend.drop_collection(collection)
     if not backend.has_collection(collection):
-        print(f"writing {len(vectors)} benchmark chunks to Milvus at {choice.milvus_uri}", file=sys.stderr)
+        log.info("writing %d benchmark chunks to Milvus at %s", len(vectors), choice.milvus_uri)
         backend.write_collection(collection, build_rows(bm25, vectors, documents), ProgressLine("writing chunks"))
     return MilvusRetriever(backend, collection, Vocabulary(bm25))
 
@@ -115,7 +117,7 @@ class MilvusWriter:
         self, work: Path, previous: Any, keys: list[bytes], bm25: BM25Index, vectors: np.ndarray,
         article_ids: Sequence[str],
     ) -> WrittenSearches:  # fmt: skip
-        print(f"writing {len(vectors)} chunks to Milvus at {self._choice.milvus_uri}", file=sys.stderr)
+        log.info("writing %d chunks to Milvus at %s", len(vectors), self._choice.milvus_uri)
         entry = write_collection(self._choice, self._index_dir, bm25, vectors, article_ids,
                                  ProgressLine("writing chunks to Milvus"))  # fmt: skip
         return WrittenSearches(entry, {"kind": "milvus", "vectors": len(vectors), "rows": len(vectors)})
