@@ -1,6 +1,7 @@
 """A build of the corpus on disk and how it is searched. Build side: `build` (`followup index`) and
-`incremental` (what a build takes from the one before). Both sides: the index directory and its
-manifest (`directory`), the arrays of records (`records`, `codec`, `mapped`), embedding segments
-(`segments`), BM25 postings (`bm25`), the faiss index (`dense`), and the search backends (`backends/`:
-embedded or Milvus). Read side: `reader` loads a build for questions. May import `core`, `embed`, and
-`ingest` from the build side only."""
+`incremental` (what a build takes from the one before). Both sides: the index directory, its manifest,
+a build's files, the recipe that decides them and their memory-mapped arrays (`layout`), the records
+of articles, documents and chunks (`records`), embedding segments (`segments`), BM25 postings
+(`bm25`), the faiss index (`dense`), and the search backends (`backends/`: embedded or Milvus). Read
+side: `reader` loads a build for questions. May import `core` and `embed`; `ingest` from the build
+side only."""

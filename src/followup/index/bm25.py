@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from followup.core.arrays import offsets
-from followup.index.mapped import mapped_array, mapped_bytes
+from followup.index.layout import mapped_array, mapped_bytes
 
 K1 = 1.5
 B = 0.75

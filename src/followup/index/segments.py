@@ -21,7 +21,7 @@ import numpy as np
 from followup.core.arrays import concatenated, offsets
 from followup.core.types import Chunk
 from followup.embed.token_vectors import PACKED_ARRAYS, ChunkEmbedding, PackedTokens, dequantise, passage_rows
-from followup.index.mapped import mapped_array
+from followup.index.layout import mapped_array
 
 ARRAYS = (
     "keys",  # (rows, 32) uint8
