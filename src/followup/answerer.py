@@ -9,6 +9,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from followup.answer.candidates import Place
 from followup.answer.request_checks import validate_request
@@ -16,11 +17,13 @@ from followup.answer.stages import Arrangement, Assessment, CandidateFinder, cho
 from followup.core.defaults import DEFAULT_RETRIEVAL, Mode, RetrievalParams
 from followup.core.errors import IndexProblem
 from followup.core.types import Answer, AskRequest
-from followup.embed.protocols import QueryEncoder
 from followup.index.reader import SearchIndex, load_index
 from followup.present.contract import present
 from followup.retrieve.plan import QueryPlanner, Retrieval, search
 from followup.retrieve.query import asks_for_more
+
+if TYPE_CHECKING:  # a Protocol: annotations only, not loaded to answer
+    from followup.embed.protocols import QueryEncoder
 
 
 class Answerer:

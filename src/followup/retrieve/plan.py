@@ -6,6 +6,7 @@ encoder pass over the query as searched and as asked, then both retrievers, fuse
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,7 +14,6 @@ from followup.core.defaults import RetrievalParams
 from followup.core.medications import find_mentions
 from followup.core.text import tokenize
 from followup.core.types import AskRequest
-from followup.embed.protocols import QueryEncoder
 from followup.index.backends.base import SearchScope
 from followup.index.reader import SearchIndex
 from followup.retrieve.facets import Facet, clinical_facets
@@ -27,6 +27,9 @@ from followup.retrieve.query import (
     without_names,
 )
 from followup.retrieve.scope import Mentions, answerable_scope
+
+if TYPE_CHECKING:  # a Protocol: annotations only, not loaded to answer
+    from followup.embed.protocols import QueryEncoder
 
 
 @dataclass(frozen=True)
