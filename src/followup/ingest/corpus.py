@@ -121,14 +121,9 @@ def _load_references(folder: Path) -> list[Reference]:
 
 
 def read_json_object(path: Path) -> dict[str, Any]:
+    text = read_text(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CorpusError(path, "file not found") from None
-    except UnicodeDecodeError as e:
-        raise CorpusError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
-    except OSError as e:  # a folder, no permission, ...
-        raise CorpusError(path, f"cannot be read: {e.strerror or e}") from None
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         raise CorpusError(path, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     if not isinstance(data, dict):
