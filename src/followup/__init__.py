@@ -27,16 +27,17 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from followup.answerer import Answerer
     from followup.core.errors import FollowupError, IndexProblem, InvalidRequest, UnknownArticle
-    from followup.core.types import Answer, AskRequest, CitedReference, Passage, Quote, Reference, Role, Tier
+    from followup.core.types import AskRequest, Reference, Role, Tier
+    from followup.present.contract import Answer, CitedReference, Passage, Quote
 
 # public name -> the module that defines it
 _EXPORTS = {
     "Answerer": "followup.answerer",
-    "Answer": "followup.core.types",
+    "Answer": "followup.present.contract",
     "AskRequest": "followup.core.types",
-    "CitedReference": "followup.core.types",
-    "Passage": "followup.core.types",
-    "Quote": "followup.core.types",
+    "CitedReference": "followup.present.contract",
+    "Passage": "followup.present.contract",
+    "Quote": "followup.present.contract",
     "Reference": "followup.core.types",
     "Role": "followup.core.types",
     "Tier": "followup.core.types",

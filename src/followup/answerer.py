@@ -16,9 +16,9 @@ from followup.answer.request_checks import validate_request
 from followup.answer.stages import Arrangement, Assessment, CandidateFinder, choose, gate, score
 from followup.core.defaults import DEFAULT_RETRIEVAL, Mode, RetrievalParams
 from followup.core.errors import IndexProblem
-from followup.core.types import Answer, AskRequest
+from followup.core.types import AskRequest
 from followup.index.reader import SearchIndex, load_index
-from followup.present.contract import present
+from followup.present.contract import Answer, present
 from followup.retrieve.plan import QueryPlanner, Retrieval, search
 from followup.retrieve.query import asks_for_more
 

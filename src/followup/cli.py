@@ -351,14 +351,14 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         print(compare_runs(first, second, measure=args.measure))
         return 0
     from followup.core.defaults import ChunkingParams
-    from followup.evaluate.report import write_run
-    from followup.evaluate.run import print_tables, run_eval
+    from followup.evaluate.report import summary_tables, write_run
+    from followup.evaluate.run import run_eval
     from followup.index.backends.choice import BackendChoice
 
     backend = BackendChoice.from_options(args.backend, args.milvus_uri, args.milvus_engine, settings=settings)
     outcome = run_eval(args.target, args.split, args.index, args.corpus,
                        ChunkingParams(max_words=args.max_words), args.cache, backend)  # fmt: skip
-    print_tables(outcome)
+    print(summary_tables(outcome.summary), file=sys.stderr)
     if not args.no_save:
         folder = write_run(args.runs_dir, outcome.summary, outcome.rows, outcome.curves)
         print(f"\nrun saved in {folder}", file=sys.stderr)

@@ -12,7 +12,8 @@ from followup.answerer import Answerer
 from followup.core.defaults import Mode
 from followup.core.errors import InvalidRequest, UnknownArticle
 from followup.core.text import words
-from followup.core.types import Answer, AskRequest, Role
+from followup.core.types import AskRequest, Role
+from followup.present.contract import Answer
 
 pytestmark = pytest.mark.model
 

@@ -17,8 +17,9 @@ from fastapi.testclient import TestClient
 
 from followup.answerer import Answerer
 from followup.core.errors import IndexProblem
-from followup.core.types import Answer, AskRequest
+from followup.core.types import AskRequest
 from followup.index.layout import Manifest, current_build
+from followup.present.contract import Answer
 from followup.serve.app import BUILD_HEADER, ServiceSettings, create_app
 from followup.serve.live import LiveIndex
 

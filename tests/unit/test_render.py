@@ -2,24 +2,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from followup.core.types import (
-    Answer,
-    Block,
-    CitationMarker,
-    CitedReference,
-    Document,
-    Passage,
-    Quote,
-    Reference,
-    Role,
-    Tier,
-)  # fmt: skip
+from followup.core.types import Block, CitationMarker, Document, Reference, Role, Tier
+from followup.present.contract import Answer, CitedReference, Passage, Quote, display_text  # fmt: skip
 from followup.present.render import (
     FOOTER,
     NOT_ANSWERED,
     UNCITED_HEADING,
     answer_to_contract,
-    display_text,
     format_answer,
     format_markdown,
 )

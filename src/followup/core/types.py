@@ -1,4 +1,6 @@
-"""Frozen dataclasses that cross module boundaries."""
+"""Frozen dataclasses that cross stage boundaries: the corpus (articles, references, documents, blocks,
+chunks, sentences), evidence tiers and a question as asked (`AskRequest`). The answer contract's are in
+present/contract.py."""
 
 from __future__ import annotations
 
@@ -127,52 +129,11 @@ class Chunk:
         return tuple(sorted({n for s in self.sentences for n in s.citations}))
 
 
-@dataclass(frozen=True)
-class Quote:
-    """The same statement found in another place (the article and the reference it cites)."""
-
-    source_id: str
-    section: str
-    text: str
-    start: int
-    end: int
-    citations: tuple[int, ...]
-    source_label: str = ""  # as a person names the source and place (present/source_labels.py)
-
-
 class Role(Enum):
     """What a passage is in an answer: the one that answers, or other cited evidence that also answers."""
 
     ANSWER = "answer"
     EVIDENCE = "evidence"
-
-
-@dataclass(frozen=True)
-class Passage:
-    """One verbatim passage of an answer: its text is exactly the source's `text[start:end]`, with the
-    citation numbers that ground it, its evidence tier, its answer score and where else it is said."""
-
-    rank: int
-    text: str  # exactly the source document's text[start:end]
-    display_text: str  # the same words with citation numbers written as [n], for display
-    source_id: str
-    section: str
-    citations: tuple[int, ...]
-    tier: Tier
-    score: float
-    start: int
-    end: int
-    also_in: tuple[Quote, ...] = ()
-    role: Role = Role.EVIDENCE
-    source_label: str = ""  # as a person names the source and place (present/source_labels.py)
-
-
-@dataclass(frozen=True)
-class CitedReference:
-    """A reference some passage of an answer cites, with the article whose list numbers it."""
-
-    article_id: str
-    reference: Reference
 
 
 @dataclass(frozen=True)
@@ -185,18 +146,3 @@ class AskRequest:
     article_id: str | None = None
     top_k: int = 5
     mode: Mode = "hybrid"
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The answer contract: the passages, the answering one first and then the evidence by tier, and
-    the references they cite; or `answered` False, with what the sources do not address when known."""
-
-    question: str
-    query: str
-    article_id: str | None
-    answered: bool
-    passages: tuple[Passage, ...]
-    references: tuple[CitedReference, ...]
-    # Why an unanswered question is out of reach: what it names that the sources do not address.
-    not_covered: tuple[str, ...] = ()

@@ -143,3 +143,18 @@ def _load_rows(folder: Path, measure: str) -> dict[str, dict[str, float]]:
     if not by_mode:
         raise FollowupError(f"{path}: no per-query values for {measure!r}")
     return by_mode
+
+
+def summary_tables(summary: Mapping[str, Any]) -> str:
+    """What `followup eval` shows on stderr: the retrieval table, the rerank's added latency, and the
+    answers table of a suite."""
+    retrieval = summary.get("retrieval", summary["results"])
+    lines = [f"\n{summary['suite']} ({summary['split']}, {summary['queries']} queries): retrieval",
+             table(retrieval, summary["latency_ms"])]  # fmt: skip
+    for mode, added in summary.get("added_latency_ms", {}).items():
+        lines.append(f"{mode}: the rerank adds p50 {added['p50']:.1f} ms, p95 {added['p95']:.1f} ms a query (p50 of "
+                     f"its parts: query token pass {added['query_pass_p50']:.1f} ms, scoring and blend "
+                     f"{added['scoring_p50']:.1f} ms)")  # fmt: skip
+    if summary.get("answers"):
+        lines += [f"\n{summary['suite']} ({summary['split']}): answers", table(summary["answers"])]
+    return "\n".join(lines)

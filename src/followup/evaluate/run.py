@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -133,19 +132,3 @@ def run_eval(target: Path, split: str, index_dir: Path, corpus_dir: Path, chunki
     if target.is_file():
         return run_suite(target, split, index_dir, corpus_dir)
     raise FollowupError(f"{target}: neither a BEIR directory (with corpus.jsonl) nor a suite file (.jsonl)")
-
-
-def print_tables(outcome: EvalOutcome) -> None:
-    from followup.evaluate.report import table
-
-    summary = outcome.summary
-    retrieval = summary.get("retrieval", summary["results"])
-    print(f"\n{summary['suite']} ({summary['split']}, {summary['queries']} queries): retrieval", file=sys.stderr)
-    print(table(retrieval, summary["latency_ms"]), file=sys.stderr)
-    for mode, added in summary.get("added_latency_ms", {}).items():
-        print(f"{mode}: the rerank adds p50 {added['p50']:.1f} ms, p95 {added['p95']:.1f} ms a query (p50 of "
-              f"its parts: query token pass {added['query_pass_p50']:.1f} ms, scoring and blend "
-              f"{added['scoring_p50']:.1f} ms)", file=sys.stderr)  # fmt: skip
-    if summary.get("answers"):
-        print(f"\n{summary['suite']} ({summary['split']}): answers", file=sys.stderr)
-        print(table(summary["answers"]), file=sys.stderr)

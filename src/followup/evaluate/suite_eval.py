@@ -12,10 +12,11 @@ from followup.answerer import Answerer
 from followup.core.defaults import Mode, RetrievalParams
 from followup.core.errors import CorpusError
 from followup.core.progress import ProgressLine
-from followup.core.types import Answer, AskRequest, Passage, Role
+from followup.core.types import AskRequest, Role
 from followup.evaluate.metrics import RECALL_CURVE, aggregate, per_query, percentiles
 from followup.evaluate.suites import SuiteItem
 from followup.ingest.corpus import Corpus
+from followup.present.contract import Answer, Passage
 
 DEPTH = 100
 

@@ -1,16 +1,75 @@
-"""An arrangement of candidates (answer/stages.py) presented as the answer contract: each shown
-statement becomes a passage with its verbatim text and offsets, its display text, its source's label
-and the other places it is said; the references it cites are listed once."""
+"""The answer contract, as frozen dataclasses (`Answer`, its `Passage`s and their `Quote`s, the
+`CitedReference`s), and how an arrangement of candidates (answer/stages.py) becomes one: each shown
+statement a passage with its verbatim text and offsets, its display text, its source's label and the
+other places it is said; the references it cites listed once. What serve/, the CLI, the evaluation
+and the Python API hand out."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from followup.answer.candidates import Candidate
 from followup.answer.ordering import group_score, same_place
 from followup.answer.stages import Arrangement, ShownGroup
-from followup.core.types import Answer, AskRequest, Chunk, CitedReference, Document, Passage, Quote
+from followup.core.types import AskRequest, Chunk, Document, Reference, Role, Tier
 from followup.index.reader import SearchIndex
-from followup.present.render import display_text
 from followup.present.source_labels import source_label
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The same statement found in another place (the article and the reference it cites)."""
+
+    source_id: str
+    section: str
+    text: str
+    start: int
+    end: int
+    citations: tuple[int, ...]
+    source_label: str = ""  # as a person names the source and place (present/source_labels.py)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One verbatim passage of an answer: its text is exactly the source's `text[start:end]`, with the
+    citation numbers that ground it, its evidence tier, its answer score and where else it is said."""
+
+    rank: int
+    text: str  # exactly the source document's text[start:end]
+    display_text: str  # the same words with citation numbers written as [n], for display
+    source_id: str
+    section: str
+    citations: tuple[int, ...]
+    tier: Tier
+    score: float
+    start: int
+    end: int
+    also_in: tuple[Quote, ...] = ()
+    role: Role = Role.EVIDENCE
+    source_label: str = ""  # as a person names the source and place (present/source_labels.py)
+
+
+@dataclass(frozen=True)
+class CitedReference:
+    """A reference some passage of an answer cites, with the article whose list numbers it."""
+
+    article_id: str
+    reference: Reference
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer contract: the passages, the answering one first and then the evidence by tier, and
+    the references they cite; or `answered` False, with what the sources do not address when known."""
+
+    question: str
+    query: str
+    article_id: str | None
+    answered: bool
+    passages: tuple[Passage, ...]
+    references: tuple[CitedReference, ...]
+    # Why an unanswered question is out of reach: what it names that the sources do not address.
+    not_covered: tuple[str, ...] = ()
 
 
 def present(request: AskRequest, arrangement: Arrangement, index: SearchIndex) -> Answer:
@@ -66,3 +125,18 @@ def _references(passages: tuple[Passage, ...], index: SearchIndex) -> tuple[Cite
             if ref:
                 cited[(article.id, number)] = CitedReference(article.id, ref)
     return tuple(cited[key] for key in sorted(cited))
+
+
+def display_text(doc: Document, start: int, end: int) -> str:
+    """text[start:end] with the article's bare citation numbers shown as [n]; a reference's own text
+    gets its number appended."""
+    if doc.reference_number is not None:
+        return f"{doc.text[start:end]} [{doc.reference_number}]"
+    parts, cursor = [], start
+    for marker in doc.markers:
+        if start <= marker.start and marker.end <= end:
+            parts.append(doc.text[cursor : marker.start])
+            parts.append(" [" + ", ".join(str(n) for n in marker.numbers) + "]")
+            cursor = marker.end
+    parts.append(doc.text[cursor:end])
+    return "".join(parts)

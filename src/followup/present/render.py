@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from followup.core.types import Answer, Article, Document, Passage, Quote, Reference, Role, Tier
+from followup.core.types import Article, Document, Reference, Role, Tier
+from followup.present.contract import Answer, Passage, Quote
 from followup.present.source_labels import reference_name, source_name
 
 TIER_HEADINGS: dict[Tier, str] = {
@@ -61,21 +62,6 @@ def not_answered(answer: Answer) -> str:
 
 
 FOOTER = "Verbatim quotes from the article and its references; followup writes no text of its own. Not medical advice."
-
-
-def display_text(doc: Document, start: int, end: int) -> str:
-    """text[start:end] with the article's bare citation numbers shown as [n]; a reference's own text
-    gets its number appended."""
-    if doc.reference_number is not None:
-        return f"{doc.text[start:end]} [{doc.reference_number}]"
-    parts, cursor = [], start
-    for marker in doc.markers:
-        if start <= marker.start and marker.end <= end:
-            parts.append(doc.text[cursor : marker.start])
-            parts.append(" [" + ", ".join(str(n) for n in marker.numbers) + "]")
-            cursor = marker.end
-    parts.append(doc.text[cursor:end])
-    return "".join(parts)
 
 
 def reference_links(ref: Reference) -> dict[str, str]:

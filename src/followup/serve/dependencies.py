@@ -13,7 +13,8 @@ import anyio.to_thread
 from fastapi import Depends, HTTPException, Request, Response
 
 from followup.answerer import Answerer
-from followup.core.types import Answer, AskRequest
+from followup.core.types import AskRequest
+from followup.present.contract import Answer
 from followup.serve.live import LiveIndex, Snapshot
 from followup.serve.settings import ServiceSettings
 
