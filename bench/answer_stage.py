@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from followup.answer.maxsim import maxsims
+from followup.answer.candidates import maxsims
 from followup.answer.stages import score
 from followup.answerer import Answerer
 from followup.core.types import AskRequest, Chunk, Sentence

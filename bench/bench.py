@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from followup.core.defaults import Mode
+    from followup.core.settings import Mode
 
 SUITE = Path(__file__).resolve().parents[1] / "evals" / "muscle-spasm-suite.jsonl"
 COLD_QUESTION = ["What dose should be used?", "--history", "Which medication treats spasticity in multiple sclerosis?"]

@@ -30,11 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from followup.embed.batches import length_batches
 from followup.embed.bulk_encoder import TorchPassEncoder, native_bfloat16
-from followup.embed.onnx_encoder import OnnxQueryEncoder
+from followup.embed.encoder import ModelPasses, OnnxQueryEncoder, length_batches
 from followup.embed.onnx_export import export_query_model
-from followup.embed.passes import ModelPasses
 from followup.embed.torch_encoder import Encoder
 from medquad_library import DEFAULT_BEIR
 

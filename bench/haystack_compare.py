@@ -30,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from followup.core.defaults import DEFAULT_CHUNKING, DEFAULT_RETRIEVAL
 from followup.core.progress import ProgressLine
-from followup.embed.onnx_encoder import OnnxQueryEncoder
+from followup.core.settings import DEFAULT_CHUNKING, DEFAULT_RETRIEVAL
+from followup.embed.encoder import OnnxQueryEncoder
 from followup.evaluate.beir_data import BeirDataset, load_beir
 from followup.evaluate.beir_eval import DEPTH, BenchmarkIndex, build_benchmark_index
 from followup.evaluate.metrics import aggregate, percentiles
-from followup.index.backends.base import Ranking
+from followup.index.retrievers import Ranking
 from followup.retrieve.hybrid import fuse
 
 ROOT = Path(__file__).resolve().parents[1]

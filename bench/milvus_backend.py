@@ -30,10 +30,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.milvus_engine import MilvusLiteEngine
 
-from followup.core.defaults import RetrievalParams
-from followup.index.backends.base import Retriever, SearchScope
-from followup.index.backends.embedded import EmbeddedRetriever
-from followup.index.backends.milvus import (
+from followup.core.settings import RetrievalParams
+from followup.index.bm25 import BM25Index
+from followup.index.dense import DenseIndex
+from followup.index.milvus import (
     ChunkRows,
     MilvusBackend,
     MilvusRetriever,
@@ -41,8 +41,7 @@ from followup.index.backends.milvus import (
     Vocabulary,
     bm25_sparse_rows,
 )
-from followup.index.bm25 import BM25Index
-from followup.index.dense import DenseIndex
+from followup.index.retrievers import EmbeddedRetriever, Retriever, SearchScope
 from followup.retrieve.hybrid import rank_chunks
 
 DIMENSION = 384

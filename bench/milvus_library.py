@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.milvus_engine import MilvusLiteEngine
 
 from followup.answerer import Answerer
-from followup.core.defaults import MilvusEngine
+from followup.core.settings import MilvusEngine
 from followup.core.types import AskRequest
-from followup.index.backends.choice import BackendChoice
+from followup.index.backend_choice import BackendChoice
 from followup.index.build import build_index
 from followup.present.contract import Answer
 from scale import LIBRARY, library_queries, percentiles_ms

@@ -2,7 +2,7 @@
 
 Both index the same chunk texts as `followup eval` does (context + "\\n" + chunk, MaxP per document).
 followup's: the build's own BM25 weights (rank-bm25's BM25Okapi over followup's tokenizer and stemmer)
-in a sparse field, queried with term counts (index/backends/milvus.py). Milvus's: a VARCHAR field with the
+in a sparse field, queried with term counts (index/milvus.py). Milvus's: a VARCHAR field with the
 `english` analyzer and a BM25 function filling a sparse field (k1 1.5, b 0.75, as followup's),
 queried with the question's text. Reported: nDCG@10, R@100 and search p50 of each, on milvus-lite.
 
@@ -24,15 +24,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.milvus_engine import MilvusLiteEngine
 
-from followup.core.defaults import DEFAULT_CHUNKING
 from followup.core.progress import ProgressLine
-from followup.core.text import tokenize
+from followup.core.settings import DEFAULT_CHUNKING
+from followup.core.words import tokenize
 from followup.evaluate.beir_data import load_beir
 from followup.evaluate.beir_eval import CANDIDATES, DEPTH, SERVER_DEPTH, as_documents
 from followup.evaluate.metrics import aggregate
-from followup.index.backends.milvus import MilvusRetriever, Vocabulary, build_rows
-from followup.index.backends.milvus_build import backend_for
 from followup.index.bm25 import K1, B, BM25Index
+from followup.index.milvus import MilvusRetriever, Vocabulary, build_rows
+from followup.index.milvus_build import backend_for
 from followup.ingest.chunking import chunk_documents, indexed_text
 from followup.retrieve.hybrid import best_chunk_per_document, top_scores
 

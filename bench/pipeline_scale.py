@@ -51,10 +51,10 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from followup.core.defaults import ChunkingParams
 from followup.core.progress import ProgressLine
-from followup.core.text import tokenize
+from followup.core.settings import ChunkingParams
 from followup.core.types import Article, Chunk, Document
+from followup.core.words import tokenize
 from followup.evaluate.beir_data import load_beir
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
@@ -533,7 +533,7 @@ def measure_answers(out: Path, beir: Path, limit: int, threads: int) -> dict[str
 
     from followup.answerer import Answerer
     from followup.core.types import AskRequest
-    from followup.embed.onnx_encoder import OnnxQueryEncoder  # noqa: F401
+    from followup.embed.encoder import OnnxQueryEncoder  # noqa: F401
 
     queries = library_queries(beir, limit)
     gc.collect()
@@ -604,7 +604,7 @@ def measure_load(out: Path, threads: int) -> dict[str, Any]:
     import onnxruntime  # noqa: F401
 
     from followup.answerer import Answerer
-    from followup.embed.onnx_encoder import OnnxQueryEncoder
+    from followup.embed.encoder import OnnxQueryEncoder
     from followup.index.reader import load_index
     from followup.index.segments import ChunkEmbeddings
 

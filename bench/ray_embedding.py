@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from followup.core.text import sentence_spans
+from followup.core.words import sentence_spans
 from followup.embed.chunk_embeddings import ChunkText, embed_chunks
-from followup.embed.onnx_encoder import OnnxQueryEncoder
+from followup.embed.encoder import OnnxQueryEncoder
 from followup.embed.onnx_export import export_query_model
 from followup.embed.ray_job import embed_chunks_on_ray
 from followup.embed.token_vectors import ChunkEmbedding

@@ -38,15 +38,14 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from followup.core.defaults import DEFAULT_RETRIEVAL, MODES
 from followup.core.progress import ProgressLine
-from followup.core.text import tokenize
+from followup.core.settings import DEFAULT_RETRIEVAL, MODES
+from followup.core.words import tokenize
 from followup.evaluate.beir_data import load_beir
-from followup.index.backends.base import SearchScope
-from followup.index.backends.embedded import EmbeddedRetriever
 from followup.index.bm25 import BM25Index
 from followup.index.dense import FLAT_LIMIT, DenseIndex
 from followup.index.layout import current_build, read_manifest
+from followup.index.retrievers import EmbeddedRetriever, SearchScope
 from followup.ingest.chunking import indexed_text
 from followup.retrieve.hybrid import rank_chunks
 from medquad_library import DEFAULT_BEIR, article_id, write_library
@@ -156,7 +155,7 @@ def library_queries(limit: int) -> list[LibraryQuery]:
 def library_queries_warm(corpus: Path, index: Path, queries: list[LibraryQuery]) -> dict[str, Any]:
     from followup.answerer import Answerer
     from followup.core.types import AskRequest
-    from followup.embed.onnx_encoder import OnnxQueryEncoder
+    from followup.embed.encoder import OnnxQueryEncoder
     from followup.index.reader import load_index
 
     # The index alone first, beside the model: "memory beyond the model" is what the index adds.
@@ -259,7 +258,7 @@ class Base:
 
 
 def load_base(index: Path, queries: list[LibraryQuery]) -> Base:
-    from followup.embed.onnx_encoder import OnnxQueryEncoder
+    from followup.embed.encoder import OnnxQueryEncoder
     from followup.index.reader import load_index
 
     built = load_index(index)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import followup
-from followup.core.defaults import MODES
+from followup.core.settings import MODES
 from followup.present.render import answer_to_contract
 
 EVALS = Path(__file__).resolve().parent

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from followup.answer.stages import is_answerable
 from followup.answerer import Answerer
-from followup.core.defaults import DEFAULT_RETRIEVAL
+from followup.core.settings import DEFAULT_RETRIEVAL
 from followup.core.types import AskRequest
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from followup.core.defaults import DEFAULT_CHUNKING, DEFAULT_RETRIEVAL
-from followup.embed.onnx_encoder import OnnxQueryEncoder
+from followup.core.settings import DEFAULT_CHUNKING, DEFAULT_RETRIEVAL
+from followup.embed.encoder import OnnxQueryEncoder
 from followup.embed.torch_encoder import Encoder
 from followup.evaluate.beir_data import load_beir
 from followup.evaluate.beir_eval import (

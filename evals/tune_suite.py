@@ -17,7 +17,7 @@ from typing import Any
 
 from followup.answer.stages import Assessment
 from followup.answerer import Answerer
-from followup.core.defaults import DEFAULT_RETRIEVAL, RetrievalParams
+from followup.core.settings import DEFAULT_RETRIEVAL, RetrievalParams
 from followup.core.types import AskRequest
 from followup.evaluate.suite_eval import answer_measures, gold_spans, summarise
 from followup.evaluate.suites import SuiteItem, load_suite

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from followup.answer.candidates import Place
-from followup.answer.request_checks import validate_request
-from followup.answer.stages import Arrangement, Assessment, CandidateFinder, choose, gate, score
-from followup.core.defaults import DEFAULT_RETRIEVAL, Mode, RetrievalParams
+from followup.answer.stages import Arrangement, Assessment, CandidateFinder, choose, gate, score, validate_request
 from followup.core.errors import IndexProblem
+from followup.core.settings import DEFAULT_RETRIEVAL, Mode, RetrievalParams
 from followup.core.types import AskRequest
 from followup.index.reader import SearchIndex, load_index
 from followup.present.contract import Answer, present
@@ -45,7 +44,7 @@ class Answerer:
         index = load_index(index_dir, corpus_dir)  # fails fast, before any model loads
         if index.query_model is None:
             raise IndexProblem(f"{index_dir}: the build has no query encoder: run `followup index --force`")
-        from followup.embed.onnx_encoder import OnnxQueryEncoder  # ~0.4 s: no torch on the query path
+        from followup.embed.encoder import OnnxQueryEncoder  # ~0.4 s: no torch on the query path
 
         return cls(index, OnnxQueryEncoder(index.query_model, threads))
 

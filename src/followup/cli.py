@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from followup import __version__
-from followup.answer.request_checks import check_text
-from followup.core.defaults import BACKENDS, DEFAULT_CHUNKING, MAX_TOP_K, MILVUS_ENGINES, MODES
+from followup.answer.stages import check_text
 from followup.core.errors import FollowupError, InvalidRequest
-from followup.core.settings import Settings
+from followup.core.settings import BACKENDS, DEFAULT_CHUNKING, MAX_TOP_K, MILVUS_ENGINES, MODES, Settings
 
 if TYPE_CHECKING:
     from followup.answerer import Answerer
@@ -233,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
-    from followup.index.backends.choice import BackendChoice
+    from followup.index.backend_choice import BackendChoice
     from followup.index.build import build_index
 
     backend = BackendChoice.from_options(args.backend, args.milvus_uri, args.milvus_engine, args.index, settings)
@@ -350,10 +349,10 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         first, second = args.compare
         print(compare_runs(first, second, measure=args.measure))
         return 0
-    from followup.core.defaults import ChunkingParams
+    from followup.core.settings import ChunkingParams
     from followup.evaluate.report import summary_tables, write_run
     from followup.evaluate.run import run_eval
-    from followup.index.backends.choice import BackendChoice
+    from followup.index.backend_choice import BackendChoice
 
     backend = BackendChoice.from_options(args.backend, args.milvus_uri, args.milvus_engine, settings=settings)
     outcome = run_eval(args.target, args.split, args.index, args.corpus,
@@ -387,7 +386,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from followup.serve.app import ServiceSettings, create_app, live_index
 
     if not args.no_build:
-        from followup.index.backends.choice import BackendChoice
+        from followup.index.backend_choice import BackendChoice
         from followup.index.build import build_index
 
         # The backend the index is on (or $FOLLOWUP_BACKEND ...): serving never moves it elsewhere.

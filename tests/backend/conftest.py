@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from followup.index.backends.embedded import EmbeddedRetriever
-from followup.index.backends.milvus import (
+from followup.index.bm25 import BM25Index
+from followup.index.dense import DenseIndex
+from followup.index.milvus import (
     ChunkRows,
     MilvusBackend,
     MilvusRetriever,
@@ -20,8 +21,7 @@ from followup.index.backends.milvus import (
     Vocabulary,
     build_rows,
 )
-from followup.index.bm25 import BM25Index
-from followup.index.dense import DenseIndex
+from followup.index.retrievers import EmbeddedRetriever
 from tests.milvus_engine import MilvusLiteEngine
 
 # Without them, the tests that need the engine are skipped (a skip in a conftest would be an error);

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from followup.core.errors import BackendUnavailable, IndexProblem
-from followup.index.backends.base import Ranking, SearchScope
-from followup.index.backends.milvus import (
+from followup.index.bm25 import BM25Index
+from followup.index.milvus import (
     ChunkRows,
     MilvusBackend,
     MilvusRetriever,
@@ -23,7 +23,7 @@ from followup.index.backends.milvus import (
     bm25_sparse_rows,
     build_rows,
 )
-from followup.index.bm25 import BM25Index
+from followup.index.retrievers import Ranking, SearchScope
 from tests.backend.conftest import Library, unit_vectors
 from tests.milvus_engine import MilvusLiteEngine
 

@@ -13,11 +13,11 @@ from followup.answerer import Answerer
 from followup.core.errors import BackendUnavailable
 from followup.core.types import AskRequest
 from followup.evaluate.suites import load_suite
-from followup.index.backends.choice import BackendChoice, collection_prefix
-from followup.index.backends.milvus import MilvusBackend
-from followup.index.backends.milvus_build import backend_for
+from followup.index.backend_choice import BackendChoice, collection_prefix
 from followup.index.build import build_index
 from followup.index.layout import current_build, read_manifest
+from followup.index.milvus import MilvusBackend
+from followup.index.milvus_build import backend_for
 from tests.milvus_engine import MilvusLiteEngine
 
 pytestmark = pytest.mark.model

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from followup.core.defaults import DEFAULT_CHUNKING
-from followup.core.files import article_folders
+from followup.core.settings import DEFAULT_CHUNKING
+from followup.core.storage import article_folders
 from followup.embed.chunk_embeddings import ChunkText
 from followup.index.build import chunk_texts as chunk_texts_of
 from followup.ingest.chunking import chunk_documents

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from followup.embed.chunk_embeddings import ChunkText, embed_chunks
-from followup.embed.onnx_encoder import OnnxQueryEncoder
+from followup.embed.encoder import OnnxQueryEncoder
 from followup.embed.ray_job import RayUnavailable, embed_chunks_on_ray
 from followup.embed.token_vectors import ChunkEmbedding
 

@@ -9,10 +9,10 @@ from typing import Any, cast
 import pytest
 
 from followup.answerer import Answerer
-from followup.core.defaults import Mode
 from followup.core.errors import InvalidRequest, UnknownArticle
-from followup.core.text import words
+from followup.core.settings import Mode
 from followup.core.types import AskRequest, Role
+from followup.core.words import words
 from followup.present.contract import Answer
 
 pytestmark = pytest.mark.model

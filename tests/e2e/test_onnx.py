@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from followup.answerer import Answerer
-from followup.embed.onnx_encoder import OnnxQueryEncoder
+from followup.embed.encoder import OnnxQueryEncoder
 from followup.embed.torch_encoder import Encoder
 from followup.evaluate.suites import load_suite
 from followup.index.layout import current_build

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.answer.maxsim import maxsim, maxsims
+from followup.answer.candidates import maxsim, maxsims
 from followup.core.types import Chunk, Sentence
 from followup.embed.token_vectors import (
     PACKED_ARRAYS,

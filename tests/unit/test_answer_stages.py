@@ -8,11 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from followup.answer.candidates import Candidate
-from followup.answer.maxsim import maxsims
+from followup.answer.candidates import Candidate, maxsims
 from followup.answer.stages import CandidateFinder, candidate_text, choose, gate, score
 from followup.answerer import Answerer
-from followup.core.defaults import DEFAULT_RETRIEVAL
+from followup.core.settings import DEFAULT_RETRIEVAL
 from followup.core.types import AskRequest, Role, Tier
 from followup.index.reader import SearchIndex
 from followup.retrieve.plan import QueryPlanner, Retrieval, search

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from followup.core.arrays import offsets
+from followup.core.storage import offsets
 
 
 def test_offsets_start_at_zero_and_end_at_the_total() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.core.files import atomic_path
+from followup.core.storage import atomic_path
 
 
 def test_the_file_appears_whole_when_the_block_ends(tmp_path: Path) -> None:

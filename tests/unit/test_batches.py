@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from followup.embed.batches import length_batches
+from followup.embed.encoder import length_batches
 
 
 def test_batches_of_similar_length_in_a_stable_order() -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 import pytest
 
-from followup.core.defaults import ChunkingParams
+from followup.core.settings import ChunkingParams
 from followup.embed.token_vectors import PACKED_ARRAYS, TokenEmbedding, quantise
 from followup.evaluate.beir_data import load_beir
 from followup.evaluate.beir_eval import (
@@ -159,7 +159,7 @@ def test_cached_tokens_embeds_only_what_is_missing(tmp_path: Path) -> None:
 
 
 def test_the_onnx_model_is_found_in_the_index_then_in_the_cache(tmp_path: Path) -> None:
-    from followup.embed.model_key import model_key
+    from followup.embed.encoder import model_key
     from followup.evaluate.run import query_model_path
 
     name = f"{model_key()}-query-encoder.onnx"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from followup.core.defaults import ChunkingParams
-from followup.core.text import tokenize
+from followup.core.settings import ChunkingParams
+from followup.core.words import tokenize
 from followup.index.bm25 import BM25Index
 from followup.ingest.chunking import chunk_documents, indexed_text
 from followup.ingest.corpus import load_corpus

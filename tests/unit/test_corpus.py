@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from followup.core.defaults import ChunkingParams
 from followup.core.errors import CorpusError
-from followup.core.files import corpus_fingerprint
+from followup.core.settings import ChunkingParams
+from followup.core.storage import corpus_fingerprint
 from followup.core.types import Tier
 from followup.ingest.chunking import chunk_documents
 from followup.ingest.corpus import load_corpus

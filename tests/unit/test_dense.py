@@ -4,11 +4,10 @@ from pathlib import Path
 
 import numpy as np
 
-from followup.core.defaults import RetrievalParams
-from followup.index.backends.base import SearchScope
-from followup.index.backends.embedded import EmbeddedRetriever
+from followup.core.settings import RetrievalParams
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
+from followup.index.retrievers import EmbeddedRetriever, SearchScope
 from followup.retrieve.hybrid import rank_chunks, top_scores
 
 

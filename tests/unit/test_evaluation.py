@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from followup.core.defaults import ChunkingParams
 from followup.core.errors import CorpusError
-from followup.core.text import tokenize
+from followup.core.settings import ChunkingParams
+from followup.core.words import tokenize
 from followup.embed.token_vectors import TokenEmbedding
 from followup.evaluate.beir_data import load_beir
 from followup.evaluate.beir_eval import BEIR_MODES, BenchmarkEncoders, evaluate_beir
@@ -121,7 +121,7 @@ def test_beir_evaluation_side_by_side_with_cached_embeddings(tmp_path: Path) -> 
 
 def test_a_benchmark_is_searched_by_the_embedded_retriever_over_every_chunk(tmp_path: Path) -> None:
     from followup.evaluate.beir_eval import build_benchmark_index
-    from followup.index.backends.embedded import EmbeddedRetriever
+    from followup.index.retrievers import EmbeddedRetriever
 
     dataset = load_beir(write_beir(tmp_path / "mini"), "test")
     encoder = BagOfWordsEncoder()
@@ -158,7 +158,7 @@ def test_a_deeper_search_only_when_the_chunks_returned_do_not_decide_the_documen
 
     from followup.evaluate import beir_eval
     from followup.evaluate.beir_eval import build_benchmark_index
-    from followup.index.backends.embedded import EmbeddedRetriever
+    from followup.index.retrievers import EmbeddedRetriever
 
     monkeypatch.setattr(beir_eval, "CANDIDATES", candidates)
     dataset = load_beir(write_larger_beir(tmp_path / "larger"), "test")
@@ -190,9 +190,8 @@ def test_a_benchmark_searched_through_a_server_retriever_ranks_as_in_memory(tmp_
     """`followup eval BEIR --backend milvus` searches a server through the Retriever seam; with an
     unscoped embedded retriever over the same chunks standing in for it, the measures must not move."""
     from followup.evaluate.beir_eval import BenchmarkIndex
-    from followup.index.backends.base import Retriever
-    from followup.index.backends.embedded import EmbeddedRetriever
     from followup.index.dense import DenseIndex
+    from followup.index.retrievers import EmbeddedRetriever, Retriever
 
     dataset = load_beir(write_beir(tmp_path / "mini"), "test")
     encoders = BagOfWordsEncoder().encoders()

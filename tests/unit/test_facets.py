@@ -4,8 +4,7 @@ import re
 
 import pytest
 
-from followup.core.text import tokenize
-from followup.retrieve.facets import addresses, clinical_facets, named_facets, parse_facets
+from followup.core.words import addresses, clinical_facets, named_facets, parse_facets, tokenize
 
 FACETS = parse_facets(
     "# comment\nfacet\tterms\npregnancy\tpregnancy; pregnant\nbreastfeeding\tbreast milk; lactation\n"

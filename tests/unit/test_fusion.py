@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from followup.retrieve.fusion import min_max_fusion, reciprocal_rank_fusion
+from followup.retrieve.hybrid import min_max_fusion, reciprocal_rank_fusion
 
 
 def test_rrf_by_hand() -> None:

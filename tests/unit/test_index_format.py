@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.core.defaults import DEFAULT_CHUNKING
-from followup.core.files import corpus_fingerprint, fingerprint
-from followup.core.text import tokenize
+from followup.core.settings import DEFAULT_CHUNKING
+from followup.core.storage import corpus_fingerprint, fingerprint
+from followup.core.words import tokenize
 from followup.embed.chunk_embeddings import ChunkText
 from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens, TokenEmbedding
 from followup.index.bm25 import BM25Index

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from followup.core.defaults import ChunkingParams
 from followup.core.errors import IndexProblem
-from followup.core.files import corpus_fingerprint
+from followup.core.settings import ChunkingParams
+from followup.core.storage import corpus_fingerprint
 from followup.index.layout import (
     BUILDS,
     Manifest,

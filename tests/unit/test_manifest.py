@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from followup.core.defaults import DEFAULT_CHUNKING, ChunkingParams
 from followup.core.errors import IndexProblem
-from followup.core.text import tokenize
+from followup.core.settings import DEFAULT_CHUNKING, ChunkingParams
+from followup.core.words import tokenize
 from followup.index.bm25 import BM25Index
 from followup.index.layout import (
     CURRENT,

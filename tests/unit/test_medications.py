@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from followup.core.medications import (
+from followup.core.words import (
     find_mentions,
     is_usable_name,
     load_package_lexicon,

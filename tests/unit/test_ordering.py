@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from followup.answer.candidates import Candidate
-from followup.answer.ordering import arrange, same_place
+from followup.answer.stages import arrange, same_place
 from followup.core.types import Chunk, Role, Sentence, Tier
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from followup.core.errors import CorpusError
-from followup.core.tiers import tier_for_kind
-from followup.core.types import Tier
+from followup.core.types import Tier, tier_for_kind
 from followup.ingest.formats.pubmed import read_pubmed
 from followup.ingest.structure import markdown_blocks
 

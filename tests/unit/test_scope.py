@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from followup.core.text import tokenize
-from followup.retrieve.facets import parse_facets
-from followup.retrieve.scope import Mentions, Scope, answerable_scope
+from followup.core.words import parse_facets, tokenize
+from followup.retrieve.plan import Mentions, Scope, answerable_scope
 
 LEXICON = {"baclofen": "baclofen", "lioresal": "baclofen", "quinine": "quinine", "diazepam": "diazepam",
            "valium": "diazepam"}  # fmt: skip

@@ -9,7 +9,7 @@ import pytest
 from followup.cli import _parser
 from followup.core.errors import IndexProblem
 from followup.core.settings import Settings
-from followup.index.backends.choice import BackendChoice
+from followup.index.backend_choice import BackendChoice
 
 
 def test_defaults_without_any_variable() -> None:

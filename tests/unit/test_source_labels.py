@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from followup.core.types import Article, Block, Document, Reference, Tier
-from followup.present.source_labels import THIS_ARTICLE, reference_name, source_label, source_name
+from followup.present.contract import THIS_ARTICLE, reference_name, source_label, source_name
 
 LABEL = Reference(2, "VALIUM (diazepam) tablets, prescribing information", "drug_label", Tier.DRUG_LABEL,
                   authors="Roche Laboratories Inc.", year=2024)  # fmt: skip

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from followup.core.text import sentence_spans, tokenize, words
+from followup.core.words import sentence_spans, tokenize, words
 
 
 def spans_text(text: str, extra: tuple[int, ...] = ()) -> list[str]:

@@ -2,8 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from followup.core.tiers import KIND_TIERS, is_reference_kind, tier_for_citations, tier_for_kind
-from followup.core.types import REFERENCE_KINDS, Reference, ReferenceKind, Tier
+from followup.core.types import (
+    KIND_TIERS,
+    REFERENCE_KINDS,
+    Reference,
+    ReferenceKind,
+    Tier,
+    is_reference_kind,
+    tier_for_citations,
+    tier_for_kind,
+)
 
 
 def ref(number: int, tier: Tier, retracted: bool = False) -> Reference:

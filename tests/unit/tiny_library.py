@@ -11,16 +11,15 @@ from typing import cast
 
 import numpy as np
 
-from followup.core.defaults import ChunkingParams
-from followup.core.medications import names_by_drug
-from followup.core.text import tokenize
+from followup.core.settings import ChunkingParams
 from followup.core.types import Chunk, Document
+from followup.core.words import names_by_drug, tokenize
 from followup.embed.token_vectors import TokenEmbedding
-from followup.index.backends.embedded import EmbeddedRetriever
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
 from followup.index.layout import Manifest
 from followup.index.reader import ArticleVocabulary, SearchIndex
+from followup.index.retrievers import EmbeddedRetriever
 from followup.index.segments import ChunkEmbeddings
 from followup.ingest.chunking import chunk_documents, indexed_text
 from followup.ingest.corpus import load_corpus

@@ -1,6 +1,9 @@
-"""The answer stages after retrieval, each over frozen values: gather the candidate spans of the top
-chunks, score them, gate them (relevance, the facets the question names, what the previous turn
-already showed), and arrange what is shown. Nothing here knows how an answer is presented."""
+"""The answer stages after retrieval, each over frozen values: check the request (each failure says
+what is wrong), gather the candidate spans of the top chunks, score them, gate them (relevance, the
+facets the question names, what the previous turn already showed), and arrange what is shown: the
+answer first, whatever its tier, then the evidence by tier. Nothing here knows how an answer is
+presented. The ordering functions are pure, over groups of candidates (candidates.group_duplicates:
+one statement, its places), so they are tested without the model."""
 
 from __future__ import annotations
 
@@ -9,17 +12,60 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from followup.answer.candidates import Candidate, Place, best_spans, group_duplicates, restates
-from followup.answer.maxsim import maxsims
-from followup.answer.ordering import arrange, same_place
-from followup.core.defaults import RetrievalParams
-from followup.core.medications import find_mentions
-from followup.core.text import tokenize
-from followup.core.tiers import tier_for_citations
-from followup.core.types import Chunk, Role, Tier
+from followup.answer.candidates import Candidate, Place, best_spans, group_duplicates, maxsims, restates
+from followup.core.errors import InvalidRequest, UnknownArticle
+from followup.core.settings import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K, MODES, RetrievalParams
+from followup.core.types import AskRequest, Chunk, Role, Tier, tier_for_citations
+from followup.core.words import addresses, find_mentions, tokenize
 from followup.index.reader import SearchIndex
-from followup.retrieve.facets import addresses
 from followup.retrieve.plan import Retrieval
+
+
+def check_text(text: object, what: str) -> None:
+    if not isinstance(text, str):
+        raise InvalidRequest(f"{what} must be a string")
+    if not text.strip():
+        raise InvalidRequest(f"{what} is empty")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InvalidRequest(f"{what} is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
+
+
+def validate_request(request: AskRequest, known_articles: Collection[str]) -> None:
+    check_text(request.question, "question")
+    if len(request.history) > MAX_HISTORY_TURNS:
+        raise InvalidRequest(f"history has {len(request.history)} turns; the limit is {MAX_HISTORY_TURNS}")
+    for i, turn in enumerate(request.history):
+        check_text(turn, f"history[{i}]")
+    if request.article_id is not None and request.article_id not in known_articles:
+        raise UnknownArticle(request.article_id, list(known_articles))
+    if not 1 <= request.top_k <= MAX_TOP_K:
+        raise InvalidRequest(f"top_k must be between 1 and {MAX_TOP_K}, not {request.top_k}")
+    if request.mode not in MODES:
+        raise InvalidRequest(f"mode must be one of {', '.join(MODES)}, not {request.mode!r}")
+
+
+def group_score(group: list[Candidate]) -> float:
+    """A statement's answer score: that of its best place that may be shown."""
+    return max(c.score for c in group if c.quotable)
+
+
+def same_place(a: Candidate, b: Candidate) -> bool:
+    """Overlapping spans of one document (two chunks' spans, a twin found twice): one place."""
+    return a.place.overlaps(b.place)
+
+
+def arrange(
+    groups: list[list[Candidate]], top_k: int, order_by_tier: bool = True
+) -> list[tuple[list[Candidate], Role]]:
+    """The answer first: the best-scored group, whatever its tier. Then the next best groups, up to
+    `top_k` in all, by tier (best first) and by score within a tier. Every group's first member is
+    quotable (cited)."""
+    by_score = sorted(groups, key=lambda g: -group_score(g))
+    if not by_score:
+        return []
+    answer, *others = by_score
+    evidence = sorted(others[: top_k - 1], key=lambda g: g[0].tier.rank if order_by_tier else 0)
+    return [(answer, Role.ANSWER), *((g, Role.EVIDENCE) for g in evidence)]
 
 
 @dataclass(frozen=True)

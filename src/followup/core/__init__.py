@@ -1,6 +1,6 @@
-"""What every stage shares: the corpus's frozen dataclasses (`types`), errors a user can act on,
-tokens and sentence spans (`text`), evidence tiers, the medication lexicon, defaults with their
-reasons and the closed sets (`defaults`), every environment variable and default path (`settings`),
-files (`files`: the corpus fingerprint, `atomic_path`), array offsets (`arrays`), progress lines and
-how a command shows the stages' status lines (`status_lines`). Imports nothing from the rest of
-followup."""
+"""What every stage shares: the corpus's frozen dataclasses and evidence tiers (`types`), errors a user
+can act on (`errors`), tokens, sentence spans and the medication and clinical-facet lexicons
+(`words`), every environment variable, default path and default with its reason, and the closed sets
+(`settings`), corpus files, their fingerprint, `atomic_path` and array offsets (`storage`), progress
+lines and how a command shows the stages' status lines (`progress`, `status_lines`). Imports nothing
+from the rest of followup."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from followup.embed.passes import ModelPasses
+from followup.embed.encoder import ModelPasses
 
 if TYPE_CHECKING:
     from followup.embed.torch_encoder import Encoder

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from followup.embed.batches import length_batches
+from followup.embed.encoder import length_batches
 from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens
 
 if TYPE_CHECKING:
-    from followup.embed.passes import ModelPasses
+    from followup.embed.encoder import ModelPasses
     from followup.embed.torch_encoder import Encoder
 
 TEXTS_PER_WORKER = 500  # an onnxruntime session takes ~0.3 s to start: a small job runs on one
@@ -86,7 +86,7 @@ def job_encoders(
         from followup.embed.bulk_encoder import TorchPassEncoder
 
         return [TorchPassEncoder(torch_encoder())]
-    from followup.embed.onnx_encoder import OnnxQueryEncoder
+    from followup.embed.encoder import OnnxQueryEncoder
 
     workers = max(1, min(workers or os.cpu_count() or 1, -(-texts // TEXTS_PER_WORKER)))
     return [OnnxQueryEncoder(model, threads=1) for _ in range(workers)]

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import onnxruntime as ort
 
-from followup.core.files import atomic_path
-from followup.embed.model_key import model_key
-from followup.embed.onnx_encoder import OnnxQueryEncoder
+from followup.core.storage import atomic_path
+from followup.embed.encoder import OnnxQueryEncoder, model_key
 
 if TYPE_CHECKING:
     from followup.embed.torch_encoder import Encoder

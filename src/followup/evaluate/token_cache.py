@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from followup.core.files import atomic_path
 from followup.core.progress import ProgressLine
-from followup.embed.model_key import embedding_key, text_digest
+from followup.core.storage import atomic_path
+from followup.embed.encoder import embedding_key, text_digest
 from followup.embed.token_vectors import PackedTokens, TokenEmbedding, quantise
 
 EncodeTokensFn = Callable[[Sequence[str], Callable[[int, int], None]], list[TokenEmbedding]]

@@ -24,7 +24,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from followup.core.arrays import offsets
+from followup.core.storage import offsets
 from followup.index.layout import mapped_array, mapped_bytes
 
 K1 = 1.5
@@ -150,7 +150,7 @@ class BM25Index:
     def sorted_postings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every posting's chunk and weight (idf times the term-frequency part), and each term's (first,
         end) rows in them, terms in UTF-8 byte order as saved: what another engine needs to compute the
-        same scores (index/backends/milvus.py)."""
+        same scores (index/milvus.py)."""
         if isinstance(self._spans, SortedTerms):
             spans = self._spans.spans.astype(np.int64)
         else:

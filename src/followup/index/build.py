@@ -17,15 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from followup.core.defaults import DEFAULT_CHUNKING, ChunkingParams
 from followup.core.errors import IndexProblem
-from followup.core.files import article_folders, article_hashes, fingerprint
-from followup.core.medications import load_package_lexicon, names_by_drug
 from followup.core.progress import ProgressLine
+from followup.core.settings import DEFAULT_CHUNKING, ChunkingParams
+from followup.core.storage import article_folders, article_hashes, fingerprint
 from followup.core.types import Article, Chunk, Document
+from followup.core.words import load_package_lexicon, names_by_drug
 from followup.embed.chunk_embeddings import ChunkText, embed_chunks, job_encoders
-from followup.index.backends.base import SearchWriter
-from followup.index.backends.choice import BackendChoice
+from followup.index.backend_choice import BackendChoice
 from followup.index.bm25 import BM25Index
 from followup.index.incremental import (
     EmbeddedWriter,
@@ -54,6 +53,7 @@ from followup.index.layout import (
     write_manifest,
 )
 from followup.index.records import write_records
+from followup.index.retrievers import SearchWriter
 from followup.index.segments import (
     CHUNK_EMBEDDINGS_FILE,
     Segment,
@@ -154,7 +154,7 @@ def chunk_texts(chunks: Sequence[Chunk], documents: Sequence[Document]) -> list[
 def search_writer(backend: BackendChoice, index_dir: Path) -> SearchWriter:
     """What writes a build's searches to its backend (pymilvus only imported for Milvus)."""
     if backend.kind == "milvus":
-        from followup.index.backends.milvus_build import MilvusWriter
+        from followup.index.milvus_build import MilvusWriter
 
         return MilvusWriter(backend, index_dir)
     return EmbeddedWriter()

@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from followup.core.arrays import offsets
 from followup.core.errors import IndexProblem
+from followup.core.storage import offsets
 from followup.core.types import Article, Chunk, Document
-from followup.embed.model_key import model_key
-from followup.index.backends.base import WrittenSearches
+from followup.embed.encoder import model_key
 from followup.index.bm25 import BM25Index
 from followup.index.dense import FLAT_LIMIT, REBUILD_SHARE, DenseIndex
 from followup.index.layout import (
@@ -30,6 +29,7 @@ from followup.index.layout import (
     read_manifest,
 )
 from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles
+from followup.index.retrievers import WrittenSearches
 from followup.index.segments import (
     CHUNK_EMBEDDINGS_FILE,
     GARBAGE_SHARE,
@@ -210,7 +210,7 @@ def chunk_terms(
 ) -> list[list[str]]:
     """Each chunk's BM25 tokens: the build before's for a chunk text it had, when the same followup and
     stemmer made them; `tokenize` for the rest."""
-    from followup.core.text import tokenize
+    from followup.core.words import tokenize
 
     known: dict[bytes, list[str]] = {}
     same_code = previous is not None and all(previous.manifest.get(k) == v for k, v in versions.items())

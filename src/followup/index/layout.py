@@ -34,11 +34,11 @@ from typing import Any
 import numpy as np
 
 from followup import __version__
-from followup.core.defaults import MODEL_NAME, MODEL_PACKAGE, ChunkingParams
 from followup.core.errors import IndexProblem
-from followup.core.files import FileRecord
-from followup.core.medications import LEXICON_PACKAGE, lexicon_version
-from followup.embed.model_key import model_key
+from followup.core.settings import MODEL_NAME, MODEL_PACKAGE, ChunkingParams
+from followup.core.storage import FileRecord
+from followup.core.words import LEXICON_PACKAGE, lexicon_version
+from followup.embed.encoder import model_key
 from followup.index.dense import FLAT_LIMIT, HNSW_BUILD_DEPTH, HNSW_NEIGHBOURS
 
 FORMAT_VERSION = 2  # 2: arrays, memory-mapped, instead of JSON records rebuilt at load
@@ -129,7 +129,7 @@ class Manifest:
 
     raw: Mapping[str, Any]
     created_at: str | None  # UTC, 2025-01-31T12:00:00Z
-    corpus_hash: str | None  # core/files.py's fingerprint of the corpus the build read
+    corpus_hash: str | None  # core/storage.py's fingerprint of the corpus the build read
     corpus_files: Mapping[str, FileRecord] | None  # each corpus file's (bytes, mtime_ns, sha256)
     chunking: Mapping[str, int] | None  # ChunkingParams.as_dict()
     followup_version: str | None
@@ -137,7 +137,7 @@ class Manifest:
     counts: Mapping[str, int] | None  # articles, documents, chunks, sentences, tokens
     segments: Sequence[str] | None  # the embedding segments' names (index/segments.py)
     query_encoder: str | None  # the ONNX query model's file, when the build has one
-    search_backend: Mapping[str, Any]  # where its searches run (index/backends/); older builds: embedded
+    search_backend: Mapping[str, Any]  # where its searches run (index/); older builds: embedded
     files: Mapping[str, Mapping[str, Any]]  # each file of the build: sha256, bytes, mtime_ns
 
     @classmethod

@@ -11,12 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from followup.core.defaults import ChunkingParams
 from followup.core.errors import CorpusError, IndexProblem
-from followup.core.files import fingerprint
+from followup.core.settings import ChunkingParams
+from followup.core.storage import fingerprint
 from followup.core.types import Article, Chunk, Document
-from followup.index.backends.base import Retriever, SearchScope
-from followup.index.backends.embedded import EmbeddedRetriever
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
 from followup.index.layout import (
@@ -29,6 +27,7 @@ from followup.index.layout import (
     read_manifest,
 )
 from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles
+from followup.index.retrievers import EmbeddedRetriever, Retriever, SearchScope
 from followup.index.segments import ChunkEmbeddings
 
 
@@ -57,7 +56,7 @@ class SearchIndex:
     vocabulary: ArticleVocabulary
     retriever: Retriever  # what runs the searches: the embedded postings and graph, or a server
     query_model: Path | None  # the ONNX query encoder of this build, when it has one
-    medication_lexicon: dict[str, str]  # medication name -> drug (core/medications.py)
+    medication_lexicon: dict[str, str]  # medication name -> drug (core/words.py)
     medication_names_by_article: dict[str, dict[str, list[str]]]  # article -> drug -> names its sources use
 
     def search_scope(self, article_ids: Iterable[str]) -> SearchScope:
@@ -125,7 +124,7 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         raise IndexProblem(f"{path}: index files disagree on the number of chunks: run `followup index --force`")
     retriever: Retriever
     if dense is None:
-        from followup.index.backends.milvus_build import open_retriever  # pymilvus: only for a build on Milvus
+        from followup.index.milvus_build import open_retriever  # pymilvus: only for a build on Milvus
 
         retriever = open_retriever(searches, bm25, len(chunks))
     else:

@@ -30,7 +30,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from followup.core.arrays import offsets
+from followup.core.storage import offsets
 from followup.core.types import Article, Block, Chunk, CitationMarker, Document, Reference, Sentence, Tier
 from followup.index.layout import mapped_array, mapped_bytes
 

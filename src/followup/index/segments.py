@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from followup.core.arrays import concatenated, offsets
+from followup.core.storage import concatenated, offsets
 from followup.core.types import Chunk
 from followup.embed.token_vectors import PACKED_ARRAYS, ChunkEmbedding, PackedTokens, dequantise, passage_rows
 from followup.index.layout import mapped_array

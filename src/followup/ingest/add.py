@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from followup.core.errors import CorpusError
-from followup.core.files import ARTICLE_FILE
+from followup.core.storage import ARTICLE_FILE
 from followup.ingest.add_plan import ExistingFolder, plan_folder
 from followup.ingest.corpus import ARTICLE_ID, REFERENCES_FILE, load_article, read_json_object
 from followup.ingest.formats.article_page import read_article_page

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from followup.core.defaults import ChunkingParams
-from followup.core.text import sentence_spans, word_count
+from followup.core.settings import ChunkingParams
 from followup.core.types import Block, Chunk, Document, Sentence
+from followup.core.words import sentence_spans, word_count
 from followup.ingest.citations import ends_sentence_without_stop
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from followup.core.errors import CorpusError
-from followup.core.files import ARTICLE_FILE, article_folders
-from followup.core.tiers import KIND_TIERS, is_reference_kind, tier_for_kind
-from followup.core.types import Article, Document, Reference
+from followup.core.storage import ARTICLE_FILE, article_folders
+from followup.core.types import KIND_TIERS, Article, Document, Reference, is_reference_kind, tier_for_kind
 from followup.ingest.citations import find_markers
 from followup.ingest.structure import markdown_blocks, plain_blocks
 

@@ -1,4 +1,4 @@
 """The answer as a reader receives it: the answer contract's dataclasses and an arrangement presented
-as one (`contract`: verbatim text with offsets, display text, source labels from `source_labels`), and
-the contract as JSON, as text for a clinician and as chat Markdown (`render`). Nothing here changes
-quoted words. May import every stage below it."""
+as one (`contract`: verbatim text with offsets, display text, source labels), and the contract as
+JSON, as text for a clinician and as chat Markdown (`render`). Nothing here changes quoted words. May
+import every stage below it."""

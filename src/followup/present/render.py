@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from followup.core.types import Article, Document, Reference, Role, Tier
-from followup.present.contract import Answer, Passage, Quote
-from followup.present.source_labels import reference_name, source_name
+from followup.present.contract import Answer, Passage, Quote, reference_name, source_name
 
 TIER_HEADINGS: dict[Tier, str] = {
     Tier.GUIDELINE: "From the Guidelines",

@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from followup.core.text import STOPWORDS, words
+from followup.core.words import STOPWORDS, words
 
 # Words that ask about something without naming it: a question made only of these (and stopwords)
 # needs the conversation to be answerable.

@@ -30,7 +30,7 @@ __all__ = ["BUILD_HEADER", "ServiceSettings", "create_app", "live_index"]
 
 
 def _slots_for(live: LiveIndex[Answerer]) -> int:
-    from followup.embed.onnx_encoder import OnnxQueryEncoder
+    from followup.embed.encoder import OnnxQueryEncoder
 
     snapshot = live.current()
     onnx = snapshot is not None and isinstance(snapshot.answerer.encoder, OnnxQueryEncoder)

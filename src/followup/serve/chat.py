@@ -8,8 +8,8 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from followup.core.defaults import MAX_HISTORY_TURNS
 from followup.core.errors import InvalidRequest
+from followup.core.settings import MAX_HISTORY_TURNS
 
 MODEL_PREFIX = "followup"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from followup.core.errors import CorpusError
-from followup.core.tiers import KIND_TIERS, PUBLICATION_TYPE_TIERS, best_tier
+from followup.core.types import KIND_TIERS, PUBLICATION_TYPE_TIERS, best_tier
 
-# The kind a record gets from its best publication type (as core/tiers.py ranks them).
+# The kind a record gets from its best publication type (as core/types.py ranks them).
 _KIND_OF_TYPE = {
     "guideline": "guideline", "practice guideline": "practice_guideline",
     "consensus development conference": "consensus_statement",

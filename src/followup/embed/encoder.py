@@ -1,22 +1,70 @@
-"""What an encoder of all-MiniLM-L6-v2 does once it has the transformer's last hidden state: mean
-pooling over the attention mask, then L2 normalisation (what the model folder's modules.json declares:
-Transformer -> Pooling(mean) -> Normalize), and the token vectors of the same pass. The onnxruntime
-encoder (queries, small builds) and the torch one (bulk builds) differ only in how they run the model."""
+"""The model's passes, as every encoder of all-MiniLM-L6-v2 runs them, and the query encoder.
+
+Once an encoder has the transformer's last hidden state: mean pooling over the attention mask, then L2
+normalisation (what the model folder's modules.json declares: Transformer -> Pooling(mean) ->
+Normalize), and the token vectors of the same pass. The onnxruntime encoder here (queries, small
+builds) and the torch one (torch_encoder.py, bulk builds) differ only in how they run the model.
+
+Texts go in batches of similar length: a batch is padded to its longest text, and padding was most of
+the work on mixed input (measured on MedQuAD sentences: 52 texts/s unsorted in batches of 32, 94/s
+sorted in batches of 64). Every encoder batches through `length_batches`; the Ray job composes the
+same batches as the in-process one, since a batch's padding changes its vectors in the last bits.
+
+The keys embeddings are kept under: a new model, or new code running it, embeds again. The index's
+builds and ONNX exports are kept under `model_key`; cached embeddings (the benchmark caches) under
+`embedding_key`, which adds the cache's layout and the texts it holds, each found by `text_digest`.
+
+Query embeddings run through onnxruntime: the same model without torch, so `followup ask` starts in
+about a second instead of six. The ONNX file is exported from the packaged model when the index is
+built (onnx_export.py, which needs torch) and checked against sentence-transformers there; answering
+then needs only onnxruntime, tokenizers and numpy.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tokenizers import Tokenizer
 
-from followup.embed.batches import length_batches
+from followup.core.settings import MODEL_NAME, MODEL_PACKAGE
 from followup.embed.token_vectors import TokenEmbedding
+
+
+def model_key() -> str:
+    """What the vectors depend on: the weights' package, the code that exports them (torch,
+    sentence-transformers) and the code that runs them (onnxruntime, tokenizers)."""
+    packages = (MODEL_PACKAGE, "sentence-transformers", "torch", "onnxruntime", "tokenizers")
+    parts = [MODEL_NAME, *(metadata.version(p) for p in packages)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def text_digest(text: str) -> bytes:
+    """sha256 of an embedded text: what its cached embedding is found by."""
+    return hashlib.sha256(text.encode()).digest()
+
+
+def embedding_key(layout: str, texts: Iterable[str] = ()) -> str:
+    """The key a cache of embeddings is named by: the model (model_key), the cache's `layout` (what it
+    stores and how), and the texts, in order, of a cache that holds one corpus's vectors as a whole."""
+    digest = hashlib.sha256(f"{model_key()}\0{layout}\0".encode())
+    for text in texts:
+        digest.update(text_digest(text))
+    return digest.hexdigest()[:20]
+
+
+def length_batches(texts: Sequence[str], size: int, longest_first: bool = False) -> list[list[int]]:
+    """Rows of `texts` in batches of `size`, by length (shortest first unless `longest_first`); texts of
+    equal length keep their order."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=longest_first)  # a stable sort
+    return [order[b : b + size] for b in range(0, len(order), size)]
 
 
 def model_dir() -> Path:
@@ -121,3 +169,29 @@ def token_embedding(hidden: np.ndarray, encoding: Any) -> TokenEmbedding:
     vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
     spans = np.array([encoding.offsets[i] for i in keep], dtype=np.int32).reshape(-1, 2)
     return TokenEmbedding(vectors, spans)
+
+
+class OnnxQueryEncoder(ModelPasses):
+    """The exported transformer in onnxruntime: every query, and builds too small to be worth importing
+    torch for (chunk_embeddings.TORCH_FROM_TEXTS)."""
+
+    chunk_batch = 4  # larger batches were slower per text on one thread (20 against 23 texts/s at 8)
+    sentence_batch = 16
+
+    def __init__(self, onnx_path: Path, threads: int = 1) -> None:
+        super().__init__()
+        import onnxruntime as ort  # here: the index layout imports this module for model_key alone
+
+        options = ort.SessionOptions()
+        # One thread for queries: ~4 ms a query either way, and steady when the other core is busy.
+        options.intra_op_num_threads = threads
+        # Idle pool threads that spin wait for the next run take the cores numpy's products need next.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self.dimension = int(self._session.get_outputs()[0].shape[-1])
+
+    def _hidden(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        (hidden,) = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})
+        return np.asarray(hidden)

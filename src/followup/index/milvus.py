@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from followup.core.arrays import offsets
 from followup.core.errors import BackendUnavailable, FollowupError, IndexProblem
-from followup.index.backends.base import Ranking, SearchScope
+from followup.core.storage import offsets
 from followup.index.bm25 import BM25Index
+from followup.index.retrievers import Ranking, SearchScope
 
 MAX_TOPK = 16_384  # Milvus's limit on a search's `limit`
 ALIAS_COLLECTION = "followup_aliases"  # client-side aliases, where the engine has none (milvus-lite)

@@ -17,11 +17,11 @@ import numpy as np
 from followup.core.errors import IndexProblem
 from followup.core.progress import ProgressLine
 from followup.core.settings import Settings
-from followup.index.backends.base import WrittenSearches
-from followup.index.backends.choice import BackendChoice, collection_prefix
-from followup.index.backends.milvus import MilvusBackend, MilvusRetriever, MilvusSettings, Vocabulary, build_rows
+from followup.index.backend_choice import BackendChoice, collection_prefix
 from followup.index.bm25 import BM25Index
 from followup.index.layout import BUILDS, BuildLocation, read_manifest
+from followup.index.milvus import MilvusBackend, MilvusRetriever, MilvusSettings, Vocabulary, build_rows
+from followup.index.retrievers import WrittenSearches
 
 log = logging.getLogger(__name__)  # status lines: the CLI shows them on stderr (core/status_lines.py)
 

@@ -1,18 +1,37 @@
-"""The files that make up a corpus folder, and their fingerprint: what the index records of the corpus
-it was built from, so that the answer path can refuse a stale index without reading the corpus. And
-the one way a file is replaced whole (`atomic_path`): caches and exported models are written so."""
+"""How the corpus and the index lie on disk and in memory. The files that make up a corpus folder,
+and their fingerprint: what the index records of the corpus it was built from, so that the answer path
+can refuse a stale index without reading the corpus. The one way a file is replaced whole
+(`atomic_path`): caches and exported models are written so. And ragged data laid end to end in one
+flat array, as the index stores records, postings and token vectors: part i is
+flat[offsets[i] : offsets[i + 1]]."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from followup.core.errors import CorpusError
+
+
+def offsets(lengths: Iterable[int] | np.ndarray) -> np.ndarray:
+    """Where each part starts, and after it where the last one ends: (parts + 1,) int64, from 0."""
+    counts = lengths if isinstance(lengths, np.ndarray) else np.fromiter(lengths, dtype=np.int64)
+    starts = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, dtype=np.int64, out=starts[1:])  # summed in int64: int32 lengths may add up past 2**31
+    return starts
+
+
+def concatenated(parts: Sequence[np.ndarray], empty: tuple[int, ...], dtype: type) -> np.ndarray:
+    """The parts end to end as `dtype`; with no parts, an array of shape `empty`."""
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(empty, dtype)
+
 
 ARTICLE_FILE = "article.json"  # the file that makes a folder an article folder
 

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from followup.core.defaults import BACKENDS, MILVUS_ENGINES, BackendKind, MilvusEngine
 from followup.core.errors import IndexProblem
-from followup.core.settings import Settings
+from followup.core.settings import BACKENDS, MILVUS_ENGINES, BackendKind, MilvusEngine, Settings
 
 __all__ = ["BACKENDS", "MILVUS_ENGINES", "BackendChoice", "collection_prefix", "recorded_backend"]
 
@@ -22,7 +21,7 @@ class BackendChoice:
 
     kind: BackendKind = "embedded"
     milvus_uri: str = ""  # http://host:port of a Milvus server or a milvus-lite engine
-    milvus_engine: MilvusEngine = "server"  # "lite": milvus-lite 2.5.1's limits (index/backends/milvus.py)
+    milvus_engine: MilvusEngine = "server"  # "lite": milvus-lite 2.5.1's limits (index/milvus.py)
 
     def __post_init__(self) -> None:
         if self.kind not in BACKENDS:
