@@ -86,7 +86,7 @@ class Block:
 
 @dataclass(frozen=True)
 class CitationMarker:
-    """A bare citation such as " 1" or " 4, 5" in the article text."""
+    """A citation in the article text: bare (" 1", " 4, 5") or bracketed (" [1]", " [4–6]")."""
 
     start: int
     end: int

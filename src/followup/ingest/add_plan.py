@@ -4,7 +4,8 @@ and the folder as it is now. Pure: nothing is read or written here (ingest/add.p
 How a reference gets its record, in order:
 1. `--ref N FILE`: a PubMed or SPL file gives record N whole (its old note described the old text); a
    plain-text file gives only the text, the record stays as it was.
-2. The folder's own records are kept.
+2. The folder's own records are kept; a JATS article's numbered reference list fills the fields a
+   record lacks, and gives the records it does not have.
 3. The page's reference list prints no numbers. An entry whose title is a record's fills that
    record's missing fields; otherwise it takes the number only when its group ("Guideline",
    "Research") leaves no doubt: as many untitled numbers cited under the matching "From the ..."
@@ -70,6 +71,11 @@ def plan_folder(
         attached[_attach(files, records, number, reference)] = reference
         if number not in page.cited:
             warnings.append(f"--ref {number}: the article never cites reference {number}; its text is indexed anyway")
+    for listed in page.numbered:
+        record = records.setdefault(listed["number"], {"number": listed["number"], "text_file": None})
+        for key, value in listed.items():
+            if record.get(key) in (None, "", {}) or (key == "kind" and record.get(key) == "unknown"):
+                record[key] = value
     for entry in _match_listed(page, records, warnings):
         if not any(_same_title(entry.title, r.get("title")) for r in unnumbered):
             unnumbered.append(entry.fields())

@@ -1,6 +1,7 @@
 """A saved article page (text capture, HTML or Markdown) read into the corpus's article: its title,
-last-updated date, the article body as Markdown with the page's bare citation numbers, and the short
-reference list the page prints.
+last-updated date, the article body as Markdown with the page's citation numbers, and the short
+reference list the page prints. A JATS XML article (jats.py) is read into the same form, with its
+numbered reference list.
 
 The page furniture is left out by rule, not by name: the article begins at the section heading above
 its first cited sentence (the review banner, "Personalize" and its prompt come before it) and ends at
@@ -16,11 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from followup.core.errors import CorpusError
 from followup.ingest.citations import find_markers
 from followup.ingest.corpus import read_text
 from followup.ingest.formats import SourceFile
+from followup.ingest.formats.jats import is_jats, read_jats
 from followup.ingest.formats.page_blocks import (
     ANY_NUMBER,
     PageBlock,
@@ -64,6 +67,7 @@ class ArticlePage:
     cited_in: Mapping[str, frozenset[int]]  # each top section's heading -> the numbers cited under it
     listed: tuple[ListedReference, ...]
     source: SourceFile | None = None  # the page file read
+    numbered: tuple[dict[str, Any], ...] = ()  # references.json records of a list that numbers them (JATS)
 
     @property
     def cited(self) -> frozenset[int]:
@@ -82,6 +86,11 @@ def page_format(text: str) -> str:
 
 def read_article_page(path: Path) -> ArticlePage:
     text = read_text(path)
+    if is_jats(text):
+        article = read_jats(path, text)
+        cited_in = _cited_in(markdown_page_blocks(article.markdown))
+        source = SourceFile.of(path, text, "JATS XML")
+        return ArticlePage(article.title, article.published, article.markdown, cited_in, (), source, article.references)
     kind = page_format(text)
     if kind == "html" and re.search(r"<html[\s>]", text, re.I) and not re.search(r"</html\s*>", text, re.I):
         raise CorpusError(path, "the HTML is cut off: <html> is never closed (save the whole page again)")
