@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 QUESTION ?= What dose should be used?
 HISTORY ?= Which medication treats spasticity in multiple sclerosis?
 
-.PHONY: install run demo test lint browser calibrate eval benchmarks bench compare-haystack load clean
+.PHONY: install run demo test lint browser calibrate eval library benchmarks bench compare-haystack load clean
 
 # Installs into a project virtual environment; re-runs only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -47,13 +47,22 @@ browser:
 test: lint browser $(VENV)/.installed-backends
 	$(BIN)/pytest
 
-# The own suite (test split), then the public benchmarks beside the project (../shared/benchmarks).
+# The own suites (test split), then the ten graded articles (evals/articles/) asked in the development
+# library, dev and test, every mode side by side and every article on its own row.
 BENCHMARKS ?= ../shared/benchmarks
-eval: install
+LIBRARY := build/library
+eval: install library
 	$(BIN)/followup index
 	$(BIN)/followup eval --split test
 	$(BIN)/followup eval evals/blind-holdout.jsonl --split test
 	$(BIN)/followup eval evals/blind-holdout-2.jsonl --split test
+	$(BIN)/followup eval evals/articles/follow-ups.jsonl --split dev --index $(LIBRARY)/index --corpus $(LIBRARY)/corpus
+	$(BIN)/followup eval evals/articles/follow-ups.jsonl --split test --index $(LIBRARY)/index --corpus $(LIBRARY)/corpus
+
+# The development library: the bundled corpus and the articles of evals/articles/, added from their
+# JATS XML by `followup add` and indexed (a minute on 2 cores; unchanged texts are not embedded again).
+library: install
+	$(BIN)/python evals/build_library.py $(LIBRARY)
 
 benchmarks: install
 	$(BIN)/followup eval $(BENCHMARKS)/nfcorpus --split test

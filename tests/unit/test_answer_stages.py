@@ -97,6 +97,17 @@ def test_score_is_maxsim_and_uncited_text_is_never_quotable(library: tuple[Searc
     assert any(not c.quotable for c in pool), "the article's uncited stretching sentence"
 
 
+def test_a_published_study_grounds_its_own_findings_at_its_own_tier(library: tuple[SearchIndex, BagOfWords]) -> None:
+    index = library[0]
+    request = AskRequest("Did magnesium lower nocturnal cramps?", article_id="magnesium-trial")
+    _, pool = assessed(library, request)
+    finding = next(c for c in pool if candidate_text(index, c).startswith("Oral magnesium"))
+    assert finding.citations == (0,) and finding.quotable and finding.tier is Tier.RCT
+    assert index.articles["magnesium-trial"].reference(0).kind == "randomized_controlled_trial"  # type: ignore[union-attr]
+    _, seed_like = assessed(library, AskRequest("Does stretching reduce night leg cramps?", article_id="cramps"))
+    assert any(not c.quotable and not c.citations for c in seed_like), "a page's own uncited text grounds nothing"
+
+
 def test_gate_keeps_what_names_the_facet_or_abstains_naming_it(library: tuple[SearchIndex, BagOfWords]) -> None:
     index = library[0]
     retrieval, pool = assessed(library, AskRequest("Is ginger safe in pregnancy?"))

@@ -59,7 +59,19 @@ def test_pubmed_central_runs_of_citations_become_one_range_and_records_keep_thei
     first = article.references[0]
     assert first["ids"] == {"doi": "10.1002/hep.32704", "pmid": "35921493"}
     assert first["url"] == "https://pubmed.ncbi.nlm.nih.gov/35921493/"
-    assert first["authors"].startswith("Vizzutti F., Celsa C.") and first["year"] == 2023
+    assert first["authors"].startswith("Vizzutti F, Celsa C, Calvaruso V") and first["year"] == 2023
+
+
+def test_the_article_is_its_own_record_with_a_kind_from_its_title_or_type() -> None:
+    plos = read_jats(PLOS, PLOS.read_text(encoding="utf-8")).publication
+    assert plos["kind"] == "randomized_controlled_trial" and plos["journal"] == "PLoS Medicine"
+    assert plos["authors"].startswith("MacPherson H, Richmond S") and plos["year"] == 2013
+    assert plos["url"] == "https://doi.org/10.1371/journal.pmed.1001518"
+    pmc = read_jats(PMC, PMC.read_text(encoding="utf-8")).publication
+    assert pmc["kind"] == "unknown"  # "Sarcopenia Predicts Mortality ...": the title names no design
+    assert pmc["ids"] == {"pmcid": "PMC13243813", "pmid": "42252667", "doi": "10.1111/liv.70733"}
+    review = jats(f"<p>x {cite(1, '[1]')}</p>").replace("<article ", '<article article-type="review-article" ')
+    assert read_jats(Path("a.xml"), review).publication["kind"] == "review"
 
 
 def test_every_printed_form_of_a_citation_is_one_bracketed_list_of_reference_numbers() -> None:
@@ -142,6 +154,10 @@ def test_followup_add_makes_an_article_whose_sentences_cite_the_numbered_referen
     assert records[0]["ids"]["pmid"] == "35921493" and records[0]["text_file"] is None
     meta = json.loads((added.folder / "article.json").read_text())
     assert meta["last_updated"] == "2026-06-07" and meta["title"].startswith("Sarcopenia Predicts Mortality")
+    assert meta["publication"]["ids"]["doi"] == "10.1111/liv.70733"
+    article, _ = load_article(added.folder)
+    own = article.reference(0)  # its own record
+    assert own is not None and own.title == meta["title"] and own.kind == "unknown"
     _, [doc] = load_article(added.folder)
     sentences = [s for b in doc.blocks for s in document_sentences(doc, b)]
     opening = next(s for s in sentences if doc.text[s.start : s.end].startswith("Recent studies indicate"))

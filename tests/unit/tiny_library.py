@@ -1,4 +1,4 @@
-"""A two-article library in memory for the answer stages' unit tests: the real corpus loader, chunker,
+"""A three-article library in memory for the answer stages' unit tests: the real corpus loader, chunker,
 BM25 postings and faiss index, with a bag-of-words encoder standing in for the model (a text's vector
 counts its stemmed words; each word is one token vector)."""
 
@@ -45,12 +45,23 @@ Ginger eased nausea and vomiting in pregnancy 1.
 
 Vitamin B6 reduces nausea in adults 1.
 """
+TRIAL = """# Results
+
+Oral magnesium for four weeks did not lower the number of nocturnal cramps compared with placebo.
+
+# Discussion
+
+Earlier trials of magnesium were small 1.
+"""
 LEXICON = {"baclofen": "baclofen", "lioresal": "baclofen", "tizanidine": "tizanidine", "quinine": "quinine",
            "dantrolene": "dantrolene"}  # fmt: skip
 
 
 def write_corpus(root: Path) -> Path:
-    def article(folder: str, title: str, text: str, references: list[dict[str, object]]) -> None:
+    def article(
+        folder: str, title: str, text: str, references: list[dict[str, object]],
+        published: dict[str, object] | None = None,
+    ) -> None:  # fmt: skip
         path = root / folder
         (path / "references").mkdir(parents=True)
         meta = {
@@ -59,7 +70,7 @@ def write_corpus(root: Path) -> Path:
             "question": title,
             "last_updated": "2025-01-01",
             "text_file": "article.md",
-        }
+        } | ({"publication": published} if published else {})
         (path / "article.json").write_text(json.dumps(meta), encoding="utf-8")
         (path / "article.md").write_text(text, encoding="utf-8")
         (path / "references.json").write_text(json.dumps({"references": references}), encoding="utf-8")
@@ -69,6 +80,10 @@ def write_corpus(root: Path) -> Path:
     article("cramps", "What causes leg cramps?", CRAMPS, [guideline, trial])
     (root / "cramps" / "references" / "2.txt").write_text(STRETCHING, encoding="utf-8")
     article("nausea", "What eases nausea?", NAUSEA, [guideline])
+    older = {"number": 1, "title": "An older trial", "year": 2002, "kind": "unknown", "text_file": None}
+    trial_title = "Magnesium for night cramps: a randomized controlled trial"
+    own = {"title": trial_title, "kind": "randomized_controlled_trial", "year": 2017}
+    article("magnesium-trial", trial_title, TRIAL, [older], own)
     return root
 
 

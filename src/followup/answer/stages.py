@@ -15,7 +15,7 @@ import numpy as np
 from followup.answer.candidates import Candidate, Place, best_spans, group_duplicates, maxsims, restates
 from followup.core.errors import InvalidRequest, UnknownArticle
 from followup.core.settings import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K, MODES, RetrievalParams
-from followup.core.types import AskRequest, Chunk, Role, Tier, tier_for_citations
+from followup.core.types import SELF, AskRequest, Chunk, Role, Tier, tier_for_citations
 from followup.core.words import addresses, find_mentions, tokenize
 from followup.index.reader import SearchIndex
 from followup.retrieve.plan import Retrieval
@@ -135,12 +135,19 @@ class CandidateFinder:
         candidates = []
         for span in best_spans(relevances, self.params.min_relevance):
             sentences = chunk.sentences[span.first : span.last + 1]
-            citations = tuple(sorted({n for s in sentences for n in s.citations}))
+            citations = tuple(sorted({n for s in sentences for n in s.citations})) or self._own(chunk)
             tier = _tier(self.index, chunk, citations)
             candidates.append(
                 Candidate(chunk, sentences[0].start, sentences[-1].end, citations, span.relevance, tier, rank)
             )
         return candidates
+
+    def _own(self, chunk: Chunk) -> tuple[int, ...]:
+        """What grounds the article's sentences that cite nothing: the article itself when it is a
+        published study (its record is reference 0: a trial's results are the trial's), else nothing."""
+        if self.index.documents[chunk.doc_id].reference_number is not None:
+            return ()
+        return (SELF,) if self.index.articles[chunk.article_id].reference(SELF) else ()
 
     def _cited_twins(self, candidate: Candidate, query_vector: np.ndarray) -> list[Candidate]:
         """Where the article restates, uncited, a sentence of one of its references (as the seed's
@@ -193,7 +200,8 @@ class CandidateFinder:
 def score(pool: Sequence[Candidate], query_tokens: np.ndarray, index: SearchIndex) -> list[Candidate]:
     """Each candidate's answer score (MaxSim), and whether it may be shown: article text that cites
     nothing is never evidence (its statement reaches the answer through the cited sentence it restates,
-    or not at all); a sentence announcing a list ("... can be complex and involve:") says nothing alone."""
+    or not at all), unless the article is a published study that grounds it (CandidateFinder._own); a
+    sentence announcing a list ("... can be complex and involve:") says nothing alone."""
     tokens = [index.embeddings.passage_tokens(c.chunk, c.start, c.end) for c in pool]
     return [
         replace(c, score=s, quotable=bool(c.citations) and not candidate_text(index, c).rstrip().endswith(":"))

@@ -42,9 +42,16 @@ ReferenceKind = Literal[
 REFERENCE_KINDS: tuple[ReferenceKind, ...] = get_args(ReferenceKind)
 
 
+# The number of an article's own record, when the article is itself a published study (a trial's
+# report, a cohort study, a review): its findings are stated in sentences that cite nothing, grounded
+# in the article itself. A page that only summarises its sources has no such record.
+SELF = 0
+
+
 @dataclass(frozen=True)
 class Reference:
-    """One entry of an article's reference list, numbered as the article numbers it."""
+    """One entry of an article's reference list, numbered as the article numbers it; number 0 (SELF)
+    is the article's own record."""
 
     number: int
     title: str | None

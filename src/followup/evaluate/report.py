@@ -146,8 +146,8 @@ def _load_rows(folder: Path, measure: str) -> dict[str, dict[str, float]]:
 
 
 def summary_tables(summary: Mapping[str, Any]) -> str:
-    """What `followup eval` shows on stderr: the retrieval table, the rerank's added latency, and the
-    answers table of a suite."""
+    """What `followup eval` shows on stderr: the retrieval table, the rerank's added latency, the
+    answers table of a suite, and a graded suite's figures by article."""
     retrieval = summary.get("retrieval", summary["results"])
     lines = [f"\n{summary['suite']} ({summary['split']}, {summary['queries']} queries): retrieval",
              table(retrieval, summary["latency_ms"])]  # fmt: skip
@@ -157,4 +157,6 @@ def summary_tables(summary: Mapping[str, Any]) -> str:
                      f"{added['scoring_p50']:.1f} ms)")  # fmt: skip
     if summary.get("answers"):
         lines += [f"\n{summary['suite']} ({summary['split']}): answers", table(summary["answers"])]
+    for mode, articles in summary.get("by_article", {}).items():
+        lines += [f"\n{summary['suite']} ({summary['split']}), {mode}: by article", table(articles)]
     return "\n".join(lines)

@@ -122,6 +122,35 @@ def run_suite(path: Path, split: str, index_dir: Path, corpus_dir: Path) -> Eval
     return EvalOutcome(summary, rows, {name: r.recall_curve for name, r in results.items()})
 
 
+def run_graded(path: Path, split: str, index_dir: Path, corpus_dir: Path) -> EvalOutcome:
+    """Follow-ups on many articles, every sentence graded: each asked scoped to its article. Per-query
+    rows are kept for the dev split only: the test articles are read as figures, never question by
+    question, so nothing is tuned on them."""
+    from followup.answerer import Answerer
+    from followup.evaluate.graded import evaluate_graded, load_graded
+    from followup.evaluate.suite_eval import configs
+
+    items = load_graded(path, split)
+    if not items:
+        raise FollowupError(f"{path}: no questions in split {split!r}")
+    answerer = Answerer.load(index_dir, corpus_dir, threads=os.cpu_count() or 1)
+    results = evaluate_graded(answerer, items, configs(DEFAULT_RETRIEVAL)[:4])
+    summary = {
+        "suite": path.stem,
+        "split": split,
+        "queries": len(items),
+        "answerable": sum(i.answerable for i in items),
+        "articles": sorted({i.article for i in items}),
+        "followup_version": __version__,
+        "results": {name: r.pooled for name, r in results.items()},
+        "by_article": {name: r.by_article for name, r in results.items()},
+        "latency_ms": {name: r.latency_ms for name, r in results.items()},
+        "settings": {"retrieval": asdict(DEFAULT_RETRIEVAL), "index": answerer.index.manifest.chunking},
+    }
+    rows = [row for r in results.values() for row in r.rows if row["split"] == "dev"]
+    return EvalOutcome(summary, rows, {})
+
+
 def run_eval(target: Path, split: str, index_dir: Path, corpus_dir: Path, chunking: ChunkingParams,
              cache_dir: Path, backend: BackendChoice | None = None) -> EvalOutcome:  # fmt: skip
     """`backend`: for a BEIR benchmark, where its chunks are searched; a suite is answered from the
@@ -130,5 +159,9 @@ def run_eval(target: Path, split: str, index_dir: Path, corpus_dir: Path, chunki
         split = "test" if split == "all" else split
         return run_beir(target, split, chunking, cache_dir, index_dir, backend or BackendChoice())
     if target.is_file():
+        from followup.evaluate.graded import is_graded_suite
+
+        if is_graded_suite(target):
+            return run_graded(target, split, index_dir, corpus_dir)
         return run_suite(target, split, index_dir, corpus_dir)
     raise FollowupError(f"{target}: neither a BEIR directory (with corpus.jsonl) nor a suite file (.jsonl)")

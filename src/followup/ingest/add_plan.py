@@ -108,6 +108,8 @@ def _meta(article_id: str, page: ArticlePage, page_file: Path, old: Mapping[str,
         raise CorpusError(page_file, "no 'Last updated: <date>' line above the article")
     meta = {"id": article_id, "title": title, "question": old.get("question") or title,
             "last_updated": last_updated, "text_file": ARTICLE_TEXT}  # fmt: skip
+    if page.publication:
+        meta["publication"] = page.publication
     return meta | {k: v for k, v in old.items() if k not in meta}
 
 

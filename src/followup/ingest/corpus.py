@@ -10,7 +10,7 @@ from typing import Any
 
 from followup.core.errors import CorpusError
 from followup.core.storage import ARTICLE_FILE, article_folders
-from followup.core.types import KIND_TIERS, Article, Document, Reference, is_reference_kind, tier_for_kind
+from followup.core.types import KIND_TIERS, SELF, Article, Document, Reference, is_reference_kind, tier_for_kind
 from followup.ingest.citations import find_markers
 from followup.ingest.structure import markdown_blocks, plain_blocks
 
@@ -47,12 +47,17 @@ def load_article(folder: Path) -> tuple[Article, list[Document]]:
         raise CorpusError(meta_path, f"id {article_id!r} must be lower-case letters, digits, '.', '_' or '-'")
     title = _field(meta, "title", str, meta_path)
     references = _load_references(folder)
+    if "publication" in meta:  # the article is itself a published study: its own record is reference 0
+        publication = _field(meta, "publication", dict, meta_path)
+        references.insert(
+            0, _reference({**publication, "number": SELF, "text_file": None}, f"{meta_path} (publication)")
+        )
     text_file = _field(meta, "text_file", str, meta_path)
     text_path = folder / text_file
     if not text_path.is_file():
         raise CorpusError(meta_path, f"text_file {text_file!r} not found in {folder}")
     text = read_text(text_path)
-    known = frozenset(r.number for r in references)
+    known = frozenset(r.number for r in references if r.number != SELF)  # the article never prints 0
     blocks = markdown_blocks(text) if text_path.suffix == ".md" else plain_blocks(text)
     if not blocks:
         raise CorpusError(text_path, "the article has no text")
@@ -95,28 +100,30 @@ def _load_references(folder: Path) -> list[Reference]:
         number = _field(record, "number", int, where)
         if number < 1 or any(r.number == number for r in references):
             raise CorpusError(where, f"reference number {number} must be positive and unique")
-        kind = _field(record, "kind", str, where)
-        if not is_reference_kind(kind):
-            raise CorpusError(where, f"unknown kind {kind!r}; use one of: {', '.join(KIND_TIERS)}")
-        references.append(
-            Reference(
-                number=number,
-                title=_optional(record, "title", str, where),
-                kind=kind,
-                tier=tier_for_kind(kind, _optional(record, "publication_types", list, where) or ()),
-                authors=_optional(record, "authors", str, where),
-                journal=_optional(record, "journal", str, where),
-                year=_optional(record, "year", int, where),
-                ids={str(k): str(v) for k, v in (_optional(record, "ids", dict, where) or {}).items()},
-                url=_optional(record, "url", str, where),
-                retracted=bool(record.get("retracted", False)),
-                text_file=_optional(record, "text_file", str, where),
-            )
-        )
+        references.append(_reference(record, where))
         text_file = references[-1].text_file
         if text_file is not None and not (folder / text_file).is_file():
             raise CorpusError(where, f"text_file {text_file!r} not found in {folder}")
     return sorted(references, key=lambda r: r.number)
+
+
+def _reference(record: dict[str, Any], where: str) -> Reference:
+    kind = _field(record, "kind", str, where)
+    if not is_reference_kind(kind):
+        raise CorpusError(where, f"unknown kind {kind!r}; use one of: {', '.join(KIND_TIERS)}")
+    return Reference(
+        number=_field(record, "number", int, where),
+        title=_optional(record, "title", str, where),
+        kind=kind,
+        tier=tier_for_kind(kind, _optional(record, "publication_types", list, where) or ()),
+        authors=_optional(record, "authors", str, where),
+        journal=_optional(record, "journal", str, where),
+        year=_optional(record, "year", int, where),
+        ids={str(k): str(v) for k, v in (_optional(record, "ids", dict, where) or {}).items()},
+        url=_optional(record, "url", str, where),
+        retracted=bool(record.get("retracted", False)),
+        text_file=_optional(record, "text_file", str, where),
+    )
 
 
 def read_json_object(path: Path) -> dict[str, Any]:

@@ -68,6 +68,7 @@ class ArticlePage:
     listed: tuple[ListedReference, ...]
     source: SourceFile | None = None  # the page file read
     numbered: tuple[dict[str, Any], ...] = ()  # references.json records of a list that numbers them (JATS)
+    publication: dict[str, Any] | None = None  # the article's own record, when it is a published study (JATS)
 
     @property
     def cited(self) -> frozenset[int]:
@@ -90,7 +91,8 @@ def read_article_page(path: Path) -> ArticlePage:
         article = read_jats(path, text)
         cited_in = _cited_in(markdown_page_blocks(article.markdown))
         source = SourceFile.of(path, text, "JATS XML")
-        return ArticlePage(article.title, article.published, article.markdown, cited_in, (), source, article.references)
+        return ArticlePage(article.title, article.published, article.markdown, cited_in, (), source,
+                           article.references, article.publication)  # fmt: skip
     kind = page_format(text)
     if kind == "html" and re.search(r"<html[\s>]", text, re.I) and not re.search(r"</html\s*>", text, re.I):
         raise CorpusError(path, "the HTML is cut off: <html> is never closed (save the whole page again)")

@@ -51,6 +51,7 @@ class JatsArticle:
     published: str  # ISO date
     markdown: str
     references: tuple[dict[str, Any], ...]  # references.json records, numbered, without text_file
+    publication: dict[str, Any]  # the article's own record (article.json "publication")
 
 
 def is_jats(text: str) -> bool:
@@ -85,7 +86,9 @@ def read_jats(path: Path, text: str) -> JatsArticle:
     blocks += _children(body, 1, numbers)
     if not any(re.search(r"\[\d", b) for b in blocks if not b.startswith("#")):
         raise CorpusError(path, 'no citation in the body (<xref ref-type="bibr">) refers to the reference list')
-    return JatsArticle(title, _published(path, meta), "\n\n".join(blocks) + "\n", tuple(references.values()))
+    published = _published(path, meta)
+    return JatsArticle(title, published, "\n\n".join(blocks) + "\n", tuple(references.values()),
+                       _publication(root, meta, title, int(published[:4])))  # fmt: skip
 
 
 # --- the text --------------------------------------------------------------------------------------------
@@ -256,6 +259,40 @@ def _published(path: Path, meta: ET.Element) -> str:
     raise CorpusError(path, "no <pub-date> with a <year> in <article-meta>")
 
 
+# The kind an article type names, where its title names none (JATS @article-type, JATS4R's list).
+_KIND_OF_ARTICLE_TYPE = {
+    "review-article": "review", "systematic-review": "systematic_review", "meta-analysis": "meta_analysis",
+    "case-report": "case_report", "editorial": "editorial", "letter": "editorial", "commentary": "editorial",
+    "practice-guideline": "guideline", "guideline": "guideline",
+}  # fmt: skip
+
+
+def _publication(root: ET.Element, meta: ET.Element, title: str, year: int) -> dict[str, Any]:
+    """The article's own record: what its findings, stated in sentences that cite nothing, are
+    grounded in. Its kind from the title ("... A Randomised Controlled Trial"), else its article type."""
+    id_kinds = {"pmid": "pmid", "doi": "doi", "pmc": "pmcid", "pmcid": "pmcid"}
+    ids = {kind: _flat(found) for found in meta.findall("article-id")
+           if (kind := id_kinds.get(found.get("pub-id-type", "")))}  # fmt: skip
+    if ids.get("pmcid", "").isdigit():
+        ids["pmcid"] = f"PMC{ids['pmcid']}"
+    names = [n for contrib in meta.findall("contrib-group/contrib") if contrib.get("contrib-type") == "author"
+             for n in contrib.findall("name")]  # fmt: skip
+    authors = ", ".join(f"{_flat(n.find('surname'))} {_initials(_flat(n.find('given-names')))}".strip() for n in names)
+    journal = _flat(root.find("front/journal-meta/journal-title-group/journal-title")) or _flat(
+        root.find("front/journal-meta/journal-title")
+    )
+    kind = kind_from_title(title)
+    if kind == "unknown":
+        kind = _KIND_OF_ARTICLE_TYPE.get(root.get("article-type", ""), "unknown")
+    record: dict[str, Any] = {
+        "title": title, "authors": authors or None, "journal": journal or None, "year": year, "kind": kind,
+        "ids": ids,
+        "url": f"https://doi.org/{ids['doi']}" if "doi" in ids else
+               f"https://pubmed.ncbi.nlm.nih.gov/{ids['pmid']}/" if "pmid" in ids else None,
+    }  # fmt: skip
+    return {k: v for k, v in record.items() if v not in (None, "", {})}
+
+
 def _references(root: ET.Element) -> dict[str, dict[str, Any]]:
     """Each <ref> of the reference list by its id: numbered by its label, else by its place."""
     records: dict[str, dict[str, Any]] = {}
@@ -294,7 +331,10 @@ def _citation_fields(ref: ET.Element) -> dict[str, Any]:
 
 
 def _initials(given: str) -> str:
-    return "".join(w[0] for w in re.findall(r"[A-Za-z][\w'-]*", given)) if " " in given or len(given) > 3 else given
+    """ "Hugh" -> "H", "Leigh F." -> "LF", "FW" stays."""
+    if re.fullmatch(r"[A-Z]{1,3}", given):
+        return given
+    return "".join(w[0] for w in re.findall(r"[^\W\d_][\w'-]*", given))
 
 
 def kind_from_title(title: str) -> str:

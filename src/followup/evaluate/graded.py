@@ -1,0 +1,195 @@
+"""Follow-ups on many articles with every sentence graded for every question (2: it answers, 1: relevant
+evidence a clinician wants beside the answer, 0: not), and what a reader sees measured against them:
+whether the first passage answers, how many shown passages bear on the question, how much of the
+answer is shown, and whether the sources' silence is said. Per article and pooled.
+
+The grades name sentences by their verbatim text in the article (evals/articles/follow-ups.jsonl), so
+they hold while the chunking changes; a passage takes the best grade of the graded sentences it
+overlaps, at any of its places.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from followup.answerer import Answerer
+from followup.core.errors import CorpusError
+from followup.core.progress import ProgressLine
+from followup.core.types import AskRequest
+from followup.evaluate.metrics import percentiles
+from followup.evaluate.suite_eval import Config
+from followup.evaluate.suites import KINDS, SPLITS
+from followup.present.contract import Answer
+
+ANSWERS, RELEVANT = 2, 1
+
+
+@dataclass(frozen=True)
+class GradedSentence:
+    text: str  # verbatim, as the article's text has it
+    grade: int  # 2 answers, 1 relevant evidence (0s are not listed)
+
+
+@dataclass(frozen=True)
+class GradedItem:
+    id: str
+    article: str
+    split: str
+    kind: str
+    question: str
+    history: tuple[str, ...]
+    grades: tuple[GradedSentence, ...]
+
+    @property
+    def answerable(self) -> bool:
+        """The grader found a sentence that answers: the sources do answer."""
+        return any(g.grade == ANSWERS for g in self.grades)
+
+
+def is_graded_suite(path: Path) -> bool:
+    """A suite whose items carry sentence grades (rather than gold answer spans)."""
+    if not path.is_file():
+        return False
+    with path.open(encoding="utf-8") as lines:
+        first = next((line for line in lines if line.strip()), "")
+    try:
+        return isinstance(row := json.loads(first), dict) and "grades" in row
+    except json.JSONDecodeError:
+        return False
+
+
+def load_graded(path: Path, split: str = "all") -> list[GradedItem]:
+    """Items of the split ("dev", "test" or "all"); any malformed line is an error naming it."""
+    items: list[GradedItem] = []
+    seen: set[str] = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+            item = GradedItem(
+                id=str(row["id"]),
+                article=str(row["article"]),
+                split=row["split"],
+                kind=row["kind"],
+                question=row["question"],
+                history=tuple(str(h) for h in row.get("history", [])),
+                grades=tuple(GradedSentence(str(g["text"]), int(g["grade"])) for g in row["grades"]),
+            )
+        except json.JSONDecodeError as e:
+            raise CorpusError(where, f"invalid JSON: {e.msg}") from None
+        except (KeyError, TypeError, ValueError) as e:
+            raise CorpusError(where, f"malformed item ({type(e).__name__}: {e})") from None
+        if item.split not in SPLITS or item.kind not in KINDS:
+            raise CorpusError(where, f"split must be one of {SPLITS} and kind one of {KINDS}")
+        if any(g.grade not in (ANSWERS, RELEVANT) for g in item.grades):
+            raise CorpusError(where, "a grade is 2 (answers) or 1 (relevant); sentences graded 0 are not listed")
+        if item.id in seen:
+            raise CorpusError(where, f"duplicate id {item.id!r}")
+        seen.add(item.id)
+        items.append(item)
+    return [i for i in items if split in ("all", i.split)]
+
+
+@dataclass(frozen=True)
+class GradedSpan:
+    source_id: str
+    start: int
+    end: int
+    grade: int
+
+
+def graded_spans(item: GradedItem, texts: dict[str, str]) -> list[GradedSpan]:
+    """Where each graded sentence stands in its article's text."""
+    text = texts.get(item.article)
+    if text is None:
+        raise CorpusError(item.id, f"article {item.article!r} is not in the index")
+    spans = []
+    for graded in item.grades:
+        start = text.find(graded.text)
+        if start < 0:
+            raise CorpusError(item.id, f"graded sentence not found verbatim in {item.article}: {graded.text[:60]!r}")
+        spans.append(GradedSpan(item.article, start, start + len(graded.text), graded.grade))
+    return spans
+
+
+def place_grade(source_id: str, start: int, end: int, spans: Sequence[GradedSpan]) -> int:
+    return max((s.grade for s in spans if s.source_id == source_id and start < s.end and s.start < end), default=0)
+
+
+def shown_measures(item: GradedItem, answer: Answer, spans: Sequence[GradedSpan]) -> dict[str, float]:
+    """Per-question values; a run's figure is their mean over the questions each applies to."""
+    places = [[(p.source_id, p.start, p.end), *((q.source_id, q.start, q.end) for q in p.also_in)]
+              for p in answer.passages]  # fmt: skip
+    grades = [max(place_grade(*place, spans) for place in group) for group in places]
+    values: dict[str, float] = {"passages": float(len(grades))}
+    if not item.answerable:
+        values["out_of_scope_abstained"] = float(not answer.answered)
+        return values
+    values["false_abstention"] = float(not answer.answered)
+    values["hit@1"] = float(ANSWERS in grades[:1])
+    values["hit@3"] = float(ANSWERS in grades[:3])
+    answering = [s for s in spans if s.grade == ANSWERS]
+    shown = [s for s in answering if any(place_grade(*place, [s]) for group in places for place in group)]
+    values["answer_recall"] = len(shown) / len(answering)
+    if grades:
+        values["evidence_precision"] = sum(g >= RELEVANT for g in grades) / len(grades)
+    return values
+
+
+FIGURES = ("hit@1", "hit@3", "evidence_precision", "answer_recall", "out_of_scope_abstained", "false_abstention",
+           "passages")  # fmt: skip
+
+
+def summarise(rows: Sequence[dict[str, float]]) -> dict[str, float]:
+    figures = {}
+    for key in FIGURES:
+        present = [r[key] for r in rows if key in r]
+        figures[key] = sum(present) / len(present) if present else 0.0
+    return figures
+
+
+@dataclass(frozen=True)
+class GradedResult:
+    pooled: dict[str, float]
+    by_article: dict[str, dict[str, float]]
+    latency_ms: dict[str, float]
+    rows: list[dict[str, Any]]
+
+
+def evaluate_graded(
+    answerer: Answerer, items: Sequence[GradedItem], configs: Sequence[Config]
+) -> dict[str, GradedResult]:
+    """Each question asked scoped to its article, with its history, in each configuration."""
+    index = answerer.index
+    texts = {doc_id: doc.text for doc_id, doc in index.documents.items()}
+    spans = {item.id: graded_spans(item, texts) for item in items}
+    results: dict[str, GradedResult] = {}
+    progress = ProgressLine("questions x configurations")
+    total, done = len(items) * len(configs), 0
+    for config in configs:
+        runner = Answerer(index, answerer.encoder, config.params)
+        rows: list[dict[str, Any]] = []
+        timings: list[float] = []
+        for item in items:
+            request = AskRequest(item.question, item.history, article_id=item.article, mode=config.mode)
+            started = time.perf_counter()
+            answer = runner.answer(request)
+            timings.append((time.perf_counter() - started) * 1000)
+            rows.append({"query_id": item.id, "article": item.article, "split": item.split, "mode": config.name,
+                         "kind": item.kind, "metrics": shown_measures(item, answer, spans[item.id]),
+                         "answered": answer.answered,
+                         "passages": [p.text for p in answer.passages]})  # fmt: skip
+            done += 1
+            progress(done, total)
+        articles = sorted({item.article for item in items})
+        by_article = {a: summarise([r["metrics"] for r in rows if r["article"] == a]) for a in articles}
+        results[config.name] = GradedResult(summarise([r["metrics"] for r in rows]), by_article,
+                                            percentiles(timings), rows)  # fmt: skip
+    return results
