@@ -44,6 +44,13 @@ def test_plan_scopes_to_the_article_asked_or_to_those_naming_the_drug(library: t
     assert planner.plan(AskRequest("What eases nausea?")).searched is None, "nothing named: the whole library"
 
 
+def test_plan_appends_lay_terms_and_the_sources_names_for_a_drug_in_one_bracket(
+    library: tuple[SearchIndex, BagOfWords],
+) -> None:
+    plan = QueryPlanner(library[0], DEFAULT_RETRIEVAL).plan(AskRequest("Does Lioresal help stiff muscles?"))
+    assert plan.query == "Does Lioresal help stiff muscles? (spasticity baclofen)"
+
+
 def test_plan_names_what_the_sources_never_mention_and_drops_ruled_out_drugs(
     library: tuple[SearchIndex, BagOfWords],
 ) -> None:

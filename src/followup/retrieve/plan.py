@@ -31,7 +31,7 @@ from followup.retrieve.query import (
     build_query,
     content_words,
     exclusions,
-    expand_lay_terms,
+    lay_expansions,
     without_names,
 )
 
@@ -153,12 +153,13 @@ class QueryPlanner:
         """`borrow`: take the conversation's subject even when the question names something."""
         index = self.index
         if self.params.resolve_followups:
-            query = build_query(request.question, request.history, borrow)
+            resolved = build_query(request.question, request.history, borrow)
         else:
-            query = expand_lay_terms(request.question.strip())
+            resolved = request.question.strip()
+        lay = lay_expansions(resolved)
         scope = answerable_scope(
             request.question,
-            query,
+            append_terms(resolved, lay),
             [request.article_id] if request.article_id else list(index.articles),
             index.medication_lexicon,
             self._mentions,
@@ -166,7 +167,8 @@ class QueryPlanner:
         )
         # "Lioresal" is the sources' "baclofen", in words borrowed from the conversation too: "What else
         # is it approved for?" after a diazepam question searches for Valium, the label's word.
-        query = append_terms(query, list(scope.other_names))
+        # All expansions in one bracket: the encoded query does not depend on where a term came from.
+        query = append_terms(resolved, [*lay, *scope.other_names])
         ruled_out = self._ruled_out(request)
         query = without_names(query, ruled_out)  # "besides baclofen": not searched for
         searched = index.search_scope([request.article_id]) if request.article_id else None

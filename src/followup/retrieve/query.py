@@ -130,9 +130,14 @@ def lay_terms() -> tuple[tuple[re.Pattern[str], str], ...]:
     return tuple(sorted(entries, key=lambda e: -len(e[0].pattern)))
 
 
+def lay_expansions(query: str) -> list[str]:
+    """The clinical terms for the lay phrases in the query."""
+    return [clinical for pattern, clinical in lay_terms() if pattern.search(query)]
+
+
 def expand_lay_terms(query: str) -> str:
     """Append the clinical terms for lay phrases in the query, once each, unless already present."""
-    return append_terms(query, [clinical for pattern, clinical in lay_terms() if pattern.search(query)])
+    return append_terms(query, lay_expansions(query))
 
 
 def append_terms(query: str, terms: list[str]) -> str:
@@ -148,7 +153,8 @@ def append_terms(query: str, terms: list[str]) -> str:
 
 
 def build_query(question: str, history: tuple[str, ...], borrow: bool = False) -> str:
-    return expand_lay_terms(resolve_followup(question, history, borrow))
+    """The question resolved from the conversation; expansions are appended by the caller, once."""
+    return resolve_followup(question, history, borrow)
 
 
 _MORE = re.compile(
