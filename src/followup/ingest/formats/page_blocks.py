@@ -127,7 +127,29 @@ def _title_above_sections(blocks: list[PageBlock]) -> list[PageBlock]:
 _SKIPPED = {"script", "style", "noscript", "template", "svg", "nav", "form", "button", "select", "iframe"}
 _BLOCK_TAGS = {"p", "div", "section", "article", "header", "footer", "main", "aside", "blockquote", "figure",
                "figcaption", "table", "tr", "td", "th", "dt", "dd", "br", "hr", "body"}  # fmt: skip
-_CITATION_TAGS = {"sup", "a"}
+_SUP_OPEN, _SUP_CLOSE = "\ue000", "\ue001"  # where a <sup> stood, until its block is complete
+_SUPERSCRIPT = re.compile(f"{_SUP_OPEN}([^{_SUP_OPEN}{_SUP_CLOSE}]*){_SUP_CLOSE}")
+_CITED = re.compile(r"\s*\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\s*")
+_ENDS_SENTENCE = re.compile(r"[.;]?\s*$|[.;]\s|\s+[A-Z]")
+_AFTER_QUANTITY = re.compile(r"\d\s*(?:[^\W\d_]{1,3}(?:/[^\W\d_]{1,3})?)?\s*$")  # "5 m", "25 kg/m", "10"
+
+
+def _superscripts(text: str) -> str:
+    """A superscript citation reads as the page shows it ("conditions<sup>1</sup>." is "conditions 1.")
+    where a bare number is found as a citation, at the end of a sentence or line; elsewhere ("a
+    finding<sup>4</sup>, and ...") in square brackets, where a citation is found anywhere. An exponent
+    ("5 m<sup>2</sup>", "10<sup>9</sup>/L") and any other superscript are plain text."""
+
+    def replace(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        before = _SUPERSCRIPT.sub(lambda m: m.group(1), text[: match.start()])
+        if not _CITED.fullmatch(inner) or _AFTER_QUANTITY.search(before):
+            return inner
+        rest = _SUPERSCRIPT.sub(lambda m: m.group(1), text[match.end() :])
+        space = "" if before[-1:].isspace() else " "
+        return f"{space}{inner.strip()}" if _ENDS_SENTENCE.match(rest) else f"{space}[{inner.strip()}]"
+
+    return _SUPERSCRIPT.sub(replace, text)
 
 
 class _HtmlBlocks(HTMLParser):
@@ -160,8 +182,10 @@ class _HtmlBlocks(HTMLParser):
             self.kind, self.level = "bullet", max(self.lists - 1, 0)
         elif tag in _BLOCK_TAGS:
             self.flush()
-        elif tag in _CITATION_TAGS and self.text and not self.text[-1][-1:].isspace():
-            self.text.append(" ")  # "conditions<sup>1</sup>" reads "conditions 1", as the page shows it
+        elif tag == "sup":
+            self.text.append(_SUP_OPEN)  # how it reads is decided when its block is complete
+        elif tag == "a" and self.text and not self.text[-1][-1:].isspace():
+            self.text.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIPPED:
@@ -169,6 +193,8 @@ class _HtmlBlocks(HTMLParser):
             return
         if self.skipping:
             return
+        if tag == "sup":
+            self.text.append(_SUP_CLOSE)
         if tag == "title":
             self.in_title = False
         elif re.fullmatch(r"h[1-6]", tag) or tag == "li" or tag in _BLOCK_TAGS:
@@ -184,7 +210,7 @@ class _HtmlBlocks(HTMLParser):
             self.text.append(data)
 
     def flush(self) -> None:
-        text = _squeeze("".join(self.text))
+        text = _squeeze(_superscripts("".join(self.text)))
         if text:
             self.blocks.append(PageBlock(self.kind, text, self.level if self.kind != "paragraph" else 0))
         self.text = []
