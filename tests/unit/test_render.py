@@ -195,3 +195,14 @@ def test_chat_markdown_gives_evidence_of_the_answers_own_tier_its_tier_heading()
 def test_contract_carries_each_passages_role() -> None:
     contract = answer_to_contract(_ordered(REVIEW_ANSWER, GUIDELINE_EVIDENCE, UNCITED))
     assert [p["role"] for p in contract["passages"]] == ["answer", "evidence", "evidence"]
+
+
+def test_the_articles_own_record_is_listed_as_this_article() -> None:
+    own = Reference(0, "Acupuncture for depression: a randomised controlled trial", "rct", Tier.RCT,
+                    authors="MacPherson H", journal="PLoS Medicine", year=2013, ids={"doi": "10.1371/x"})  # fmt: skip
+    passage = Passage(1, "Patients attended ten sessions.", "Patients attended ten sessions.", "a", "Results", (0,),
+                      Tier.RCT, 0.7, 0, 31, role=Role.ANSWER, source_label="This article · Results")  # fmt: skip
+    answer = Answer("How many?", "How many?", "a", True, (passage,), (CitedReference("a", own),))
+    assert "[0] This article: MacPherson H. Acupuncture for depression" in format_answer(answer)
+    assert "[0] This article: MacPherson H." in format_markdown(answer)
+    assert answer_to_contract(answer)["passages"][0]["citations"] == [0]

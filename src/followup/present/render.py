@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from followup.core.types import Article, Document, Reference, Role, Tier
+from followup.core.types import SELF, Article, Document, Reference, Role, Tier
 from followup.present.contract import Answer, Passage, Quote, reference_name, source_name
 
 TIER_HEADINGS: dict[Tier, str] = {
@@ -153,12 +153,14 @@ def answer_to_contract(answer: Answer) -> dict[str, Any]:
 
 
 def _cite_line(ref: Reference) -> str:
+    """A reference as a list prints it; the article's own record (0) says it is this article."""
+    own = "This article: " if ref.number == SELF else ""
     parts = [ref.authors, ref.title or "(unidentified reference)", ref.journal, str(ref.year) if ref.year else None]
     line = ". ".join(p.rstrip(".") for p in parts if p) + "."
     ids = [f"PMID {ref.ids['pmid']}" if "pmid" in ref.ids else "", f"doi:{ref.ids['doi']}" if "doi" in ref.ids else ""]
     extra = " ".join(i for i in ids if i)
     tier = ref.tier.value.replace("_", " ")
-    return f"{line} {extra + ' ' if extra else ''}({tier}{', RETRACTED' if ref.retracted else ''})"
+    return f"{own}{line} {extra + ' ' if extra else ''}({tier}{', RETRACTED' if ref.retracted else ''})"
 
 
 def _named(passage: Passage | Quote) -> str:
