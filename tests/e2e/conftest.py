@@ -26,6 +26,22 @@ def built(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterato
 
 
 @pytest.fixture(scope="session")
+def library(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> tuple[Path, Path]:
+    """(corpus, index) of the development library: the bundled corpus and the graded articles."""
+    from followup.evaluate.library import build_library
+
+    articles = corpus_dir.parent / "evals" / "articles"
+    corpus, index, _ = build_library(tmp_path_factory.mktemp("library"), corpus_dir, articles)
+    return corpus, index
+
+
+@pytest.fixture(scope="session")
+def library_answerer(library: tuple[Path, Path]) -> Answerer:
+    corpus, index = library
+    return Answerer.load(index, corpus)
+
+
+@pytest.fixture(scope="session")
 def answerer(built: tuple[Path, Path]) -> Answerer:
     corpus, index = built
     return Answerer.load(index, corpus)

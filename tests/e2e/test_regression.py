@@ -8,7 +8,6 @@ import pytest
 
 from followup.answerer import Answerer
 from followup.evaluate.graded import load_graded
-from followup.evaluate.library import build_library
 from followup.evaluate.regression import (
     EVALS,
     GATED_GRADED,
@@ -36,8 +35,7 @@ def test_gated_suites_do_not_regress(answerer: Answerer, built: tuple[Path, Path
     assert not failed, f"regressions beyond the tolerance of {TOLERANCE}:\n" + "\n".join(failed)
 
 
-def test_graded_dev_articles_do_not_regress(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> None:
-    corpus, index, _ = build_library(tmp_path_factory.mktemp("library"), corpus_dir, EVALS / "articles")
-    figures = graded_figures(Answerer.load(index, corpus), load_graded(EVALS / GRADED_SUITE, GRADED_SPLIT))
+def test_graded_dev_articles_do_not_regress(library_answerer: Answerer) -> None:
+    figures = graded_figures(library_answerer, load_graded(EVALS / GRADED_SUITE, GRADED_SPLIT))
     failed = regressions(GRADED_SUITE, figures, gated=GATED_GRADED, tolerance=GRADED_TOLERANCE)
     assert not failed, "regressions on the graded dev articles:\n" + "\n".join(failed)
