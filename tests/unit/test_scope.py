@@ -12,7 +12,7 @@ DRUGS = {
     "pregnancy": {"diazepam": ["diazepam"]},
 }
 VOCABULARIES = {
-    "spasm": frozenset(tokenize("baclofen diazepam Valium spasm")),
+    "spasm": frozenset(tokenize("baclofen diazepam Valium spasm in multiple sclerosis, TSH normal")),
     "cramps": frozenset(tokenize("quinine leg cramps at night")),
     "pregnancy": frozenset(tokenize("diazepam in pregnancy")),
 }
@@ -22,10 +22,12 @@ def articles_with(term: str) -> set[str]:
     return {a for a, vocabulary in VOCABULARIES.items() if term in vocabulary}
 
 
+TEXTS = {"spasm": "Baclofen eases spasm in multiple sclerosis; TSH was normal.", "cramps": "Quinine for leg cramps."}
+
+
 def scope(question: str, articles: list[str], query: str | None = None) -> Scope:
-    return answerable_scope(
-        question, query or question, articles, LEXICON, Mentions(DRUGS, articles_with, FACETS), FACETS
-    )
+    mentions = Mentions(DRUGS, articles_with, FACETS, lambda: TEXTS)
+    return answerable_scope(question, query or question, articles, LEXICON, mentions, FACETS)
 
 
 def test_nothing_named_leaves_the_scope_whole() -> None:
@@ -54,3 +56,10 @@ def test_the_sources_names_for_drugs_the_query_names_are_added() -> None:
     # Borrowed words count for names (the query), not for what is covered (the question).
     borrowed = scope("What else is it approved for?", ["spasm"], "What else is it approved for? diazepam")
     assert borrowed == Scope(None, (), ("valium",))
+
+
+def test_an_abbreviation_or_code_the_sources_never_use_nor_spell_out_is_not_covered() -> None:
+    assert scope("Did the M235T variant matter?", ["spasm"]) == Scope((), ("M235T",), ())
+    assert scope("Was TSH measured?", ["spasm", "cramps"]) == Scope(("spasm",), (), ())
+    assert scope("Is baclofen used in MS?", ["spasm"]) == Scope(("spasm",), (), ()), "spelled out: multiple sclerosis"
+    assert scope("IS IT SAFE FOR LEG CRAMPS?", ["cramps"]) == Scope(None, (), ()), "capitals are not codes"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from followup.core.words import sentence_spans, tokenize, words
+from followup.core.words import named_codes, sentence_spans, spells_out, tokenize, words
 
 
 def spans_text(text: str, extra: tuple[int, ...] = ()) -> list[str]:
@@ -46,3 +46,20 @@ def test_sentence_spans_respect_the_window() -> None:
     text = "Before. Inside one. Inside two. After."
     start, end = text.index("Inside one"), text.index(" After")
     assert [text[s:e] for s, e in sentence_spans(text, start, end)] == ["Inside one.", "Inside two."]
+
+
+def test_named_codes_are_abbreviations_and_letter_digit_codes_not_units_numerals_or_shouting() -> None:
+    assert named_codes("Did anyone need IVIG, or SSRIs, or the M235T and CHA2DS2-VASc scores?") == [
+        "IVIG", "SSRI", "M235T", "CHA2DS2", "VASc"
+    ]  # fmt: skip
+    assert named_codes("Was post-TIPS OHE worse in phase II?") == ["TIPS", "OHE"]
+    assert named_codes("Is 5mg twice daily ok after 12h?") == []
+    assert named_codes("IS IT SAFE IN PREGNANCY?") == []
+
+
+def test_an_abbreviation_is_spelled_out_by_the_initials_of_consecutive_words() -> None:
+    assert spells_out("MS", "spasms in conditions like multiple sclerosis 1.")
+    assert spells_out("CBT", "compared with cognitive-behavioural therapy")
+    assert spells_out("NHS", "funded by the National Health Service")
+    assert not spells_out("TSH", "thyroid hormone levels")
+    assert not spells_out("M235T", "M 2 3 5 T")

@@ -281,3 +281,42 @@ def addresses(vocabulary: Set[str], facet: Facet) -> bool:
     """Whether sources with this vocabulary use a term of the facet. The vocabulary is a bag of words,
     so a phrase counts when its words occur anywhere (data/facets.tsv says how terms are chosen)."""
     return any(all(t in vocabulary for t in term) for term in facet.terms)
+
+
+# An abbreviation or code a question names: two capitals or more ("TSH", "IVIG", "SSRIs"), or letters
+# and digits together ("M235T", "CHA2DS2"). Hyphenated parts count alone ("post-TIPS" names TIPS).
+_PART = re.compile(r"[A-Za-z0-9]+")
+
+
+def named_codes(question: str) -> list[str]:
+    """The abbreviations and codes the question names, a plural's "s" dropped ("SSRIs" -> "SSRI").
+    None in a question typed in capitals, where every word would look like one; roman numerals ("phase
+    II") and stopwords are not codes."""
+    letters = [c for c in question if c.isalpha()]
+    if sum(c.isupper() for c in letters) * 2 > len(letters):
+        return []
+    codes: list[str] = []
+    for part in _PART.findall(question):
+        if re.fullmatch(r"[IVXLC]+", part) or part.lower() in STOPWORDS:
+            continue
+        if re.fullmatch(r"[A-Z]{2,}s", part):
+            part = part[:-1]
+        capitals = sum(c.isupper() for c in part)
+        mixed = bool(re.search(r"\d", part)) and bool(re.search(r"[A-Za-z]", part))
+        unit = re.fullmatch(r"\d+[a-z]{1,2}", part)  # "5mg", "12h": a quantity, not a code
+        is_code = (capitals >= 2 and capitals * 2 >= len(part)) or (mixed and not unit)
+        if is_code and part not in codes:
+            codes.append(part)
+    return codes
+
+
+def spells_out(code: str, text: str) -> bool:
+    """Whether the text names the abbreviation in full: words whose initials spell its letters in order,
+    short function words between them allowed ("MS": "multiple sclerosis"; "CBT": "cognitive
+    behavioural therapy")."""
+    letters = [c for c in code.lower() if c.isalpha()]
+    if len(letters) < 2 or len(letters) != len(code):
+        return False
+    gap = r"(?:[\s-]+(?:of|and|the|for|in|to|with|on)\b)*[\s-]+"
+    pattern = r"\b" + gap.join(f"{c}[\\w'\u2019]*" for c in letters) + r"\b"
+    return re.search(pattern, text, re.IGNORECASE) is not None

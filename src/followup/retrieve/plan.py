@@ -22,7 +22,16 @@ import numpy as np
 
 from followup.core.settings import RetrievalParams
 from followup.core.types import AskRequest
-from followup.core.words import Facet, clinical_facets, find_mentions, named_facets, tokenize
+from followup.core.words import (
+    Facet,
+    clinical_facets,
+    find_mentions,
+    named_codes,
+    named_facets,
+    spells_out,
+    tokenize,
+    words,
+)
 from followup.index.reader import SearchIndex
 from followup.index.retrievers import SearchScope
 from followup.retrieve.hybrid import rank_chunks
@@ -40,17 +49,21 @@ if TYPE_CHECKING:  # a Protocol: annotations only, not loaded to answer
 
 
 class Mentions:
-    """Which articles mention each drug and use a term of each facet. A facet's articles come from
-    `articles_with` (the articles whose sources use a word: the BM25 postings of a loaded index) the
-    first time a question names it, so loading a library costs nothing per facet."""
+    """Which articles mention each drug, use a term of each facet, and use or spell out each code. A
+    facet's or code's articles come from `articles_with` (the articles whose sources use a word: the
+    BM25 postings of a loaded index) the first time a question names it, so loading a library costs
+    nothing per facet; a code they lack is looked for spelled out in the sources' text."""
 
     def __init__(
         self,
         drug_names: Mapping[str, Mapping[str, list[str]]],
         articles_with: Callable[[str], Set[str]],
         facets: tuple[Facet, ...],
+        texts: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self.drug_names = drug_names  # article -> drug -> the names its sources use
+        self._texts = texts  # article -> its sources' text, asked for only when a code needs spelling out
+        self._by_code: dict[str, frozenset[str]] = {}
         self._by_drug: dict[str, set[str]] = {}
         for article, names in drug_names.items():
             for drug in names:
@@ -61,6 +74,17 @@ class Mentions:
 
     def mentioning(self, drug: str) -> Set[str]:
         return self._by_drug.get(drug, set())
+
+    def using(self, code: str) -> frozenset[str]:
+        """The articles whose sources use an abbreviation or code ("TSH", "M235T"), or spell it out
+        ("multiple sclerosis" for MS)."""
+        found = self._by_code.get(code)
+        if found is None:
+            stems = tokenize(code) or [""]
+            found = frozenset.intersection(*(frozenset(self._articles_with(s)) for s in stems))
+            found |= frozenset(a for a, text in self._texts().items() if a not in found and spells_out(code, text))
+            self._by_code[code] = found
+        return found
 
     def addressing(self, facet: Facet) -> frozenset[str]:
         found = self._by_facet.get(facet.name)
@@ -93,13 +117,16 @@ def answerable_scope(
     """`articles`: those the request may search, in order; `facets`: those `mentions` was built with."""
     drugs = find_mentions(question, lexicon)
     asked_facets = named_facets(question, facets, names_drug=bool(drugs))
+    drug_words = {w for d in drugs for w in words(d.surface)}
+    codes = [c for c in named_codes(question) if c.lower() not in drug_words]
     covering = [mentions.mentioning(d.drug) for d in drugs] + [mentions.addressing(f) for f in asked_facets]
+    covering += [mentions.using(c) for c in codes]
     eligible: tuple[str, ...] | None = None
     if covering:
         eligible = tuple(a for a in articles if all(a in found for found in covering))
         if not eligible:
             searchable = set(articles)
-            named = [d.surface for d in drugs] + [f.name for f in asked_facets]
+            named = [d.surface for d in drugs] + [f.name for f in asked_facets] + codes
             missing = [name for name, found in zip(named, covering, strict=True) if not searchable & found]
             # Each is mentioned somewhere, but no article mentions them all: all of them are the gap.
             return Scope((), tuple(missing or named), (), asked_facets)
@@ -122,7 +149,8 @@ class QueryPlan:
     question: str  # the question as asked
     searched: SearchScope | None  # None: the whole library
     # What the question itself names that the searched sources do not address: medications they never
-    # mention ("quinine"), clinical facets no passage names ("pregnancy"). Any of it: no answer.
+    # mention ("quinine"), clinical facets no passage names ("pregnancy"), abbreviations and codes they
+    # never use nor spell out ("TSH", "M235T"). Any of it: no answer.
     not_covered: tuple[str, ...]
     facets: tuple[Facet, ...]  # the clinical facets the question names
     ruled_out: frozenset[str]  # drugs the user rules out ("besides baclofen")
@@ -147,7 +175,18 @@ class QueryPlanner:
 
     def __init__(self, index: SearchIndex, params: RetrievalParams) -> None:
         self.index, self.params = index, params
-        self._mentions = Mentions(index.medication_names_by_article, index.vocabulary.articles_with, clinical_facets())
+        self._mentions = Mentions(index.medication_names_by_article, index.vocabulary.articles_with, clinical_facets(),
+                                  self._article_texts)  # fmt: skip
+        self._texts: dict[str, str] | None = None
+
+    def _article_texts(self) -> Mapping[str, str]:
+        """Each article's sources' text, joined once, the first time a question names a code."""
+        if self._texts is None:
+            texts: dict[str, list[str]] = {}
+            for document in self.index.documents.values():
+                texts.setdefault(document.article_id, []).append(document.text)
+            self._texts = {article: "\n".join(parts) for article, parts in texts.items()}
+        return self._texts
 
     def plan(self, request: AskRequest, borrow: bool = False) -> QueryPlan:
         """`borrow`: take the conversation's subject even when the question names something."""
