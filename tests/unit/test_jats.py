@@ -120,6 +120,8 @@ def test_a_kind_is_read_from_words_of_the_title_only_where_it_names_one() -> Non
     assert kind_from_title("Meta-analysis of statin trials") == "meta_analysis"
     assert kind_from_title("A randomised controlled trial of aspirin") == "randomized_controlled_trial"
     assert kind_from_title("Baveno VII – Renewing consensus in portal hypertension") == "consensus_statement"
+    assert kind_from_title("Clinical practice guidelines for the management of gout") == "guideline"
+    assert kind_from_title("Compliance with guideline recommendations in primary care") == "unknown"
     assert kind_from_title("Weight change and mortality in a cohort of twins") == "cohort_study"
     assert kind_from_title("The global burden of disease 1990–2020") == "unknown"
 
@@ -129,7 +131,6 @@ def test_a_kind_is_read_from_words_of_the_title_only_where_it_names_one() -> Non
     [
         ("<article><front><article-meta>", "malformed XML at line 1"),
         (jats("").replace("<body></body>", ""), "no <body> paragraphs"),
-        (jats("<p>No citation at all.</p>"), "no citation in the body"),
         (jats("<p>x</p>").replace("<article-title>A <italic>trial</italic></article-title>", ""), "no <article-title>"),
         (jats(f"<p>x {cite(1, '[1]')}</p>").replace("<year>2020</year>", ""), "no <pub-date> with a <year>"),
     ],
@@ -138,6 +139,11 @@ def test_an_unreadable_article_names_the_file_and_what_is_wrong(text: str, probl
     with pytest.raises(CorpusError) as error:
         read_jats(Path("bad.xml"), text)
     assert "bad.xml" in str(error.value) and problem in str(error.value)
+
+
+def test_a_published_article_citing_nothing_is_read_its_record_grounds_it() -> None:
+    article = read_jats(Path("a.xml"), jats("<sec><title>Comment</title><p>Nothing cited here.</p></sec>"))
+    assert article.markdown == "# Comment\n\nNothing cited here.\n" and article.publication["year"] == 2020
 
 
 def test_jats_is_told_apart_from_other_xml_by_its_content() -> None:

@@ -37,7 +37,11 @@ _NUMERIC = re.compile(r"[\[(]?\s*\d{1,3}(?:\s*[–\-,]\s*\d{1,3})*\s*[\])]?")
 # A reference's kind from words of its title (no publication types in a JATS citation).
 _KIND_FROM_TITLE = (
     (r"\bsystematic review", "systematic_review"), (r"\bmeta-?analys", "meta_analysis"),
-    (r"\b(?:practice )?guideline|\brecommendations?\b", "guideline"), (r"\bconsensus\b", "consensus_statement"),
+    # A guideline by what it calls itself: "Compliance with guideline recommendations" is not one.
+    (r"\b(?:practice|clinical) guidelines?\b|\bguidelines? (?:for|on)\b|\brecommendations (?:for|on|of)\b",
+     "guideline"),
+    (r"\bconsensus (?:statement|conference|report|recommendations|guidelines?)\b|\brenewing consensus\b",
+     "consensus_statement"),
     (r"\brandomi[sz]ed\b.*\btrial|\btrial\b.*\brandomi[sz]ed", "randomized_controlled_trial"),
     (r"\bcohort\b", "cohort_study"), (r"\bcase-control\b", "case_control_study"),
     (r"\bcross-sectional\b", "cross_sectional_study"), (r"\bcase report\b", "case_report"),
@@ -84,8 +88,6 @@ def read_jats(path: Path, text: str) -> JatsArticle:
     if body is None or not any(True for _ in body.iter("p")):
         raise CorpusError(path, "no <body> paragraphs: the XML holds no full text (an abstract-only record?)")
     blocks += _children(body, 1, numbers)
-    if not any(re.search(r"\[\d", b) for b in blocks if not b.startswith("#")):
-        raise CorpusError(path, 'no citation in the body (<xref ref-type="bibr">) refers to the reference list')
     published = _published(path, meta)
     return JatsArticle(title, published, "\n\n".join(blocks) + "\n", tuple(references.values()),
                        _publication(root, meta, title, int(published[:4])))  # fmt: skip
@@ -129,15 +131,14 @@ def _paragraphs(p: ET.Element, numbers: Mapping[str, int]) -> list[str]:
 
 
 def _items(lst: ET.Element, depth: int, numbers: Mapping[str, int]) -> Iterator[str]:
+    """Each item one bullet (its paragraphs joined), nested lists indented under it."""
     for item in lst.findall("list-item"):
-        first = True
+        texts = [text for child in item if child.tag in ("p", "title") for text in _paragraphs(child, numbers)]
+        if texts:
+            yield f"{'  ' * depth}- {' '.join(texts)}"
         for child in item:
             if child.tag == "list":
                 yield from _items(child, depth + 1, numbers)
-            elif child.tag in ("p", "title"):
-                for text in _paragraphs(child, numbers):
-                    yield f"{'  ' * depth}- {text}" if first else f"{'  ' * depth}  {text}"
-                    first = False
 
 
 def _pieces(element: ET.Element) -> Iterator[tuple[str, ET.Element | str]]:
