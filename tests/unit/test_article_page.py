@@ -76,11 +76,13 @@ def test_a_superscript_citation_inside_a_sentence_is_read_in_brackets(tmp_path: 
         "<html><body><h1>A title</h1><p>Last updated: 2024-03-01</p><h2>Findings</h2>"
         "<p>Cramps are common in adults<sup>1–3</sup>, and in athletes<sup>4</sup> They resolve.</p>"
         "<p>Area was 5 m<sup>2</sup> and 25 kg/m<sup>2</sup>, counts 10<sup>9</sup>/L; brackets [2] stay.</p>"
+        "<p>Baclofen 10 mg<sup>1</sup>, twice daily.</p>"
         "</body></html>"
     )
     article = read_article_page(page)
     assert "Cramps are common in adults [1–3], and in athletes 4 They resolve." in article.markdown
     assert "Area was 5 m2 and 25 kg/m2, counts 109/L; brackets [2] stay." in article.markdown
+    assert "Baclofen 10 mg [1], twice daily." in article.markdown
 
 
 def test_a_markdown_article_without_a_title_line_keeps_its_levels() -> None:

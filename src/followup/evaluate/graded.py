@@ -109,7 +109,9 @@ def graded_spans(item: GradedItem, texts: dict[str, str]) -> list[GradedSpan]:
     """Where each graded sentence stands in its article's text."""
     text = texts.get(item.article)
     if text is None:
-        raise CorpusError(item.id, f"article {item.article!r} is not in the index")
+        raise CorpusError(item.id, f"article {item.article!r} is not in the index; the graded articles are asked "
+                          "in the development library: make library, then --index build/library/index "
+                          "--corpus build/library/corpus")  # fmt: skip
     spans = []
     for graded in item.grades:
         start = text.find(graded.text)

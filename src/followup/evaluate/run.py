@@ -134,7 +134,8 @@ def run_graded(path: Path, split: str, index_dir: Path, corpus_dir: Path) -> Eva
     if not items:
         raise FollowupError(f"{path}: no questions in split {split!r}")
     answerer = Answerer.load(index_dir, corpus_dir, threads=os.cpu_count() or 1)
-    results = evaluate_graded(answerer, items, configs(DEFAULT_RETRIEVAL)[:4])
+    modes = configs(DEFAULT_RETRIEVAL)[:4]  # the four retrieval modes; the ablations are the own suite's
+    results = evaluate_graded(answerer, items, modes)
     summary = {
         "suite": path.stem,
         "split": split,

@@ -131,19 +131,23 @@ _SUP_OPEN, _SUP_CLOSE = "\ue000", "\ue001"  # where a <sup> stood, until its blo
 _SUPERSCRIPT = re.compile(f"{_SUP_OPEN}([^{_SUP_OPEN}{_SUP_CLOSE}]*){_SUP_CLOSE}")
 _CITED = re.compile(r"\s*\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\s*")
 _ENDS_SENTENCE = re.compile(r"[.;]?\s*$|[.;]\s|\s+[A-Z]")
-_AFTER_QUANTITY = re.compile(r"\d\s*(?:[^\W\d_]{1,3}(?:/[^\W\d_]{1,3})?)?\s*$")  # "5 m", "25 kg/m", "10"
+# Exponents, not citations: a square or cube after a quantity's unit ("5 m²", "25 kg/m²"), a power of ten ("10⁹/L").
+_AFTER_UNIT = re.compile(r"\d\s*[^\W\d_]{1,3}(?:/[^\W\d_]{1,3})?$")
+_AFTER_TEN = re.compile(r"\b10$")
 
 
 def _superscripts(text: str) -> str:
     """A superscript citation reads as the page shows it ("conditions<sup>1</sup>." is "conditions 1.")
     where a bare number is found as a citation, at the end of a sentence or line; elsewhere ("a
     finding<sup>4</sup>, and ...") in square brackets, where a citation is found anywhere. An exponent
-    ("5 m<sup>2</sup>", "10<sup>9</sup>/L") and any other superscript are plain text."""
+    ("5 m<sup>2</sup>", "10<sup>9</sup>/L") and any other superscript are plain text; "10 mg<sup>1</sup>"
+    cites."""
 
     def replace(match: re.Match[str]) -> str:
         inner = match.group(1)
         before = _SUPERSCRIPT.sub(lambda m: m.group(1), text[: match.start()])
-        if not _CITED.fullmatch(inner) or _AFTER_QUANTITY.search(before):
+        exponent = (inner.strip() in ("2", "3") and _AFTER_UNIT.search(before)) or _AFTER_TEN.search(before)
+        if not _CITED.fullmatch(inner) or exponent:
             return inner
         rest = _SUPERSCRIPT.sub(lambda m: m.group(1), text[match.end() :])
         space = "" if before[-1:].isspace() else " "
