@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -63,7 +64,8 @@ class Mentions:
     ) -> None:
         self.drug_names = drug_names  # article -> drug -> the names its sources use
         self._texts = texts  # article -> its sources' text, asked for only when a code needs spelling out
-        self._by_code: dict[str, frozenset[str]] = {}
+        # Codes come from what users type: a bounded cache, as ArticleVocabulary's.
+        self.using = lru_cache(maxsize=1024)(self._using)
         self._by_drug: dict[str, set[str]] = {}
         for article, names in drug_names.items():
             for drug in names:
@@ -75,16 +77,12 @@ class Mentions:
     def mentioning(self, drug: str) -> Set[str]:
         return self._by_drug.get(drug, set())
 
-    def using(self, code: str) -> frozenset[str]:
+    def _using(self, code: str) -> frozenset[str]:
         """The articles whose sources use an abbreviation or code ("TSH", "M235T"), or spell it out
         ("multiple sclerosis" for MS)."""
-        found = self._by_code.get(code)
-        if found is None:
-            stems = tokenize(code) or [""]
-            found = frozenset.intersection(*(frozenset(self._articles_with(s)) for s in stems))
-            found |= frozenset(a for a, text in self._texts().items() if a not in found and spells_out(code, text))
-            self._by_code[code] = found
-        return found
+        stems = tokenize(code) or [""]
+        found = frozenset.intersection(*(frozenset(self._articles_with(s)) for s in stems))
+        return found | frozenset(a for a, text in self._texts().items() if a not in found and spells_out(code, text))
 
     def addressing(self, facet: Facet) -> frozenset[str]:
         found = self._by_facet.get(facet.name)
