@@ -41,6 +41,7 @@ class AddedArticle:
     references: tuple[dict[str, Any], ...]
     imported: dict[int, str]  # reference number -> the format of the file given for it
     warnings: tuple[str, ...]
+    publication: dict[str, Any] | None = None  # the article's own record, when it is a published study
 
 
 def add_article(
@@ -91,6 +92,7 @@ def add_article(
         references=plan.references,
         imported={n: r.format for n, r in imported.items()},
         warnings=plan.warnings,
+        publication=page.publication,
     )
 
 
@@ -151,6 +153,7 @@ def added_summary(added: AddedArticle) -> dict[str, Any]:
         "references": list(added.references),
         "imported": {str(n): f for n, f in added.imported.items()},
         "warnings": list(added.warnings),
+        "publication": added.publication,
     }
 
 
@@ -159,6 +162,11 @@ def format_added(added: AddedArticle) -> str:
         f"{'created' if added.created else 'updated'} {added.folder}: {added.sections} sections, "
         f"{added.blocks} paragraphs and bullets, {added.citations} citations",
     ]
+    if added.publication:
+        own = added.publication
+        lines.append(
+            f"  [0] {own['kind']}: {own.get('title', '(untitled)')} (this article: its uncited sentences cite it)"
+        )
     for record in added.references:
         source = f"  from {added.imported[record['number']]}" if record["number"] in added.imported else ""
         flags = " RETRACTED" if record.get("retracted") else ""
