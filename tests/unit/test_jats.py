@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from followup.core.errors import CorpusError
-from followup.ingest.add import add_article
+from followup.ingest.add import add_article, format_added
 from followup.ingest.chunking import document_sentences
 from followup.ingest.corpus import load_article
 from followup.ingest.formats.jats import is_jats, kind_from_title, read_jats
@@ -155,6 +155,7 @@ def test_jats_is_told_apart_from_other_xml_by_its_content() -> None:
 def test_followup_add_makes_an_article_whose_sentences_cite_the_numbered_references(tmp_path: Path) -> None:
     added = add_article(PMC, tmp_path / "corpus", article_id="tips")
     assert added.created and added.citations == 11  # the cut-down Introduction's
+    assert "[0] unknown: Sarcopenia Predicts Mortality" in format_added(added)
     records = json.loads((added.folder / "references.json").read_text())["references"]
     assert [r["number"] for r in records] == sorted(r["number"] for r in records)
     assert records[0]["ids"]["pmid"] == "35921493" and records[0]["text_file"] is None
