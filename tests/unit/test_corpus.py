@@ -114,6 +114,24 @@ def test_a_second_article_folder_is_picked_up(corpus_copy: Path) -> None:
     assert [m.numbers for m in hiccups.markers] == [(1,)]
 
 
+def test_a_published_articles_own_record_is_reference_0_and_grounds_its_uncited_sentences(corpus_copy: Path) -> None:
+    folder = corpus_copy / "trial"
+    folder.mkdir()
+    own = {"title": "Magnesium for cramps: a randomized controlled trial", "kind": "randomized_controlled_trial",
+           "year": 2017, "number": 7}  # fmt: skip
+    (folder / "article.json").write_text(json.dumps(
+        {"id": "trial", "title": "Magnesium for cramps", "last_updated": "2017-01-01", "text_file": "article.md",
+         "publication": own}
+    ))  # fmt: skip
+    (folder / "article.md").write_text("# Results\n\nMagnesium did not reduce cramps. Earlier trials were small [1].\n")
+    (folder / "references.json").write_text(json.dumps({"references": [{"number": 1, "kind": "review"}]}))
+    corpus = load_corpus(corpus_copy)
+    trial = next(a for a in corpus.articles if a.id == "trial")
+    assert [(r.number, r.tier) for r in trial.references] == [(0, Tier.RCT), (1, Tier.REVIEW)]  # its number is 0
+    text = next(d for d in corpus.documents if d.id == "trial")
+    assert [m.numbers for m in text.markers] == [(1,)], "0 is never a printed citation"
+
+
 def _break(corpus_copy: Path, name: str, content: str | bytes) -> Path:
     path = corpus_copy / "muscle-spasm" / name
     if isinstance(content, bytes):
@@ -141,6 +159,10 @@ def _break(corpus_copy: Path, name: str, content: str | bytes) -> Path:
         ("references.json", '{"references": [{"number": 2, "kind": "review", "text_file": "gone.txt"}]}',
          "text_file 'gone.txt' not found"),
         ("references.json", '[1, 2]', "must hold a JSON object"),
+        ("article.json", '{"id": "muscle-spasm", "title": "t", "last_updated": "x", "text_file": "article.md", '
+         '"publication": {"kind": "blog"}}', "(publication): unknown kind 'blog'"),
+        ("article.json", '{"id": "muscle-spasm", "title": "t", "last_updated": "x", "text_file": "article.md", '
+         '"publication": "a trial"}', "field 'publication' must be dict"),
     ],
 )  # fmt: skip
 def test_malformed_corpus_files_are_named_with_the_problem(
