@@ -22,7 +22,10 @@ def articles_with(term: str) -> set[str]:
     return {a for a, vocabulary in VOCABULARIES.items() if term in vocabulary}
 
 
-TEXTS = {"spasm": "Baclofen eases spasm in multiple sclerosis; TSH was normal.", "cramps": "Quinine for leg cramps."}
+TEXTS = {
+    "spasm": ["Baclofen eases spasm in multiple sclerosis; TSH was normal."],
+    "cramps": ["Quinine for leg cramps."],
+}
 
 
 def scope(question: str, articles: list[str], query: str | None = None) -> Scope:

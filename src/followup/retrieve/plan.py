@@ -60,10 +60,10 @@ class Mentions:
         drug_names: Mapping[str, Mapping[str, list[str]]],
         articles_with: Callable[[str], Set[str]],
         facets: tuple[Facet, ...],
-        texts: Callable[[], Mapping[str, str]] = dict,
+        texts: Callable[[], Mapping[str, Sequence[str]]] = dict,
     ) -> None:
         self.drug_names = drug_names  # article -> drug -> the names its sources use
-        self._texts = texts  # article -> its sources' text, asked for only when a code needs spelling out
+        self._texts = texts  # article -> its sources' texts, asked for only when a code needs spelling out
         # Codes come from what users type: a bounded cache, as ArticleVocabulary's.
         self.using = lru_cache(maxsize=1024)(self._using)
         self._by_drug: dict[str, set[str]] = {}
@@ -82,7 +82,10 @@ class Mentions:
         ("multiple sclerosis" for MS)."""
         stems = tokenize(code) or [""]
         found = frozenset.intersection(*(frozenset(self._articles_with(s)) for s in stems))
-        return found | frozenset(a for a, text in self._texts().items() if a not in found and spells_out(code, text))
+        spelled = (
+            a for a, texts in self._texts().items() if a not in found and any(spells_out(code, t) for t in texts)
+        )
+        return found | frozenset(spelled)
 
     def addressing(self, facet: Facet) -> frozenset[str]:
         found = self._by_facet.get(facet.name)
@@ -175,15 +178,15 @@ class QueryPlanner:
         self.index, self.params = index, params
         self._mentions = Mentions(index.medication_names_by_article, index.vocabulary.articles_with, clinical_facets(),
                                   self._article_texts)  # fmt: skip
-        self._texts: dict[str, str] | None = None
+        self._texts: dict[str, list[str]] | None = None
 
-    def _article_texts(self) -> Mapping[str, str]:
-        """Each article's sources' text, joined once, the first time a question names a code."""
+    def _article_texts(self) -> Mapping[str, Sequence[str]]:
+        """Each article's sources' texts (the loaded documents', not copies), gathered the first time a
+        question names a code."""
         if self._texts is None:
-            texts: dict[str, list[str]] = {}
+            self._texts = {}
             for document in self.index.documents.values():
-                texts.setdefault(document.article_id, []).append(document.text)
-            self._texts = {article: "\n".join(parts) for article, parts in texts.items()}
+                self._texts.setdefault(document.article_id, []).append(document.text)
         return self._texts
 
     def plan(self, request: AskRequest, borrow: bool = False) -> QueryPlan:
