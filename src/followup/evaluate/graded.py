@@ -23,7 +23,7 @@ from followup.core.progress import ProgressLine
 from followup.core.types import AskRequest
 from followup.evaluate.metrics import percentiles
 from followup.evaluate.suite_eval import Config
-from followup.evaluate.suites import KINDS, SPLITS
+from followup.evaluate.suites import read_items
 from followup.present.contract import Answer
 
 ANSWERS, RELEVANT = 2, 1
@@ -65,36 +65,24 @@ def is_graded_suite(path: Path) -> bool:
 
 def load_graded(path: Path, split: str = "all") -> list[GradedItem]:
     """Items of the split ("dev", "test" or "all"); any malformed line is an error naming it."""
-    items: list[GradedItem] = []
-    seen: set[str] = set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-            item = GradedItem(
-                id=str(row["id"]),
-                article=str(row["article"]),
-                split=row["split"],
-                kind=row["kind"],
-                question=row["question"],
-                history=tuple(str(h) for h in row.get("history", [])),
-                grades=tuple(GradedSentence(str(g["text"]), int(g["grade"])) for g in row["grades"]),
-            )
-        except json.JSONDecodeError as e:
-            raise CorpusError(where, f"invalid JSON: {e.msg}") from None
-        except (KeyError, TypeError, ValueError) as e:
-            raise CorpusError(where, f"malformed item ({type(e).__name__}: {e})") from None
-        if item.split not in SPLITS or item.kind not in KINDS:
-            raise CorpusError(where, f"split must be one of {SPLITS} and kind one of {KINDS}")
-        if any(g.grade not in (ANSWERS, RELEVANT) for g in item.grades):
-            raise CorpusError(where, "a grade is 2 (answers) or 1 (relevant); sentences graded 0 are not listed")
-        if item.id in seen:
-            raise CorpusError(where, f"duplicate id {item.id!r}")
-        seen.add(item.id)
-        items.append(item)
-    return [i for i in items if split in ("all", i.split)]
+
+    def item(row: dict[str, Any]) -> GradedItem:
+        return GradedItem(
+            id=str(row["id"]),
+            article=str(row["article"]),
+            split=row["split"],
+            kind=row["kind"],
+            question=row["question"],
+            history=tuple(str(h) for h in row.get("history", [])),
+            grades=tuple(GradedSentence(str(g["text"]), int(g["grade"])) for g in row["grades"]),
+        )
+
+    def problem(found: GradedItem) -> str | None:
+        if any(g.grade not in (ANSWERS, RELEVANT) for g in found.grades):
+            return "a grade is 2 (answers) or 1 (relevant); sentences graded 0 are not listed"
+        return None
+
+    return read_items(path, item, problem, split)
 
 
 @dataclass(frozen=True)

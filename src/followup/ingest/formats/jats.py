@@ -22,6 +22,7 @@ from typing import Any
 
 from followup.core.errors import CorpusError
 from followup.ingest.citations import cited_numbers
+from followup.ingest.formats import xml_root
 
 # Left out with their text: not sentences of the article (the text after each, its tail, is kept).
 _LEFT_OUT = {"table-wrap", "table-wrap-group", "fig", "fig-group", "disp-formula", "supplementary-material",
@@ -65,11 +66,7 @@ def is_jats(text: str) -> bool:
 
 
 def read_jats(path: Path, text: str) -> JatsArticle:
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError as error:
-        line, column = error.position
-        raise CorpusError(path, f"malformed XML at line {line}, column {column}") from None
+    root = xml_root(path, text)
     if root.tag != "article":
         raise CorpusError(path, f"not a JATS article: the root element is <{root.tag}>, not <article>")
     meta = root.find("front/article-meta")

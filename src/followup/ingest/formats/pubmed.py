@@ -15,6 +15,7 @@ from typing import Any
 
 from followup.core.errors import CorpusError
 from followup.core.types import KIND_TIERS, PUBLICATION_TYPE_TIERS, best_tier
+from followup.ingest.formats import xml_root
 
 # The kind a record gets from its best publication type (as core/types.py ranks them).
 _KIND_OF_TYPE = {
@@ -38,13 +39,7 @@ class PubmedRecord:
 
 def read_pubmed(path: Path) -> list[PubmedRecord]:
     """Every PubmedArticle of an efetch XML file; a clear error naming the file and the problem otherwise."""
-    try:
-        root = ET.parse(path).getroot()
-    except FileNotFoundError:
-        raise CorpusError(path, "file not found") from None
-    except ET.ParseError as error:
-        line, column = error.position
-        raise CorpusError(path, f"malformed XML at line {line}, column {column}") from None
+    root = xml_root(path)
     if root.tag != "PubmedArticleSet":
         raise CorpusError(path, f"not a PubMed efetch file: the root element is <{root.tag}>, not <PubmedArticleSet>")
     articles = root.findall("PubmedArticle")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from followup.core.errors import CorpusError
+from followup.ingest.formats import xml_root
 
 V3 = "{urn:hl7-org:v3}"
 # Names of the LOINC section codes of a prescribing label, for sections that carry no <title>.
@@ -44,13 +45,7 @@ class LabelRecord:
 
 
 def read_spl(path: Path) -> LabelRecord:
-    try:
-        root = ET.parse(path).getroot()
-    except FileNotFoundError:
-        raise CorpusError(path, "file not found") from None
-    except ET.ParseError as error:
-        line, column = error.position
-        raise CorpusError(path, f"malformed XML at line {line}, column {column}") from None
+    root = xml_root(path)
     if root.tag != f"{V3}document":
         raise CorpusError(path, f"not an SPL label: the root element is <{root.tag}>, not HL7 v3 <document>")
     sections = root.findall(f"{V3}component/{V3}structuredBody/{V3}component/{V3}section")
