@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from followup.ingest.citations import ends_sentence_without_stop, find_markers
+from followup.ingest.citations import document_markers, ends_sentence_without_stop, find_markers
 
 KNOWN = frozenset(range(1, 8))
 
@@ -37,3 +37,11 @@ def test_citation_followed_by_a_new_sentence_without_stop() -> None:
     assert ends_sentence_without_stop(text, marker)
     [stop] = find_markers("conditions 1.", 0, 13, KNOWN)
     assert not ends_sentence_without_stop("conditions 1.", stop)
+
+
+def test_an_article_citing_in_brackets_has_no_bare_citations() -> None:
+    text = "Baseline data are shown in Table 1. The risk of Type 2 Diabetes rose [2, 3]."
+    [marker] = document_markers(text, [(0, len(text))], KNOWN)
+    assert marker.numbers == (2, 3) and text[marker.start : marker.end] == " [2, 3]"
+    bare = "Caused by electrolytes 1. Also by drugs 2."
+    assert [m.numbers for m in document_markers(bare, [(0, len(bare))], KNOWN)] == [(1,), (2,)]

@@ -23,13 +23,13 @@ GATED_SUITES = ("muscle-spasm-suite.jsonl", "blind-holdout.jsonl", "blind-holdou
 TOLERANCE = 0.02
 GATED = ("nDCG@10", "R@10", "RR@10", "hit@1", "hit@3", "citation_accuracy", "abstention_F1", "tier_ordering",
          "grounding")  # fmt: skip
-# The graded articles' dev split (6 articles, 161 answerable and 44 unanswerable follow-ups); asked
+# The graded articles' dev split (11 articles, 295 answerable and 82 unanswerable follow-ups); asked
 # scoped to their articles. False abstentions may rise by at most the tolerance; the rest may fall by it.
 GRADED_SUITE = "articles/follow-ups.jsonl"
 GRADED_SPLIT = "dev"
 GATED_GRADED = ("hit@1", "hit@3", "evidence_precision", "answer_recall", "out_of_scope_abstained", "false_abstention")
 LOWER_IS_BETTER = frozenset({"false_abstention"})
-# One unanswerable question of 44 moves out_of_scope_abstained by 0.023: the graded gate allows 0.03.
+# Two unanswerable questions of 82 move out_of_scope_abstained by 0.024: the graded gate allows 0.03.
 GRADED_TOLERANCE = 0.03
 
 

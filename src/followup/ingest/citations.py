@@ -4,6 +4,7 @@ numbers in square brackets ("... adults [1].", "[2, 3]", "[4–6]", "[17]–[19]
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from followup.core.types import CitationMarker
 
@@ -22,10 +23,23 @@ _NUMBER_OR_DASH = re.compile(r"\d+|[–-]")
 _LONGEST_RANGE = 100  # "[1990–2020]" is not a citation of 31 references
 
 
-def find_markers(text: str, start: int, end: int, known: frozenset[int]) -> list[CitationMarker]:
-    """Citation markers in text[start:end] whose every number is a known reference number."""
+def document_markers(text: str, spans: Sequence[tuple[int, int]], known: frozenset[int]) -> list[CitationMarker]:
+    """The citation markers of a document's blocks (start, end), in the one style it cites in: an
+    article that cites in brackets ("[1]", a JATS article's form) has no bare citations, so "shown in
+    Table 1. The" and "Type 2 Diabetes" are not citations of references 1 and 2."""
+    bracketed = [m for start, end in spans for m in find_markers(text, start, end, known, (_BRACKETED,))]
+    if bracketed:
+        return bracketed
+    return [m for start, end in spans for m in find_markers(text, start, end, known, (_BARE,))]
+
+
+def find_markers(
+    text: str, start: int, end: int, known: frozenset[int], patterns: tuple[re.Pattern[str], ...] = ()
+) -> list[CitationMarker]:
+    """Citation markers in text[start:end] whose every number is a known reference number, bare or
+    bracketed unless `patterns` says which."""
     markers = []
-    for pattern in (_BARE, _BRACKETED):
+    for pattern in patterns or (_BARE, _BRACKETED):
         for match in pattern.finditer(text, start, end):
             numbers = cited_numbers(match.group(1))
             if pattern is _BRACKETED and len(numbers) > 1 and _AFTER_NUMBER.search(text, 0, match.start()):

@@ -11,7 +11,7 @@ from typing import Any
 from followup.core.errors import CorpusError
 from followup.core.storage import ARTICLE_FILE, article_folders
 from followup.core.types import KIND_TIERS, SELF, Article, Document, Reference, is_reference_kind, tier_for_kind
-from followup.ingest.citations import find_markers
+from followup.ingest.citations import document_markers
 from followup.ingest.structure import markdown_blocks, plain_blocks
 
 REFERENCES_FILE = "references.json"
@@ -61,7 +61,7 @@ def load_article(folder: Path) -> tuple[Article, list[Document]]:
     blocks = markdown_blocks(text) if text_path.suffix == ".md" else plain_blocks(text)
     if not blocks:
         raise CorpusError(text_path, "the article has no text")
-    markers = tuple(m for b in blocks for m in find_markers(text, b.start, b.end, known))
+    markers = tuple(document_markers(text, [(b.start, b.end) for b in blocks], known))
     article = Article(
         id=article_id,
         title=title,
