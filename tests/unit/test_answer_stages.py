@@ -125,6 +125,16 @@ def test_gate_keeps_what_names_the_facet_or_abstains_naming_it(library: tuple[Se
     assert gated.candidates == [] and gated.retrieval.not_covered == ("pregnancy",)
 
 
+def test_a_source_titled_for_a_facet_addresses_it_in_every_sentence(library: tuple[SearchIndex, BagOfWords]) -> None:
+    index = library[0]
+    request = AskRequest("Did magnesium lower nocturnal cramps in older adults?", article_id="magnesium-trial")
+    retrieval, pool = assessed(library, request)
+    assert [f.name for f in retrieval.facets] == ["older adults"]
+    gated = gate(retrieval, pool, index, frozenset())
+    assert "Oral magnesium for four weeks did not lower" in " ".join(texts_of(index, gated.candidates))
+    assert gated.retrieval.not_covered == (), "the trial's title names its population"
+
+
 def test_gate_leaves_out_what_was_shown_but_keeps_its_relevance(library: tuple[SearchIndex, BagOfWords]) -> None:
     index = library[0]
     retrieval, pool = assessed(library, AskRequest("Which drugs relieve spasticity?"))

@@ -81,7 +81,7 @@ def write_corpus(root: Path) -> Path:
     (root / "cramps" / "references" / "2.txt").write_text(STRETCHING, encoding="utf-8")
     article("nausea", "What eases nausea?", NAUSEA, [guideline])
     older = {"number": 1, "title": "An older trial", "year": 2002, "kind": "unknown", "text_file": None}
-    trial_title = "Magnesium for night cramps: a randomized controlled trial"
+    trial_title = "Magnesium for night cramps in older adults: a randomized controlled trial"
     own = {"title": trial_title, "kind": "randomized_controlled_trial", "year": 2017}
     article("magnesium-trial", trial_title, TRIAL, [older], own)
     return root

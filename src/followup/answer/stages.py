@@ -211,8 +211,9 @@ def score(pool: Sequence[Candidate], query_tokens: np.ndarray, index: SearchInde
 
 def gate(retrieval: Retrieval, pool: list[Candidate], index: SearchIndex, seen: Collection[Place]) -> Assessment:
     """The best relevance, taken before `seen` is left out: it decides answerability. A question naming a
-    clinical facet ("Is it safe in pregnancy?") keeps only what names it, in its sentence or section, or
-    abstains naming the facet. What the previous turn showed first is left out of an "else" follow-up."""
+    clinical facet ("Is it safe in pregnancy?") keeps only what names it, in its sentence, its section or
+    its source's title, or abstains naming the facet. What the previous turn showed first is left out
+    of an "else" follow-up."""
     best = max((c.relevance for c in pool), default=0.0)
     if retrieval.facets:
         pool = [c for c in pool if all(addresses(_terms(index, c), f) for f in retrieval.facets)]
@@ -226,8 +227,10 @@ def gate(retrieval: Retrieval, pool: list[Candidate], index: SearchIndex, seen: 
 
 
 def _terms(index: SearchIndex, candidate: Candidate) -> frozenset[str]:
-    """The candidate's words and its section's: a label's "Pregnancy" section names its facet once."""
-    return frozenset(tokenize(" ".join((candidate_text(index, candidate), *candidate.chunk.section))))
+    """The candidate's words, its section's and its source's title: a label's "Pregnancy" section
+    names its facet once, and a study titled for a condition is about it in every sentence."""
+    document = index.documents[candidate.chunk.doc_id]
+    return frozenset(tokenize(" ".join((candidate_text(index, candidate), *candidate.chunk.section, document.title))))
 
 
 def choose(assessment: Assessment, index: SearchIndex, top_k: int, params: RetrievalParams) -> Arrangement:
