@@ -179,12 +179,19 @@ def test_alias_switch_under_load(engine: MilvusLiteEngine, backend: MilvusBacken
                 errors.append(error)
                 return
 
+    def answered(build: str) -> None:
+        """Wait (up to 30 s: a loaded CI machine) until the reader got an answer from `build`, so the
+        switch happens under load, whatever the engine's speed."""
+        deadline = time.monotonic() + 30
+        while build not in seen and not errors and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     thread = threading.Thread(target=loop)
     thread.start()
     try:
-        time.sleep(0.3)
+        answered("v1")
         backend.point_alias("live", "switch_v2")
-        time.sleep(0.3)
+        answered("v2")
         assert backend.drop_unaliased("switch_") == ["switch_v1"]
         time.sleep(0.3)
     finally:
