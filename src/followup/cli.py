@@ -374,7 +374,8 @@ def _verify(args: argparse.Namespace) -> int:
     manifest = read_manifest(location, full=True)
     load_index(args.index)  # and the files agree with one another
     size = sum(record["bytes"] for record in manifest.files.values())
-    print(f"index ok: {location.path}\n  {len(manifest.files)} files, {size / 1e6:.1f} MB checked by sha256")
+    checked = f"{len(manifest.files)} files, {size / 1e6:.1f} MB checked by sha256 and XXH3-128"
+    print(f"index ok: {location.path}\n  {checked}")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -112,6 +113,22 @@ def test_corrupt_index_is_refused(built: tuple[Path, Path], tmp_path: Path) -> N
     result = followup("ask", MS, "--corpus", str(built[0]), "--index", str(index))
     assert result.returncode == 1
     assert "chunk-vectors.faiss: corrupt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_changed_byte_with_its_size_and_time_kept_is_refused(built: tuple[Path, Path], tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    shutil.copytree(built[1], index)
+    documents = current_build(index).path / "documents.bin"
+    before = documents.stat()
+    data = bytearray(documents.read_bytes())
+    at = data.index(b"mg")  # a dose's unit: the kind of byte that must never change silently
+    data[at - 2] = ord("9") if data[at - 2] != ord("9") else ord("8")
+    documents.write_bytes(bytes(data))
+    os.utime(documents, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert documents.stat().st_size == before.st_size and documents.stat().st_mtime_ns == before.st_mtime_ns
+    result = followup("ask", "What dose of baclofen is used?", "--corpus", str(built[0]), "--index", str(index))
+    assert result.returncode == 1
+    assert "documents.bin: corrupt" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_an_interrupted_rebuild_leaves_the_previous_index_in_use(

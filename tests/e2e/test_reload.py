@@ -233,6 +233,32 @@ def test_the_reload_endpoint_swaps_in_a_rebuilt_index_under_load(workspace: tupl
     check(seen, expected)
 
 
+def test_a_build_with_a_changed_byte_is_refused_and_the_old_one_keeps_serving(
+    workspace: tuple[Path, Path],
+) -> None:
+    corpus, index = workspace
+    build, expected = expected_answers(corpus, index)
+    app = create_app(ServiceSettings(index, corpus, reload_interval=0))
+    with serving(app) as url, Clients(url) as clients:
+        wait_for(lambda: clients.answered_everything_from(build), "no answers from the build")
+        shutil.copytree(index / "builds" / build, index / "builds" / "flipped")  # sizes and times kept
+        documents = index / "builds" / "flipped" / "documents.bin"
+        before = documents.stat()
+        data = bytearray(documents.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        documents.write_bytes(bytes(data))
+        os.utime(documents, ns=(before.st_atime_ns, before.st_mtime_ns))
+        (index / "CURRENT.tmp").write_text("flipped\n", encoding="utf-8")
+        os.replace(index / "CURRENT.tmp", index / "CURRENT")
+        refused = httpx.post(f"{url}/v1/admin/reload", timeout=60)
+        assert refused.status_code == 503
+        assert "documents.bin: corrupt" in refused.json()["detail"]
+        assert refused.json()["detail"].endswith(f"still serving {build}")
+        assert ready_build(url) == build
+        seen = clients.stop()
+    check(seen, {build: expected})
+
+
 def test_a_build_that_cannot_load_leaves_the_old_one_serving(workspace: tuple[Path, Path]) -> None:
     corpus, index = workspace
     build, expected = expected_answers(corpus, index)

@@ -79,18 +79,37 @@ def test_corrupt_or_missing_file_is_detected(tmp_path: Path) -> None:
         read_manifest(location)
 
 
-def test_loading_checks_size_and_time_and_verify_reads_every_byte(tmp_path: Path) -> None:
+def test_loading_reads_every_byte_even_when_size_and_time_match(tmp_path: Path) -> None:
     make_build(tmp_path, "a" * 64, "one")
     location = current_build(tmp_path)
     data = location.path / "data.txt"
     stat = data.stat()
-    data.write_text("on!")  # same size; the time put back, as a disk error would leave it
+    data.write_text("on!")  # same size; the time put back, as a disk error or a careful hand would leave it
     os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    read_manifest(location)  # a stat per file: not read
+    with pytest.raises(IndexProblem, match=r"data\.txt: corrupt"):
+        read_manifest(location)
     with pytest.raises(IndexProblem, match=r"data\.txt: corrupt"):
         read_manifest(location, full=True)
-    data.write_text("one")  # the original bytes at a new time (a copied index): hashed, and accepted
+    data.write_text("one")  # the original bytes at a new time (a copied index): accepted
     read_manifest(location)
+    read_manifest(location, full=True)
+
+
+def test_a_build_without_fast_digests_is_checked_by_sha256(tmp_path: Path) -> None:
+    make_build(tmp_path, "a" * 64, "one")
+    location = current_build(tmp_path)
+    manifest = json.loads((location.path / "manifest.json").read_text())
+    assert all("xxh3_128" in record for record in manifest["files"].values())
+    for record in manifest["files"].values():
+        del record["xxh3_128"]  # as a build of an earlier followup wrote it
+    (location.path / "manifest.json").write_text(json.dumps(manifest))
+    read_manifest(location)
+    data = location.path / "data.txt"
+    stat = data.stat()
+    data.write_text("on!")
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with pytest.raises(IndexProblem, match=r"data\.txt: corrupt"):
+        read_manifest(location)
 
 
 def test_unreadable_manifest_and_wrong_format_are_reported(tmp_path: Path) -> None:

@@ -10,9 +10,11 @@ checked manifest, the files of a build and the recipe that decides their content
 A reader resolves CURRENT once and reads that build; a build in progress lives in builds/.tmp-*
 and becomes visible only when CURRENT names it, so an interrupted build leaves the old one in use.
 
-The manifest records each file's sha256, size and modification time. Loading compares size and
-time (a stat per file, not the 2 GB of a library's build read at every start); a file whose time
-differs (a copied index) is hashed; `followup verify` hashes them all.
+The manifest records each file's size, modification time, sha256 and XXH3-128. Loading checks every
+byte of every file against its XXH3-128 (~3.5 GB/s on one core: 25 ms for the seed's 89 MB), so a
+build whose bytes changed while its sizes and times did not is refused before it answers: a quoted
+dose must never come from a flipped byte. `followup verify` checks every sha256 as well. A build
+written before the manifest held XXH3 digests is checked by sha256 at load.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from followup import __version__
 from followup.core.errors import IndexProblem
@@ -103,9 +106,21 @@ def current_build(index_dir: Path) -> BuildLocation:
     return location
 
 
+def file_digest(path: Path) -> str:
+    """XXH3-128 of the file's bytes, read in 1 MiB blocks (faster than memory-mapping: no page faults)."""
+    digest = xxhash.xxh3_128()
+    block = bytearray(1 << 20)
+    view = memoryview(block)
+    with path.open("rb", buffering=0) as f:
+        while size := f.readinto(block):
+            digest.update(view[:size])
+    return digest.hexdigest()
+
+
 def file_record(path: Path, sha256: str | None = None) -> dict[str, Any]:
     stat = path.stat()
-    return {"sha256": sha256 or file_sha256(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return {"sha256": sha256 or file_sha256(path), "xxh3_128": file_digest(path), "bytes": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns}  # fmt: skip
 
 
 def _check_file(file: Path, record: Mapping[str, Any], full: bool) -> None:
@@ -116,8 +131,11 @@ def _check_file(file: Path, record: Mapping[str, Any], full: bool) -> None:
         raise IndexProblem(
             f"{file}: {stat.st_size} bytes, the manifest says {record['bytes']}: run `followup index --force`"
         )
-    if (full or stat.st_mtime_ns != record["mtime_ns"]) and file_sha256(file) != record["sha256"]:
-        raise IndexProblem(f"{file}: corrupt (checksum differs from the manifest): run `followup index --force`")
+    fast = record.get("xxh3_128")  # absent from builds written before it: sha256 then
+    fast_differs = fast is not None and file_digest(file) != fast
+    if fast_differs or ((full or fast is None) and file_sha256(file) != record["sha256"]):
+        raise IndexProblem(f"{file}: corrupt (its bytes differ from the manifest's checksum): run "
+                           "`followup index --force`")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -159,8 +177,8 @@ class Manifest:
 
 
 def read_manifest(location: BuildLocation, verify_files: bool = True, full: bool = False) -> Manifest:
-    """The build's manifest; with verify_files, every file is checked against it by size and time (by
-    checksum where the time differs); with full, by checksum."""
+    """The build's manifest; with verify_files, every file is checked against it by size and XXH3-128
+    (sha256 for a build written before those digests); with full, by sha256 and XXH3-128."""
     path = location.path / MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -206,14 +224,19 @@ def new_build(index_dir: Path) -> Iterator[Path]:
 
 
 def write_manifest(build_dir: Path, manifest: dict[str, Any], known: dict[str, dict[str, Any]] | None = None) -> None:
-    """`known`: records of files linked from an earlier build, trusted when size and time still match."""
+    """`known`: records of files linked from an earlier build, trusted when size and time still match
+    and they carry both digests."""
     known = known or {}
     files = {}
     for path in sorted(build_dir.iterdir()):
         if not path.is_file() or path.name == MANIFEST:
             continue
         record, stat = known.get(path.name), path.stat()
-        same = record is not None and (record["bytes"], record["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns)
+        same = (
+            record is not None
+            and "xxh3_128" in record
+            and (record["bytes"], record["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns)
+        )
         files[path.name] = record if same and record is not None else file_record(path)
     full = {"format_version": FORMAT_VERSION, **manifest, "files": files}
     (build_dir / MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8")
