@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from followup.answerer import Answerer
+from followup.present.render import markdown_text
 from followup.serve.app import ServiceSettings, create_app
 
 pytestmark = pytest.mark.model
@@ -57,6 +58,9 @@ def test_ask_abstains_plainly(client: TestClient) -> None:
         ({"question": "x" * 2001}, 422, "at most 2000 characters"),
         ({"question": "q", "history": ["h"] * 21}, 422, "at most 20 items"),
         ({"question": "q", "top_k": 0}, 422, "greater than or equal to 1"),
+        ({"question": "q", "top_k": "5"}, 422, "Input should be a valid integer"),
+        ({"question": "q", "top_k": True}, 422, "Input should be a valid integer"),
+        ({"question": "q", "top_k": 2.0}, 422, "Input should be a valid integer"),
         ({"question": "q", "mode": "sparse"}, 422, "'bm25', 'dense' or 'hybrid'"),
         ({"question": "q", "extra": 1}, 422, "Extra inputs are not permitted"),
         ({"history": []}, 422, "Field required"),
@@ -78,6 +82,18 @@ def test_malformed_json_and_oversized_bodies(client: TestClient) -> None:
     huge = client.post("/v1/ask", content=json.dumps({"question": "x" * 70_000}),
                        headers={"Content-Type": "application/json"})  # fmt: skip
     assert huge.status_code == 413 and "over 65536 bytes" in huge.text
+
+    def chunked_body() -> Iterator[bytes]:  # no Content-Length: sent in chunks, as curl -T - does
+        yield b'{"question": "'
+        for _ in range(20):
+            yield b"x" * 4096
+        yield b'"}'
+
+    chunked = client.post("/v1/ask", content=chunked_body(), headers={"Content-Type": "application/json"})
+    assert chunked.status_code == 413 and "over 65536 bytes" in chunked.text
+    small = client.post("/v1/ask", content=iter([b'{"question": ', json.dumps(MS).encode(), b"}"]),
+                        headers={"Content-Type": "application/json"})  # fmt: skip
+    assert small.status_code == 200 and small.json()["answered"]
 
 
 def test_no_stack_trace_reaches_a_client(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,6 +123,15 @@ def test_question_text_is_not_logged(client: TestClient, caplog: pytest.LogCaptu
         assert client.post("/v1/ask", json={"question": marker}).status_code == 200
     assert "POST /v1/ask 200" in caplog.text
     assert "Jane Roe" not in caplog.text
+
+
+def test_control_bytes_of_a_path_are_escaped_in_the_access_log(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        assert client.get("/x%1b%5b2J%1b%5b31mRED%00").status_code == 404
+    assert "GET /x\\x1b[2J\\x1b[31mRED\\x00 404" in caplog.text
+    assert "\x1b" not in caplog.text and "\x00" not in caplog.text
 
 
 def test_cors_allows_the_configured_origin_only(client: TestClient) -> None:
@@ -147,9 +172,10 @@ def test_chat_completions_turn_messages_into_a_cited_markdown_answer(client: Tes
     assert answer["role"] == "answer" and answer["tier"] == "guideline"
     # The answer first, headed with its tier, then the evidence under tier headings.
     assert content.startswith(
-        f"**Answer** · From the Guidelines\n\n> {answer['display_text']}\n> — _{answer['source_label']}_\n\n"
+        f"**Answer** · From the Guidelines\n\n> {markdown_text(answer['display_text'])}\n"
+        f"> — _{markdown_text(answer['source_label'])}_\n\n"
     )
-    assert "10-20 mg three times daily" in answer["display_text"] and "[1]" in content
+    assert "10-20 mg three times daily" in answer["display_text"] and "\\[1\\]" in content
     assert content.index("**Answer**") < content.index("\n**From the") < content.index("**References**")
     assert body["followup"]["query"] == "What dose should be used? spasticity multiple sclerosis"
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from followup.answerer import Answerer
+from followup.core.errors import IndexProblem
 from followup.core.types import AskRequest
 from followup.index.build import build_index
 from followup.index.layout import current_build
@@ -139,11 +140,12 @@ def test_an_interrupted_rebuild_leaves_the_previous_index_in_use(
     shutil.copytree(built[1], index)
     previous = current_build(index).path
 
-    def disk_full(*_args: object, **_kwargs: object) -> None:
-        raise OSError(28, "No space left on device")
+    def disk_full(path: object, *_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device", str(path))
 
     monkeypatch.setattr(np, "save", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(IndexProblem, match=r"\.npy: No space left on device; the index was not updated and the build "
+                                           "in use is unchanged"):  # fmt: skip
         build_index(corpus, index, force=True)
     monkeypatch.undo()
     assert current_build(index).path == previous

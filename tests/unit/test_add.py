@@ -170,8 +170,16 @@ def test_bad_requests_are_refused_with_what_is_wrong(tmp_path: Path) -> None:
         add_article(PAGE, corpus, "muscle-spasm", retracted=[9])
     with pytest.raises(CorpusError, match="--ref 2 is given twice"):
         add_article(PAGE, corpus, "muscle-spasm", [ReferenceFile(2, SPL), ReferenceFile(2, SPL)])
-    with pytest.raises(CorpusError, match="must be lower-case letters"):
+    with pytest.raises(CorpusError, match="must be 1 to 100 lower-case letters"):
         add_article(PAGE, corpus, "Muscle Spasm")
+    with pytest.raises(CorpusError, match=r"id 'x\\n' must be 1 to 100"):
+        add_article(PAGE, corpus, "x\n")  # "$" of a pattern matched with re.match lets a final newline in
+    with pytest.raises(CorpusError, match="must be 1 to 100"):
+        add_article(PAGE, corpus, "a" * 101)
+    with pytest.raises(CorpusError, match="/dev/zero: over 50,000,000 bytes"):
+        add_article(PAGE, corpus, "muscle-spasm", [ReferenceFile(2, Path("/dev/zero"))])
+    with pytest.raises(CorpusError, match="--ref 2147483648: a reference number is 1 to 99,999"):
+        add_article(PAGE, corpus, "muscle-spasm", [ReferenceFile(2147483648, SPL)])
     other = tmp_path / "unrelated.xml"
     other.write_text("<?xml version='1.0'?><feed><entry/></feed>")
     with pytest.raises(CorpusError, match="<feed> is neither PubMed XML"):

@@ -154,11 +154,21 @@ def _break(corpus_copy: Path, name: str, content: str | bytes) -> Path:
         ("article.json", b'{"id": "\xff"}', "not UTF-8"),
         ("references.json", '{"references": [{"number": 1, "kind": "blog"}]}', "unknown kind 'blog'"),
         ("references.json", '{"references": [{"number": 1, "kind": "review"}, {"number": 1, "kind": "review"}]}',
-         "must be positive and unique"),
+         "must be unique and 1 to 99,999"),
+        ("references.json", '{"references": [{"number": 2147483648, "kind": "review"}]}',
+         "reference number 2147483648 must be unique and 1 to 99,999"),
+        ("article.json", '{"id": "muscle-spasm\\n", "title": "t", "last_updated": "x", "text_file": "article.md"}',
+         "must equal the folder name"),
         ("references.json", '{"references": [{"number": "1", "kind": "review"}]}', "field 'number' must be int"),
         ("references.json", '{"references": [{"number": 2, "kind": "review", "text_file": "gone.txt"}]}',
          "text_file 'gone.txt' not found"),
         ("references.json", '[1, 2]', "must hold a JSON object"),
+        ("references.json", '{"references": [{"number": 1, "kind": "review", "url": "javascript:alert(1)"}]}',
+         "url 'javascript:alert(1)' is not an http(s) address"),
+        ("references.json", '{"references": [{"number": 1, "kind": "review", "ids": {"pmid": "1\\"><b>"}}]}',
+         "ids.pmid '1\"><b>' is not a PMID (digits)"),
+        ("references.json", '{"references": [{"number": 1, "kind": "review", "ids": {"doi": "doi.org/x"}}]}',
+         "ids.doi 'doi.org/x' is not a DOI"),
         ("article.json", '{"id": "muscle-spasm", "title": "t", "last_updated": "x", "text_file": "article.md", '
          '"publication": {"kind": "blog"}}', "(publication): unknown kind 'blog'"),
         ("article.json", '{"id": "muscle-spasm", "title": "t", "last_updated": "x", "text_file": "article.md", '
@@ -173,6 +183,15 @@ def test_malformed_corpus_files_are_named_with_the_problem(
         load_corpus(corpus_copy)
     assert str(path) in str(error.value)
     assert message in str(error.value)
+
+
+def test_an_id_ending_in_a_newline_is_refused(corpus_copy: Path) -> None:
+    folder = corpus_copy / "muscle-spasm"
+    meta = json.loads((folder / "article.json").read_text())
+    renamed = folder.rename(corpus_copy / "muscle-spasm\n")
+    (renamed / "article.json").write_text(json.dumps({**meta, "id": "muscle-spasm\n"}))
+    with pytest.raises(CorpusError, match=r"id 'muscle-spasm\\n' must be 1 to 100 lower-case letters"):
+        load_corpus(corpus_copy)
 
 
 def test_missing_corpus_directory(tmp_path: Path) -> None:

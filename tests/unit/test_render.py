@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from html.parser import HTMLParser
+
+from markdown_it import MarkdownIt
 
 from followup.core.types import Block, CitationMarker, Document, Reference, Role, Tier
 from followup.present.contract import Answer, CitedReference, Passage, Quote, display_text  # fmt: skip
@@ -11,6 +14,7 @@ from followup.present.render import (
     answer_to_contract,
     format_answer,
     format_markdown,
+    reference_links,
 )
 
 TEXT = "Caused by electrolytes 1. Cramps (EAMCs) 4, 5"
@@ -159,12 +163,12 @@ def test_chat_markdown_shows_the_answer_first_then_the_evidence_by_tier_then_unc
         [
             "**Answer** · From the Research: reviews",
             "",
-            "> Cramps follow exercise [4].",
+            "> Cramps follow exercise \\[4\\].",
             "> — _This article · Research_",
             "",
             "**From the Guidelines**",
             "",
-            "> Spasms follow hypokalemia [1].",
+            "> Spasms follow hypokalemia \\[1\\].",
             "> — _This article · Guidelines_",
             "",
             f"**{UNCITED_HEADING}**",
@@ -187,8 +191,8 @@ def test_chat_markdown_gives_evidence_of_the_answers_own_tier_its_tier_heading()
     evidence = replace(GUIDELINE_EVIDENCE, text="B [1].", display_text="B [1].")
     markdown = format_markdown(_ordered(answer, evidence))
     assert markdown.startswith(
-        "**Answer** · From the Guidelines\n\n> A [1].\n> — _This article · Research_\n\n"
-        "**From the Guidelines**\n\n> B [1].\n"
+        "**Answer** · From the Guidelines\n\n> A \\[1\\].\n> — _This article · Research_\n\n"
+        "**From the Guidelines**\n\n> B \\[1\\].\n"
     )
 
 
@@ -206,3 +210,43 @@ def test_the_articles_own_record_is_listed_as_this_article() -> None:
     assert "[0] This article: MacPherson H. Acupuncture for depression" in format_answer(answer)
     assert "[0] This article: MacPherson H." in format_markdown(answer)
     assert answer_to_contract(answer)["passages"][0]["citations"] == [0]
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+HOSTILE = "Take <img src=x onerror=alert(1)> [now](javascript:alert(1)) &lt;b&gt; *all* `of` it"
+
+
+def test_chat_markdown_turns_no_corpus_text_into_markup() -> None:
+    passage = replace(REVIEW_ANSWER, display_text=f"{HOSTILE}\n# Heading\n- item\n[9]: https://evil.example",
+                      source_label="<b>Label</b> · Research")  # fmt: skip
+    hostile_ref = Reference(4, "<script>alert(1)</script>", "review", Tier.REVIEW, authors="A & B", year=2018)
+    answer = replace(_ordered(passage), references=(CitedReference("a", hostile_ref),))
+    abstained = replace(answer, answered=False, not_covered=("<i>x</i>",))
+    for markdown in (format_markdown(answer), format_markdown(abstained)):
+        elements = _Elements()
+        elements.feed(MarkdownIt("commonmark").render(markdown))
+        assert set(elements.tags) <= {"p", "blockquote", "strong", "em", "br"}, elements.tags
+    rendered = _Elements()
+    rendered.feed(MarkdownIt("commonmark").render(format_markdown(answer)))
+    assert HOSTILE.replace("&lt;", "<").replace("&gt;", ">") not in rendered.text  # entities stay text
+    assert "Take <img src=x onerror=alert(1)> [now](javascript:alert(1)) &lt;b&gt; *all* `of` it" in rendered.text
+    assert "<script>alert(1)</script>" in rendered.text and "# Heading" in rendered.text
+
+
+def test_reference_links_quote_what_they_are_built_from() -> None:
+    ref = Reference(1, "T", "review", Tier.REVIEW, ids={"pmid": '1/"><script>', "doi": "10.1000/a b?c#d"})
+    links = reference_links(ref)
+    assert links["pubmed"] == "https://pubmed.ncbi.nlm.nih.gov/1%2F%22%3E%3Cscript%3E/"
+    assert links["doi"] == "https://doi.org/10.1000/a%20b%3Fc%23d"

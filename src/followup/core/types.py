@@ -46,6 +46,8 @@ REFERENCE_KINDS: tuple[ReferenceKind, ...] = get_args(ReferenceKind)
 # report, a cohort study, a review): its findings are stated in sentences that cite nothing, grounded
 # in the article itself. A page that only summarises its sources has no such record.
 SELF = 0
+# Reference numbers are stored as int32 (index/records.py); no reference list comes near this.
+MAX_REFERENCE_NUMBER = 99_999
 
 
 @dataclass(frozen=True)

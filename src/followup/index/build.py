@@ -5,11 +5,12 @@ checksums of the corpus files whose size and time did not change."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -160,6 +161,19 @@ def search_writer(backend: BackendChoice, index_dir: Path) -> SearchWriter:
     return EmbeddedWriter()
 
 
+@contextlib.contextmanager
+def _file_errors_named(index_dir: Path) -> Iterator[None]:
+    """A full disk, a missing permission, an I/O error: one line naming the file and the cause. The build
+    being written is removed (layout.new_build) and CURRENT still names the build in use."""
+    try:
+        yield
+    except OSError as error:
+        where = error.filename or index_dir
+        raise IndexProblem(
+            f"{where}: {error.strerror or error}; the index was not updated and the build in use is unchanged"
+        ) from None
+
+
 def build_index(
     corpus_dir: Path,
     index_dir: Path,
@@ -171,7 +185,7 @@ def build_index(
     """`ray`: embed on Ray Data, on a local instance ("local") or the cluster at that address.
     `backend`: where the build's searches run (the embedded default, or a Milvus collection)."""
     started = time.perf_counter()
-    with build_lock(index_dir):
+    with _file_errors_named(index_dir), build_lock(index_dir):
         recipe = build_recipe(chunking)
         previous = previous_build(index_dir)
         corpus_hash, corpus_files = fingerprint(corpus_dir, previous.manifest.get("corpus_files") if previous else None)

@@ -19,8 +19,9 @@ from typing import Any
 
 from followup.core.errors import CorpusError
 from followup.core.storage import ARTICLE_FILE
+from followup.core.types import MAX_REFERENCE_NUMBER
 from followup.ingest.add_plan import ExistingFolder, plan_folder
-from followup.ingest.corpus import ARTICLE_ID, REFERENCES_FILE, load_article, read_json_object
+from followup.ingest.corpus import ARTICLE_ID, ARTICLE_ID_RULE, REFERENCES_FILE, load_article, read_json_object
 from followup.ingest.formats.article_page import read_article_page
 from followup.ingest.formats.reference_file import ImportedReference, read_reference_file
 
@@ -56,8 +57,8 @@ def add_article(
     page = read_article_page(article_file)
     imported = _read_references(reference_files)
     article_id = article_id or _slug(page.title or article_file.stem)
-    if not ARTICLE_ID.match(article_id):
-        raise CorpusError(article_file, f"id {article_id!r} must be lower-case letters, digits, '.', '_' or '-'")
+    if not ARTICLE_ID.fullmatch(article_id):
+        raise CorpusError(article_file, f"id {article_id!r} must be {ARTICLE_ID_RULE}")
     folder = corpus_dir / article_id
     existing = _existing(folder)
     plan = plan_folder(article_id, page, article_file, existing, imported, retracted, date.today().isoformat())
@@ -99,8 +100,8 @@ def add_article(
 def _read_references(reference_files: Sequence[ReferenceFile]) -> dict[int, ImportedReference]:
     imported: dict[int, ImportedReference] = {}
     for ref in reference_files:
-        if ref.number < 1:
-            raise CorpusError(ref.path, f"--ref {ref.number}: a reference number is 1 or more")
+        if not 1 <= ref.number <= MAX_REFERENCE_NUMBER:
+            raise CorpusError(ref.path, f"--ref {ref.number}: a reference number is 1 to {MAX_REFERENCE_NUMBER:,}")
         if ref.number in imported:
             raise CorpusError(ref.path, f"--ref {ref.number} is given twice")
         imported[ref.number] = read_reference_file(ref.path)
@@ -139,7 +140,7 @@ def _swap_into_place(staged: Path, folder: Path) -> None:
 
 
 def _slug(text: str) -> str:
-    return "-".join(re.findall(r"[a-z0-9]+", text.casefold())[:8]) or "article"
+    return "-".join(re.findall(r"[a-z0-9]+", text.casefold())[:8])[:100].rstrip("-") or "article"
 
 
 def added_summary(added: AddedArticle) -> dict[str, Any]:

@@ -10,12 +10,24 @@ from typing import Any
 
 from followup.core.errors import CorpusError
 from followup.core.storage import ARTICLE_FILE, article_folders
-from followup.core.types import KIND_TIERS, SELF, Article, Document, Reference, is_reference_kind, tier_for_kind
+from followup.core.types import (
+    KIND_TIERS,
+    MAX_REFERENCE_NUMBER,
+    SELF,
+    Article,
+    Document,
+    Reference,
+    is_reference_kind,
+    tier_for_kind,
+)
 from followup.ingest.citations import document_markers
+from followup.ingest.identifiers import reference_problems
 from followup.ingest.structure import markdown_blocks, plain_blocks
 
 REFERENCES_FILE = "references.json"
-ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+# Checked with fullmatch: "$" would let a final newline through into a folder name.
+ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+ARTICLE_ID_RULE = "1 to 100 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit"
 
 
 @dataclass(frozen=True)
@@ -43,8 +55,8 @@ def load_article(folder: Path) -> tuple[Article, list[Document]]:
     article_id = _field(meta, "id", str, meta_path)
     if article_id != folder.name:
         raise CorpusError(meta_path, f"id {article_id!r} must equal the folder name {folder.name!r}")
-    if not ARTICLE_ID.match(article_id):
-        raise CorpusError(meta_path, f"id {article_id!r} must be lower-case letters, digits, '.', '_' or '-'")
+    if not ARTICLE_ID.fullmatch(article_id):
+        raise CorpusError(meta_path, f"id {article_id!r} must be {ARTICLE_ID_RULE}")
     title = _field(meta, "title", str, meta_path)
     references = _load_references(folder)
     if "publication" in meta:  # the article is itself a published study: its own record is reference 0
@@ -98,8 +110,8 @@ def _load_references(folder: Path) -> list[Reference]:
         if not isinstance(record, dict):
             raise CorpusError(where, "each reference must be a JSON object")
         number = _field(record, "number", int, where)
-        if number < 1 or any(r.number == number for r in references):
-            raise CorpusError(where, f"reference number {number} must be positive and unique")
+        if not 1 <= number <= MAX_REFERENCE_NUMBER or any(r.number == number for r in references):
+            raise CorpusError(where, f"reference number {number} must be unique and 1 to {MAX_REFERENCE_NUMBER:,}")
         references.append(_reference(record, where))
         text_file = references[-1].text_file
         if text_file is not None and not (folder / text_file).is_file():
@@ -111,6 +123,11 @@ def _reference(record: dict[str, Any], where: str) -> Reference:
     kind = _field(record, "kind", str, where)
     if not is_reference_kind(kind):
         raise CorpusError(where, f"unknown kind {kind!r}; use one of: {', '.join(KIND_TIERS)}")
+    ids = {str(k): str(v) for k, v in (_optional(record, "ids", dict, where) or {}).items()}
+    url = _optional(record, "url", str, where)
+    problems = reference_problems(url, ids)
+    if problems:
+        raise CorpusError(where, "; ".join(problems))
     return Reference(
         number=_field(record, "number", int, where),
         title=_optional(record, "title", str, where),
@@ -119,8 +136,8 @@ def _reference(record: dict[str, Any], where: str) -> Reference:
         authors=_optional(record, "authors", str, where),
         journal=_optional(record, "journal", str, where),
         year=_optional(record, "year", int, where),
-        ids={str(k): str(v) for k, v in (_optional(record, "ids", dict, where) or {}).items()},
-        url=_optional(record, "url", str, where),
+        ids=ids,
+        url=url,
         retracted=bool(record.get("retracted", False)),
         text_file=_optional(record, "text_file", str, where),
     )
@@ -137,10 +154,19 @@ def read_json_object(path: Path) -> dict[str, Any]:
     return data
 
 
-def read_text(path: Path) -> str:
-    """A UTF-8 text file, or an error naming it and what is wrong."""
+# An article, a reference's text, a PubMed, JATS or label XML file is at most a few megabytes; a larger
+# input is a mistake (a wrong file, /dev/zero) that would otherwise be read until memory runs out.
+MAX_INPUT_BYTES = 50_000_000
+
+
+def read_text(path: Path, limit: int = MAX_INPUT_BYTES) -> str:
+    """A UTF-8 text file of at most `limit` bytes, or an error naming it and what is wrong."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            data = f.read(limit + 1)  # not the size a stat reports: a device or a pipe has none
+        if len(data) > limit:
+            raise CorpusError(path, f"over {limit:,} bytes: followup reads texts and records up to that size")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise CorpusError(path, "file not found") from None
     except UnicodeDecodeError as e:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote
 
 from followup.core.types import SELF, Article, Document, Reference, Role, Tier
 from followup.present.contract import Answer, Passage, Quote, reference_name, source_name
@@ -66,12 +68,15 @@ FOOTER = "Verbatim quotes from the article and its references; followup writes n
 def reference_links(ref: Reference) -> dict[str, str]:
     """Where a reader can open the reference: PubMed, the DOI, DailyMed, by the identifiers it has."""
     links = {}
+    # The identifiers were checked at load (ingest/identifiers.py); quoted all the same, so that no
+    # value can end the address or the attribute it is written into.
     if "pmid" in ref.ids:
-        links["pubmed"] = f"https://pubmed.ncbi.nlm.nih.gov/{ref.ids['pmid']}/"
+        links["pubmed"] = f"https://pubmed.ncbi.nlm.nih.gov/{quote(ref.ids['pmid'], safe='')}/"
     if "doi" in ref.ids:
-        links["doi"] = f"https://doi.org/{ref.ids['doi']}"
+        links["doi"] = f"https://doi.org/{quote(ref.ids['doi'], safe='/')}"
     if "dailymed_setid" in ref.ids:
-        links["dailymed"] = f"https://dailymed.nlm.nih.gov/dailymed/lookup.cfm?setid={ref.ids['dailymed_setid']}"
+        setid = quote(ref.ids["dailymed_setid"], safe="")
+        links["dailymed"] = f"https://dailymed.nlm.nih.gov/dailymed/lookup.cfm?setid={setid}"
     return links
 
 
@@ -207,16 +212,32 @@ def format_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+# What can begin markup anywhere in a line: emphasis, code, a link or image ("[", "!["), an HTML tag or
+# autolink ("<"), an entity ("&"), strike-through, a table cell; and at a line's start, a heading, a
+# quote, a list item or a setext underline.
+_INLINE_SIGNS = re.compile(r"([\\`*_\[\]<&~|])")
+_LINE_START_SIGN = re.compile(r"^(\s*|\s*\d+)([#>+=-]|(?<=\d)[.)])")
+
+
+def markdown_text(text: str) -> str:
+    """Text of the corpus (or of the question) as Markdown that shows it as it is: each character that
+    could begin markup escaped with a backslash, which CommonMark allows before any ASCII punctuation.
+    No corpus byte becomes markup."""
+    escaped = _INLINE_SIGNS.sub(r"\\\1", text)
+    return "\n".join(_LINE_START_SIGN.sub(r"\1\\\2", line) for line in escaped.split("\n"))
+
+
 def _quoted(passage: Passage) -> list[str]:
-    """A passage as a chat quote, its source named under it."""
-    return [f"> {passage.display_text}", f"> — _{_named(passage)}_", ""]
+    """A passage as a chat quote, its source named under it; every line of it inside the quote."""
+    lines = markdown_text(passage.display_text).splitlines() or [""]
+    return [*(f"> {line}" for line in lines), f"> — _{markdown_text(_named(passage))}_", ""]
 
 
 def format_markdown(answer: Answer) -> str:
     """The answer for a chat window: "**Answer** · <its tier>" and the quoted answer, then the evidence
     under tier headings (passages quoted with [n]), article text citing nothing last, then the references."""
     if not answer.answered:
-        return f"{not_answered(answer)}\n\n_{FOOTER}_"
+        return f"{markdown_text(not_answered(answer))}\n\n_{FOOTER}_"
     lines: list[str] = []
     first, groups = answer_and_groups(answer)
     if first:
@@ -228,7 +249,7 @@ def format_markdown(answer: Answer) -> str:
     if answer.references:
         lines += ["**References**", ""]
         for cited in answer.references:
-            lines.append(f"[{cited.reference.number}] {_cite_line(cited.reference)}  ")
+            lines.append(f"[{cited.reference.number}] {markdown_text(_cite_line(cited.reference))}  ")
         lines.append("")
     lines.append(f"_{FOOTER}_")
     return "\n".join(lines)

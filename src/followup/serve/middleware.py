@@ -22,7 +22,9 @@ log = logging.getLogger("followup.serve.app")  # the service's log, named as it 
 
 
 class BodySizeLimit:
-    """413 for a body over the limit, whether announced by Content-Length or streamed in chunks."""
+    """413 for a body over the limit, whether announced by Content-Length or streamed in chunks. The
+    body is read here, whole (it is at most `limit` bytes), and handed on: an error raised while the
+    app reads it would reach FastAPI's body parser, which turns any error into a 400."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -35,38 +37,47 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self._refuse(send)
             return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        body = bytearray()
+        while True:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise _BodyTooLarge
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+        handed = False
 
-        try:
-            await self.app(scope, counting_receive, send)
-        except _BodyTooLarge:
-            await self._refuse(send)
+        async def replay() -> Message:
+            nonlocal handed
+            if handed:
+                return await receive()  # after the body: a disconnect, for streaming responses
+            handed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
         response = JSONResponse({"detail": f"request body over {self.limit} bytes"}, status_code=413)
         await response({"type": "http"}, _no_receive, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+def printable(text: str) -> str:
+    """The text with control characters written as escapes: a path is the client's to choose, and
+    "%1b[2J" decoded would clear the terminal that shows the log ("%00" would write a NUL)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     started = time.perf_counter()
     response = await call_next(request)
-    log.info("%s %s %d %.1fms", request.method, request.url.path, response.status_code,
+    log.info("%s %s %d %.1fms", printable(request.method), printable(request.url.path), response.status_code,
              (time.perf_counter() - started) * 1000)  # fmt: skip
     return response
 

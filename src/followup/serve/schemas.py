@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, field_validator
 
 from followup.core.settings import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K, Mode
 
@@ -31,7 +31,8 @@ class AskBody(BaseModel):
     article_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
         default=None, description="answer from this article only; all articles when absent"
     )
-    top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K)] = 5
+    # Strict: "5", true and 2.0 are not a number of passages (lax mode would take them as 5, 1, 2).
+    top_k: Annotated[StrictInt, Field(ge=1, le=MAX_TOP_K)] = 5
     mode: Mode = "hybrid"
 
     @field_validator("question")
@@ -195,7 +196,7 @@ class ChatBody(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: Annotated[str, StringConstraints(max_length=200)] = "followup"
     messages: Annotated[list[ChatMessage], Field(min_length=1, max_length=4 * MAX_HISTORY_TURNS)]
-    stream: bool = False
+    stream: StrictBool = False
 
 
 class ChatChoiceMessage(BaseModel):
