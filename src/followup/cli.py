@@ -385,6 +385,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from followup.serve.app import ServiceSettings, create_app, live_index
+    from followup.serve.http_protocol import header_deadline_protocol
 
     if not args.no_build:
         from followup.index.backend_choice import BackendChoice
@@ -408,8 +409,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     live.load()
     app = create_app(service, live=live)
     print(f"followup: open http://{args.host}:{args.port}/ (API docs at /docs)", file=sys.stderr, flush=True)
-    # uvicorn's own access log is off: ours logs method, path, status and time, never the body.
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
+    # uvicorn's own access log is off: ours logs method, path, status and time, never the body. A
+    # request's headers have `read_timeout` seconds to arrive, as its body has; an idle kept-alive
+    # connection is closed after 5.
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info",
+                http=header_deadline_protocol(service.read_timeout), timeout_keep_alive=5)  # fmt: skip
     return 0
 
 

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -26,8 +27,8 @@ class BodySizeLimit:
     body is read here, whole (it is at most `limit` bytes), and handed on: an error raised while the
     app reads it would reach FastAPI's body parser, which turns any error into a 400."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, read_timeout: float = 10.0) -> None:
+        self.app, self.limit, self.read_timeout = app, limit, read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,16 +39,23 @@ class BodySizeLimit:
             await self._refuse(send)
             return
         body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            body += message.get("body", b"")
-            if len(body) > self.limit:
-                await self._refuse(send)
-                return
-            if not message.get("more_body", False):
-                break
+        # A body trickled a byte at a time would hold a connection and an answer slot's worth of
+        # memory for as long as the client liked: it must arrive within `read_timeout`.
+        with anyio.move_on_after(self.read_timeout) as timer:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":  # the client went away
+                    return
+                body += message.get("body", b"")
+                if len(body) > self.limit:
+                    await self._refuse(send)
+                    return
+                if not message.get("more_body", False):
+                    break
+        if timer.cancelled_caught:
+            detail = f"request body not received within {self.read_timeout:g} s"
+            await JSONResponse({"detail": detail}, status_code=408)({"type": "http"}, _no_receive, send)
+            return
         handed = False
 
         async def replay() -> Message:
@@ -88,7 +96,7 @@ def add_middleware(app: FastAPI, settings: ServiceSettings) -> None:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
                            expose_headers=[BUILD_HEADER])  # fmt: skip
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes, read_timeout=settings.read_timeout)
     app.middleware("http")(access_log)
 
 

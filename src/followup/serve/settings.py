@@ -14,6 +14,9 @@ class ServiceSettings:
     cors_origins: tuple[str, ...] = ()
     api_key: str | None = None  # when set, /v1/* needs "Authorization: Bearer <key>" or "X-API-Key: <key>"
     max_body_bytes: int = 64 * 1024  # far above any question with 20 turns of history
+    # Seconds a client has to send a request's body (serve/middleware.py); its headers have as long
+    # (serve/http_protocol.py, set where uvicorn is started).
+    read_timeout: float = 10.0
     # Answers computed at once; None: one per core with the ONNX encoder (one thread each), one with
     # torch, which spreads each answer over every core. Measured on 2 cores, 8 clients: ONNX with 2
     # slots 184 answers/s, with 1 slot 150/s; torch with no limit 45/s, with 1 slot 59/s.
