@@ -27,10 +27,11 @@ INDEX_HELP = "index directory (default: %(default)s, or $FOLLOWUP_INDEX)"
 
 def backend_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default=None, help=what)
-    parser.add_argument("--milvus-uri", metavar="URI", help="a Milvus server, http://host:port ($FOLLOWUP_MILVUS_URI)")
+    parser.add_argument("--milvus-uri", metavar="URI", help="a Milvus server, http://host:port, or a Milvus Lite "
+                        "file, path/to/milvus.db, which pymilvus starts itself ($FOLLOWUP_MILVUS_URI)")  # fmt: skip
     parser.add_argument("--milvus-engine", choices=MILVUS_ENGINES, default=None,
-                        help="server (default) or lite: milvus-lite 2.5.1, no partition key, aliases kept by "
-                        "followup, exact search ($FOLLOWUP_MILVUS_ENGINE)")  # fmt: skip
+                        help="server (default for http://) or lite (default for a file): milvus-lite 2.5.1, no "
+                        "partition key, aliases kept by followup, exact search ($FOLLOWUP_MILVUS_ENGINE)")  # fmt: skip
 
 
 def _parser(settings: Settings) -> argparse.ArgumentParser:

@@ -29,6 +29,7 @@ import json
 import logging
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -202,6 +203,9 @@ def _quoted(values: Sequence[str]) -> str:
 def _quiet_pymilvus() -> None:
     # pymilvus logs every failed RPC with a traceback before raising; the error raised here says it all.
     logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
+    # milvus-lite 2.5.1, which pymilvus imports for a file URI, warns on import that pkg_resources is
+    # deprecated: nothing a user of followup can act on.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 
 @dataclass
