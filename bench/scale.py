@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import re
 import resource
 import shutil
@@ -48,12 +47,23 @@ from followup.index.layout import current_build, read_manifest
 from followup.index.retrievers import EmbeddedRetriever, SearchScope
 from followup.ingest.chunking import indexed_text
 from followup.retrieve.hybrid import rank_chunks
+from machine import describe_machine, machine_line
 from medquad_library import DEFAULT_BEIR, article_id, write_library
 
 LIBRARY = Path(".cache/medquad-library")
 CHART = Path("docs/scale.png")
+RESULTS = Path("docs/scale-results.json")  # tests/unit/test_published_figures.py checks the README against it
 ARTICLE_CHUNKS = 10  # a synthetic article's size, for scoped queries
 MIX, NOISE = 0.6, 0.5  # a synthetic vector: normalise(real_a + MIX * real_b + NOISE * gaussian / sqrt(d))
+
+
+def _commit() -> str:
+    """The code measured: its commit, marked when the work tree differs from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + (" (modified)" if git("status", "--porcelain", "--", "src") else "")
 
 
 def rss_mb() -> float:
@@ -393,14 +403,14 @@ def main() -> None:
     parser.add_argument("--skip-library", action="store_true", help="only the synthetic corpora")
     parser.add_argument("--cold", action="store_true", help="delete the library's index and embeddings first")
     parser.add_argument("--chart", type=Path, default=CHART)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the report is written as JSON")
     parser.add_argument("--library", type=Path, default=LIBRARY, help="where the library and its index live")
     parser.add_argument("--articles", type=int, default=None, help="only the first N articles (a quick check)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    report: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
-        "flat_limit": FLAT_LIMIT,
-    }
+    machine = describe_machine()
+    report: dict[str, Any] = {"machine": machine_line(machine), "cpu": machine, "flat_limit": FLAT_LIMIT,
+                              "commit": _commit(), "date": time.strftime("%Y-%m-%d")}  # fmt: skip
     queries = library_queries(args.queries)
     if not args.skip_library:
         report["library"] = library(args.library, queries, args.cold, args.articles)
@@ -408,6 +418,7 @@ def main() -> None:
     base = load_base(index, queries)
     report["synthetic"] = [scale_point(base, size) for size in args.sizes]
     chart(report["synthetic"], args.chart)
+    args.results.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")  # the README's figures come from it
     if args.json:
         print(json.dumps(report, indent=2))
         return

@@ -1,0 +1,34 @@
+"""The machine a figure was measured on: CPU model, cores and the vector instructions that decide
+the encoder's speed (AVX2, AVX-512, native bfloat16, AMX), for every report of bench/."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def describe_machine() -> dict[str, Any]:
+    model, flags = platform.processor() or platform.machine(), set[str]()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "flags": [f for f in FLAGS if f in flags],
+        "python": platform.python_version(),
+    }
+
+
+def machine_line(machine: dict[str, Any]) -> str:
+    flags = ", ".join(machine["flags"]) or "no AVX2"
+    return f"{machine['cpu']}, {machine['cores']} cores ({flags}), Python {machine['python']}"
