@@ -205,12 +205,13 @@ def library_queries_warm(corpus: Path, index: Path, queries: list[LibraryQuery])
     scoped = [AskRequest(q.text, article_id=q.article) for q in queries]
     results["hybrid_scoped"] = percentiles_ms([timed(lambda r=r: answerer.answer(r))[0] for r in scoped])  # type: ignore[misc]
     progress(len(MODES) + 1, len(MODES) + 2)
-    # A sanity check that the library answers at all: the gold answer's article among the first passages.
+    # A sanity check that the library is searched right: the gold answer's article among the first three
+    # chunks retrieved. (Not among the passages: the library cites nothing, so every answer abstains.)
     found = 0
     for query in queries:
-        answer = answerer.answer(AskRequest(query.text))
-        found += any(p.source_id == query.article for p in answer.passages[:3])
-    results["gold_article_in_top3_passages"] = found / len(queries)
+        ranking = answerer.retrieve(AskRequest(query.text)).ranking[:3]
+        found += any(answerer.index.chunks[chunk].article_id == query.article for chunk, _ in ranking)
+    results["gold_article_in_top3_chunks"] = found / len(queries)
     results["rss_after_queries_mb"] = rss_mb()
     results["rss_parts_after_queries_mb"] = rss_parts_mb()
     progress(len(MODES) + 2, len(MODES) + 2)
@@ -243,8 +244,10 @@ def library(where: Path, all_queries: list[LibraryQuery], cold: bool, articles: 
         write_library(DEFAULT_BEIR, corpus, articles)
     if cold and index.exists():
         shutil.rmtree(index)
+    from_scratch = not index.exists()
     print("library: indexing (the first run embeds every text; later runs reuse them)", file=sys.stderr)
-    report: dict[str, Any] = {"build": library_build(corpus, index)}
+    # Without --cold, an existing index is brought up to date: its seconds are not a first build's.
+    report: dict[str, Any] = {"build": {"from_scratch": from_scratch, **library_build(corpus, index)}}
     queries = [q for q in all_queries if (corpus / q.article).is_dir()]
     print("library: cold starts", file=sys.stderr)
     ask = ["ask", queries[0].text, "--corpus", str(corpus), "--index", str(index)]
@@ -444,7 +447,7 @@ def print_report(report: dict[str, Any], chart_path: Path) -> None:
         for mode in (*MODES, "hybrid_scoped"):
             print(f"  {mode:14} p50 {w[mode]['p50_ms']:6.1f} ms  p99 {w[mode]['p99_ms']:6.1f} ms "
                   f"({lib['queries']} test questions, whole answer pipeline)")  # fmt: skip
-        print(f"  gold answer's article among the first 3 passages: {w['gold_article_in_top3_passages']:.3f}")
+        print(f"  gold answer's article among the first 3 chunks retrieved: {w['gold_article_in_top3_chunks']:.3f}")
         print(f"  one article changed: rebuild {inc['rebuild_seconds']:.1f} s, {inc['texts_embedded']} chunks "
               f"embedded; changed back: {inc['revert_rebuild_seconds']:.1f} s, "
               f"{inc['revert_texts_embedded']} chunks embedded")  # fmt: skip

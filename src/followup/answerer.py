@@ -37,11 +37,14 @@ class Answerer:
         self._shown_first = ShownFirst()
 
     @classmethod
-    def load(cls, index_dir: Path, corpus_dir: Path | None = None, threads: int = 1) -> Answerer:
+    def load(
+        cls, index_dir: Path, corpus_dir: Path | None = None, threads: int = 1, check_as_read: bool = False
+    ) -> Answerer:
         """Open the index's current build (refused when missing, corrupt or, given `corpus_dir`, stale)
         and its ONNX query encoder. `threads`: the encoder's; one answer at a time (the CLI, an
-        evaluation) may use every core, a service answering one request per core gives each one."""
-        index = load_index(index_dir, corpus_dir)  # fails fast, before any model loads
+        evaluation) may use every core, a service answering one request per core gives each one.
+        `check_as_read`: see `load_index` (a service checks every byte before a build answers)."""
+        index = load_index(index_dir, corpus_dir, check_as_read)  # fails fast, before any model loads
         if index.query_model is None:
             raise IndexProblem(f"{index_dir}: the build has no query encoder: run `followup index --force`")
         from followup.embed.encoder import OnnxQueryEncoder  # ~0.4 s: no torch on the query path

@@ -276,8 +276,9 @@ def _ask(args: argparse.Namespace) -> int:
     if corpus is not None and not corpus.exists():
         print(f"followup: warning: {corpus} not found; cannot check whether the index is stale", file=sys.stderr)
         corpus = None
-    # One question at a time: the query encoder may use every core.
-    answerer = Answerer.load(args.index, corpus, threads=os.cpu_count() or 1)
+    # One question at a time: the query encoder may use every core. The token and sentence vectors are
+    # checked as the question reads them: a library's 2.4 GB are not read for a few MB.
+    answerer = Answerer.load(args.index, corpus, threads=os.cpu_count() or 1, check_as_read=True)
     if args.jsonl:
         return _ask_jsonl(answerer, args)
     request = AskRequest(args.question, tuple(args.history), args.article, args.top_k, args.mode)
@@ -375,7 +376,7 @@ def _verify(args: argparse.Namespace) -> int:
     manifest = read_manifest(location, full=True)
     load_index(args.index)  # and the files agree with one another
     size = sum(record["bytes"] for record in manifest.files.values())
-    checked = f"{len(manifest.files)} files, {size / 1e6:.1f} MB checked by sha256 and XXH3-128"
+    checked = f"{len(manifest.files)} files, {size / 1e6:.1f} MB checked by sha256 and XXH3-64 blocks"
     print(f"index ok: {location.path}\n  {checked}")
     return 0
 

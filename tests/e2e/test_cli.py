@@ -16,6 +16,7 @@ from followup.answerer import Answerer
 from followup.core.errors import IndexProblem
 from followup.core.types import AskRequest
 from followup.index.build import build_index
+from followup.index.digests import BLOCK_BYTES
 from followup.index.layout import current_build
 from followup.index.reader import load_index
 
@@ -130,6 +131,25 @@ def test_a_changed_byte_with_its_size_and_time_kept_is_refused(built: tuple[Path
     result = followup("ask", "What dose of baclofen is used?", "--corpus", str(built[0]), "--index", str(index))
     assert result.returncode == 1
     assert "documents.bin: corrupt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_changed_token_vector_is_refused_when_the_question_reads_it(built: tuple[Path, Path], tmp_path: Path) -> None:
+    """`followup ask` checks the segments' token vectors as the question reads them, not at load: a byte
+    changed in every block is refused as soon as the question scores a passage."""
+    index = tmp_path / "index"
+    shutil.copytree(built[1], index)
+    values = next(current_build(index).path.glob("segment-*.token-values.npy"))
+    before = values.stat()
+    data = bytearray(values.read_bytes())
+    for at in range(len(data) - 1, 0, -BLOCK_BYTES):  # the last byte of every block, header included
+        data[at] ^= 0x01
+    values.write_bytes(bytes(data))
+    os.utime(values, ns=(before.st_atime_ns, before.st_mtime_ns))
+    result = followup("ask", MS, "--corpus", str(built[0]), "--index", str(index))
+    assert result.returncode == 1
+    assert f"{values.name}: corrupt (bytes " in result.stderr and "Traceback" not in result.stderr
+    with pytest.raises(IndexProblem, match=r"token-values\.npy: corrupt"):  # a service checks every byte at load
+        Answerer.load(index, built[0])
 
 
 def test_an_interrupted_rebuild_leaves_the_previous_index_in_use(

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from followup.core.errors import IndexProblem
 from followup.core.settings import DEFAULT_CHUNKING
 from followup.core.storage import corpus_fingerprint, fingerprint
 from followup.core.words import tokenize
@@ -15,8 +16,17 @@ from followup.embed.chunk_embeddings import ChunkText
 from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens, TokenEmbedding
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
+from followup.index.digests import BlockCheck, block_record
 from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles, write_records
-from followup.index.segments import Segment, next_segment_name, write_compacted, write_segment
+from followup.index.segments import (
+    READ_BY_ROWS,
+    Segment,
+    file_name,
+    next_segment_name,
+    read_by_rows,
+    write_compacted,
+    write_segment,
+)
 from followup.ingest.chunking import chunk_documents, indexed_text
 from followup.ingest.corpus import load_corpus
 
@@ -147,3 +157,21 @@ def test_indexed_text_and_sentence_spans_line_up(corpus_dir: Path) -> None:
         for sentence, (start, end) in zip(chunk.sentences, chunk_text.sentence_spans.tolist(), strict=True):
             assert chunk_text.text[start:end] == texts[chunk.doc_id][sentence.start : sentence.end]
         assert chunk_text.text[: chunk_text.head] == chunk.context + "\n"
+
+
+def test_a_segment_checked_as_read_refuses_the_row_whose_bytes_changed(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    # Rows of 9,000 token vectors of 8 int8 values: 72 kB a row, so that rows lie in different 256 KiB blocks.
+    embeddings = [_embedding(rng, 9000, 2) for _ in range(8)]
+    write_segment(tmp_path, "segment-000001", [bytes([i]) * 32 for i in range(8)], embeddings)
+    values = tmp_path / "segment-000001.token-values.npy"
+    checks = {name: BlockCheck(tmp_path / name, block_record(tmp_path / name)) for name in
+              [file_name("segment-000001", a) for a in READ_BY_ROWS]}  # fmt: skip
+    data = bytearray(values.read_bytes())
+    data[-1] ^= 0x01  # the last row's last value
+    values.write_bytes(bytes(data))
+    segment = Segment(tmp_path, "segment-000001", checks)
+    assert np.array_equal(segment.tokens(0)[0], embeddings[0].tokens.values)  # far from the change: read
+    with pytest.raises(IndexProblem, match=r"segment-000001\.token-values\.npy: corrupt"):
+        segment.tokens(7)
+    assert read_by_rows("segment-000001.token-values.npy") and not read_by_rows("segment-000001.keys.npy")

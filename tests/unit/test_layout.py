@@ -15,6 +15,7 @@ from followup.index.layout import (
     Manifest,
     build_lock,
     build_recipe,
+    checks_as_read,
     current_build,
     new_build,
     publish,
@@ -95,13 +96,13 @@ def test_loading_reads_every_byte_even_when_size_and_time_match(tmp_path: Path) 
     read_manifest(location, full=True)
 
 
-def test_a_build_without_fast_digests_is_checked_by_sha256(tmp_path: Path) -> None:
+def test_a_build_without_block_digests_is_checked_by_sha256(tmp_path: Path) -> None:
     make_build(tmp_path, "a" * 64, "one")
     location = current_build(tmp_path)
     manifest = json.loads((location.path / "manifest.json").read_text())
-    assert all("xxh3_128" in record for record in manifest["files"].values())
+    assert all("blocks" in record for record in manifest["files"].values())
     for record in manifest["files"].values():
-        del record["xxh3_128"]  # as a build of an earlier followup wrote it
+        del record["blocks"]  # as a build of an earlier followup wrote it
     (location.path / "manifest.json").write_text(json.dumps(manifest))
     read_manifest(location)
     data = location.path / "data.txt"
@@ -110,6 +111,26 @@ def test_a_build_without_fast_digests_is_checked_by_sha256(tmp_path: Path) -> No
     os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     with pytest.raises(IndexProblem, match=r"data\.txt: corrupt"):
         read_manifest(location)
+    with pytest.raises(IndexProblem, match=r"data\.txt: corrupt"):  # nothing is left for later without blocks
+        read_manifest(location, as_read=lambda name: True)
+
+
+def test_a_file_left_to_be_checked_as_read_is_only_measured_at_load(tmp_path: Path) -> None:
+    make_build(tmp_path, "a" * 64, "one")
+    location = current_build(tmp_path)
+    data = location.path / "data.txt"
+    stat = data.stat()
+    data.write_text("on!")
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    manifest = read_manifest(location, as_read=lambda name: name == "data.txt")
+    checks = checks_as_read(location, manifest, lambda name: name == "data.txt")
+    with pytest.raises(IndexProblem, match=r"data\.txt: corrupt \(bytes 0 to "):
+        checks["data.txt"].span(0, 1)
+    with pytest.raises(IndexProblem, match=r"data\.txt: corrupt"):  # `followup verify` leaves nothing for later
+        read_manifest(location, full=True, as_read=lambda name: True)
+    data.write_text("x")
+    with pytest.raises(IndexProblem, match=r"data\.txt: 1 bytes"):  # the size is checked at load all the same
+        read_manifest(location, as_read=lambda name: True)
 
 
 def test_unreadable_manifest_and_wrong_format_are_reported(tmp_path: Path) -> None:

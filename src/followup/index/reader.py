@@ -23,12 +23,14 @@ from followup.index.layout import (
     MEDICATIONS_FILE,
     Manifest,
     build_recipe,
+    checks_as_read,
     current_build,
+    never,
     read_manifest,
 )
 from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles
 from followup.index.retrievers import EmbeddedRetriever, Retriever, SearchScope
-from followup.index.segments import ChunkEmbeddings
+from followup.index.segments import ChunkEmbeddings, read_by_rows
 
 
 class ArticleVocabulary:
@@ -92,9 +94,13 @@ def check_fresh(manifest: Manifest, corpus_dir: Path) -> None:
         )
 
 
-def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
+def load_index(index_dir: Path, corpus_dir: Path | None = None, check_as_read: bool = False) -> SearchIndex:
+    """The current build, every byte checked against its manifest at load; with check_as_read, the
+    segments' token and sentence vectors (most of a library's bytes) are checked block by block as a
+    question reads them instead: a one-question process starts without reading the rest."""
     location = current_build(index_dir)
-    manifest = read_manifest(location)
+    as_read = read_by_rows if check_as_read else never
+    manifest = read_manifest(location, as_read=as_read)
     if corpus_dir is not None:
         check_fresh(manifest, corpus_dir)
     path = location.path
@@ -112,7 +118,7 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None) -> SearchIndex:
         )
         if manifest.segments is None:
             raise KeyError("segments")  # reported as any unreadable index is
-        embeddings = ChunkEmbeddings(path, manifest.segments)
+        embeddings = ChunkEmbeddings(path, manifest.segments, checks_as_read(location, manifest, as_read))
         by_article = ArticleChunks(path, article_ids)
         medications = json.loads((path / MEDICATIONS_FILE).read_text(encoding="utf-8"))
         lexicon, names_by_article = medications["lexicon"], medications["names_by_article"]

@@ -13,7 +13,7 @@ Each row is keyed by sha256 of the embedded text and its sentence spans (ChunkTe
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ import numpy as np
 from followup.core.storage import concatenated, offsets
 from followup.core.types import Chunk
 from followup.embed.token_vectors import PACKED_ARRAYS, ChunkEmbedding, PackedTokens, dequantise, passage_rows
+from followup.index.digests import BlockCheck
 from followup.index.layout import mapped_array
 
 ARRAYS = (
@@ -31,6 +32,9 @@ ARRAYS = (
     *PACKED_ARRAYS,  # token-rows, token-values (int8), token-scales: the rows' token vectors (PackedTokens)
     "token-spans",  # (tokens, 2) int32, relative to the embedded text
 )
+# Read a row's range at a time, and checked block by block as read (index/digests.py) where the reader
+# asks: most of a library's index bytes (the MedQuAD library: 2.4 of 2.8 GB), of which a question reads MBs.
+READ_BY_ROWS = ("sentences", "token-values", "token-scales", "token-spans")
 PREFIX = "segment-"
 GARBAGE_SHARE = 0.5  # past this share of unused rows in the linked segments, compact
 
@@ -41,6 +45,25 @@ def file_name(segment: str, array: str) -> str:
 
 def segment_files(segment: str) -> list[str]:
     return [file_name(segment, a) for a in ARRAYS]
+
+
+def read_by_rows(file: str) -> bool:
+    """Whether a build's file is a segment's array read a row's range at a time."""
+    return file.startswith(PREFIX) and file.endswith(tuple(f".{a}.npy" for a in READ_BY_ROWS))
+
+
+class RowCheck:
+    """The block check of an array's file, by rows: the .npy header is checked at once, a row's bytes when
+    first read."""
+
+    def __init__(self, array: np.ndarray, check: BlockCheck) -> None:
+        self._check = check
+        self._start = check.path.stat().st_size - array.nbytes  # the data ends the file, after the header
+        self._row_bytes = array.nbytes // len(array) if len(array) else 0
+        check.span(0, self._start)
+
+    def rows(self, rows: slice) -> None:
+        self._check.span(self._start + rows.start * self._row_bytes, self._start + rows.stop * self._row_bytes)
 
 
 def _write(
@@ -81,11 +104,15 @@ def write_segment(directory: Path, name: str, keys: Sequence[bytes], embeddings:
 
 
 class Segment:
-    """A segment's arrays, memory-mapped."""
+    """A segment's arrays, memory-mapped; those with a check in `checks` (by file name) are checked as read."""
 
-    def __init__(self, directory: Path, name: str) -> None:
+    def __init__(self, directory: Path, name: str, checks: Mapping[str, BlockCheck] | None = None) -> None:
         self.name = name
         loaded = {a: mapped_array(directory / file_name(name, a)) for a in ARRAYS}
+        checks = checks or {}
+        self._checks = {
+            a: RowCheck(loaded[a], checks[file_name(name, a)]) for a in READ_BY_ROWS if file_name(name, a) in checks
+        }
         self.keys = loaded["keys"]
         self.vectors = loaded["vectors"]
         self._sentence_rows = np.asarray(loaded["sentence-rows"])
@@ -115,12 +142,21 @@ class Segment:
         return self._tokens.counts()
 
     def sentences(self, row: int) -> np.ndarray:
-        return np.asarray(self._sentences[self._sentence_rows[row] : self._sentence_rows[row + 1]])
+        rows = slice(int(self._sentence_rows[row]), int(self._sentence_rows[row + 1]))
+        self._checked(rows, "sentences")
+        return np.asarray(self._sentences[rows])
 
     def tokens(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Row's token values (int8), scales and spans (in the embedded text)."""
+        rows = self._tokens.of(row)
+        self._checked(rows, "token-values", "token-scales", "token-spans")
         values, scales = self._tokens.text(row)
-        return values, scales, self._token_spans[self._tokens.of(row)]
+        return values, scales, self._token_spans[rows]
+
+    def _checked(self, rows: slice, *arrays: str) -> None:
+        for array in arrays:
+            if array in self._checks:
+                self._checks[array].rows(rows)
 
 
 def write_compacted(directory: Path, name: str, rows: Sequence[tuple[Segment, int]]) -> None:
@@ -159,8 +195,10 @@ CHUNK_EMBEDDINGS_FILE = "chunk-embeddings.npy"  # (chunks, 2) int32: each chunk'
 class ChunkEmbeddings:
     """A build's view of its segments: each chunk's sentence vectors and token vectors by chunk id."""
 
-    def __init__(self, directory: Path, segment_names: Sequence[str]) -> None:
-        self.segments = [Segment(directory, name) for name in segment_names]
+    def __init__(
+        self, directory: Path, segment_names: Sequence[str], checks: Mapping[str, BlockCheck] | None = None
+    ) -> None:
+        self.segments = [Segment(directory, name, checks) for name in segment_names]
         self.refs = mapped_array(directory / CHUNK_EMBEDDINGS_FILE)
         sizes = np.array([len(s) for s in self.segments], dtype=np.int64)
         if len(self.refs) and (
