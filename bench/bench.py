@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from machine import describe_machine, machine_line
 
 if TYPE_CHECKING:
     from followup.core.settings import Mode
@@ -103,8 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="followup-bench-") as scratch:
         index = Path(scratch) / "index"
-        report: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-                                             f"Python {platform.python_version()}"}  # fmt: skip
+        report: dict[str, Any] = {"machine": machine_line(describe_machine())}
         print("building...", file=sys.stderr)
         report |= build(args.corpus, index, args.builds)
         print("cold starts...", file=sys.stderr)

@@ -101,9 +101,9 @@ def current_build(index_dir: Path) -> BuildLocation:
     return location
 
 
-def file_record(path: Path, sha256: str | None = None) -> dict[str, Any]:
+def file_record(path: Path) -> dict[str, Any]:
     stat = path.stat()
-    return {"sha256": sha256 or file_sha256(path), "blocks": block_record(path), "bytes": stat.st_size,
+    return {"sha256": file_sha256(path), "blocks": block_record(path), "bytes": stat.st_size,
             "mtime_ns": stat.st_mtime_ns}  # fmt: skip
 
 
