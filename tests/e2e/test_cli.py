@@ -215,6 +215,7 @@ def test_an_incremental_build_equals_a_fresh_one(built: tuple[Path, Path], tmp_p
     assert list(one.chunks) == list(other.chunks) and one.articles == other.articles
     assert [one.documents[d] for d in one.documents] == [other.documents[d] for d in other.documents]
     assert one.medication_names_by_article == other.medication_names_by_article
+    assert one.article_initials() == other.article_initials() and one.article_initials()["muscle-spasm"]
     questions = ["What causes muscle spasm?", "Was baclofen compared with placebo?", "Does poor skin care matter?"]
     for question in questions:
         assert Answerer.load(index).answer(AskRequest(question)) == Answerer.load(fresh).answer(AskRequest(question))

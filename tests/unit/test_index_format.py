@@ -3,6 +3,7 @@ and read back exactly."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens, TokenE
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
 from followup.index.digests import BlockCheck, block_record
+from followup.index.incremental import Previous, known_initials
+from followup.index.layout import INITIALS_FILE, BuildLocation
 from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles, write_records
 from followup.index.segments import (
     READ_BY_ROWS,
@@ -175,3 +178,13 @@ def test_a_segment_checked_as_read_refuses_the_row_whose_bytes_changed(tmp_path:
     with pytest.raises(IndexProblem, match=r"segment-000001\.token-values\.npy: corrupt"):
         segment.tokens(7)
     assert read_by_rows("segment-000001.token-values.npy") and not read_by_rows("segment-000001.keys.npy")
+
+
+def test_the_word_initials_of_unchanged_articles_are_carried_over(tmp_path: Path) -> None:
+    location = BuildLocation(tmp_path, "before")
+    location.path.mkdir(parents=True)
+    (location.path / INITIALS_FILE).write_text(json.dumps({"kept": "ms", "changed": "old", "gone": "x"}))
+    previous = Previous(location, {"article_hashes": {"kept": "1", "changed": "2", "gone": "5"}}, [])
+    assert known_initials(previous, {"kept": "1", "changed": "3", "new": "4"}) == {"kept": "ms"}
+    (location.path / INITIALS_FILE).write_text("not json")
+    assert known_initials(previous, {"kept": "1"}) == {}

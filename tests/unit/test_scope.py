@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from followup.core.words import parse_facets, tokenize
+from followup.core.words import parse_facets, tokenize, word_initials
 from followup.retrieve.plan import Mentions, Scope, answerable_scope
 
 LEXICON = {"baclofen": "baclofen", "lioresal": "baclofen", "quinine": "quinine", "diazepam": "diazepam",
@@ -29,7 +29,8 @@ TEXTS = {
 
 
 def scope(question: str, articles: list[str], query: str | None = None) -> Scope:
-    mentions = Mentions(DRUGS, articles_with, FACETS, lambda: TEXTS)
+    initials = {a: "|".join(map(word_initials, texts)) for a, texts in TEXTS.items()}
+    mentions = Mentions(DRUGS, articles_with, FACETS, lambda: initials)
     return answerable_scope(question, query or question, articles, LEXICON, mentions, FACETS)
 
 

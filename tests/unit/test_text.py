@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from followup.core.words import named_codes, sentence_spans, spells_out, tokenize, words
+from followup.core.words import named_codes, sentence_spans, spells_out, tokenize, word_initials, words
 
 
 def spans_text(text: str, extra: tuple[int, ...] = ()) -> list[str]:
@@ -58,8 +58,13 @@ def test_named_codes_are_abbreviations_and_letter_digit_codes_not_units_numerals
 
 
 def test_an_abbreviation_is_spelled_out_by_the_initials_of_consecutive_words() -> None:
-    assert spells_out("MS", "spasms in conditions like multiple sclerosis 1.")
-    assert spells_out("CBT", "compared with cognitive-behavioural therapy")
-    assert spells_out("NHS", "funded by the National Health Service")
-    assert not spells_out("TSH", "thyroid hormone levels")
-    assert not spells_out("M235T", "M 2 3 5 T")
+    assert spells_out("MS", word_initials("spasms in conditions like multiple sclerosis 1."))
+    assert spells_out("CBT", word_initials("compared with cognitive-behavioural therapy"))
+    assert spells_out("NHS", word_initials("funded by the National Health Service"))
+    assert spells_out("DOD", word_initials("the Department of Defense"))  # a linking word between
+    assert spells_out("OHE", word_initials("overt hepatic encephalopathy"))
+    assert not spells_out("TSH", word_initials("thyroid hormone levels"))
+    assert not spells_out("MS", word_initials("multiple, sclerosis"))  # punctuation breaks the run
+    assert not spells_out("MS", word_initials("don't swallow mostly"))  # an apostrophe is inside a word
+    assert not spells_out("M235T", word_initials("M 2 3 5 T"))
+    assert word_initials("Disorders of the X-linked gene, don't") == "dOTxlg|d"

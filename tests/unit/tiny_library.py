@@ -13,7 +13,7 @@ import numpy as np
 
 from followup.core.settings import ChunkingParams
 from followup.core.types import Chunk, Document
-from followup.core.words import names_by_drug, tokenize
+from followup.core.words import names_by_drug, tokenize, word_initials
 from followup.embed.token_vectors import TokenEmbedding
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
@@ -158,6 +158,9 @@ def tiny_library(root: Path) -> tuple[SearchIndex, BagOfWords]:
         medication_lexicon=LEXICON,
         medication_names_by_article={
             a: names_by_drug([d.text for d in corpus.documents if d.article_id == a], LEXICON) for a in article_ids
+        },
+        article_initials=lambda: {
+            a: "|".join(word_initials(d.text) for d in corpus.documents if d.article_id == a) for a in article_ids
         },
     )
     return index, encoder

@@ -310,13 +310,43 @@ def named_codes(question: str) -> list[str]:
     return codes
 
 
-def spells_out(code: str, text: str) -> bool:
-    """Whether the text names the abbreviation in full: words whose initials spell its letters in order,
-    short function words between them allowed ("MS": "multiple sclerosis"; "CBT": "cognitive
-    behavioural therapy")."""
+# Words that may stand between the words that spell out an abbreviation ("National Health Service" for
+# NHS, "the"; "disorders of the ..."), by the upper-case letter word_initials writes for them.
+_LINKING = {"of": "O", "and": "A", "the": "T", "for": "F", "in": "I", "to": "T", "with": "W", "on": "O"}
+_WORD_CHAR = r"[\w'\u2019]"
+_LINKING_WORDS = {
+    mark: re.compile(f"(?<!{_WORD_CHAR})(?:{'|'.join(w for w, m in _LINKING.items() if m == mark)})(?!{_WORD_CHAR})")
+    for mark in sorted(set(_LINKING.values()))
+}
+_TAIL = re.compile(r"(?<=[\w'\u2019])[\w'\u2019]+")  # a word after its first character
+_BREAK = re.compile(r"[^\w'\u2019\s-]+")
+_SPACE = re.compile(r"[\s-]+")
+
+
+def word_initials(text: str) -> str:
+    """One character a word, in order: its first letter, lower-cased, or a linking word's capital
+    ("of" -> "O"); "|" where anything but spaces and hyphens stands between two words. What spells_out
+    reads: a library's texts in a sixth of their size, computed at build (2 s for MedQuAD's 24 MB)."""
+    initials = text.lower()
+    for mark, linking in _LINKING_WORDS.items():
+        initials = linking.sub(mark, initials)
+    return _SPACE.sub("", _BREAK.sub("|", _TAIL.sub("", initials)))
+
+
+def spelling(code: str) -> re.Pattern[str] | None:
+    """What finds the abbreviation spelled out in word_initials: words whose initials are its letters in
+    order, linking words between them allowed ("MS": "multiple sclerosis"; "CBT": "cognitive
+    behavioural therapy"; "NHS": "the National Health Service"). None for a code with digits."""
     letters = [c for c in code.lower() if c.isalpha()]
     if len(letters) < 2 or len(letters) != len(code):
-        return False
-    gap = r"(?:[\s-]+(?:of|and|the|for|in|to|with|on)\b)*[\s-]+"
-    pattern = r"\b" + gap.join(f"{c}[\\w'\u2019]*" for c in letters) + r"\b"
-    return re.search(pattern, text, re.IGNORECASE) is not None
+        return None
+    linking = "".join(sorted(set(_LINKING.values())))
+    # A letter matches a word of its own or a linking word with that initial ("of" in "disorders of ...").
+    one = [f"[{c}{c.upper()}]" if c.upper() in linking else c for c in letters]
+    return re.compile(f"[{linking}]*".join(one))
+
+
+def spells_out(code: str, initials: str) -> bool:
+    """Whether the text whose word_initials these are names the abbreviation in full."""
+    pattern = spelling(code)
+    return pattern is not None and pattern.search(initials) is not None

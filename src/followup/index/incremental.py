@@ -23,6 +23,7 @@ from followup.index.dense import FLAT_LIMIT, REBUILD_SHARE, DenseIndex
 from followup.index.layout import (
     DENSE_INDEX_FILE,
     DENSE_ROWS_FILE,
+    INITIALS_FILE,
     MEDICATIONS_FILE,
     BuildLocation,
     current_build,
@@ -245,3 +246,17 @@ class EmbeddedWriter:
 
     def published(self, index_dir: Path, written: WrittenSearches) -> None:
         """Nothing outside the build folder to switch or drop."""
+
+
+def known_initials(previous: Previous | None, hashes: dict[str, str]) -> dict[str, str]:
+    """The word initials the build before wrote for the articles that did not change."""
+    if previous is None:
+        return {}
+    try:
+        found = json.loads((previous.location.path / INITIALS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    before = previous.manifest.get("article_hashes", {})
+    if not isinstance(found, dict):
+        return {}
+    return {a: i for a, i in found.items() if a in hashes and before.get(a) == hashes[a] and isinstance(i, str)}

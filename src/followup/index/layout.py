@@ -56,6 +56,7 @@ QUERY_MODEL_FILE = "query-encoder.onnx"
 DENSE_INDEX_FILE = "chunk-vectors.faiss"  # flat or HNSW by size (index/dense.py); read back whole at load
 DENSE_ROWS_FILE = "dense-row-chunks.npy"  # the chunk of each row of the dense index, -1 for an unused row
 MEDICATIONS_FILE = "medications.json"  # the medication lexicon and each article's drug names
+INITIALS_FILE = "article-initials.json"  # each article's word initials, where codes are found spelled out
 
 
 def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
@@ -75,6 +76,8 @@ def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
         "medication_lexicon": {"package": LEXICON_PACKAGE, "version": lexicon_version(), "file": MEDICATIONS_FILE},
         # Token vectors of every chunk for the answer score (late interaction); older builds have none.
         "token_vectors": {"dtype": "int8", "from": QUERY_MODEL_FILE},
+        # Each article's word initials (core/words.word_initials); older builds scanned the texts per code.
+        "article_initials": INITIALS_FILE,
         # Each file's blocks' digests (index/digests.py); an older build's files are checked by sha256.
         "file_digests": {"kind": "xxh3_64", "block_bytes": BLOCK_BYTES},
     }

@@ -3,10 +3,11 @@ reads the dense index; records are decoded as questions touch them (index/record
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from followup.index.dense import DenseIndex
 from followup.index.layout import (
     DENSE_INDEX_FILE,
     DENSE_ROWS_FILE,
+    INITIALS_FILE,
     MEDICATIONS_FILE,
     Manifest,
     build_recipe,
@@ -60,6 +62,7 @@ class SearchIndex:
     query_model: Path | None  # the ONNX query encoder of this build, when it has one
     medication_lexicon: dict[str, str]  # medication name -> drug (core/words.py)
     medication_names_by_article: dict[str, dict[str, list[str]]]  # article -> drug -> names its sources use
+    article_initials: Callable[[], Mapping[str, str]]  # read when a question first names a code
 
     def search_scope(self, article_ids: Iterable[str]) -> SearchScope:
         """The articles and their chunk ids in ascending order, as scoped search wants them."""
@@ -149,4 +152,16 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None, check_as_read: b
         query_model=path / manifest.query_encoder if manifest.query_encoder else None,
         medication_lexicon=lexicon,
         medication_names_by_article=names_by_article,
+        article_initials=functools.cache(partial(read_initials, path / INITIALS_FILE)),
     )
+
+
+def read_initials(path: Path) -> dict[str, str]:
+    """Each article's word initials (core/words.word_initials), as the build wrote them."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise IndexProblem(f"{path}: unreadable ({e}): run `followup index --force`") from None
+    if not isinstance(found, dict) or not all(isinstance(i, str) for i in found.values()):
+        raise IndexProblem(f"{path}: not a mapping of article ids to word initials: run `followup index --force`")
+    return found

@@ -29,7 +29,7 @@ from followup.core.words import (
     find_mentions,
     named_codes,
     named_facets,
-    spells_out,
+    spelling,
     tokenize,
     words,
 )
@@ -60,10 +60,10 @@ class Mentions:
         drug_names: Mapping[str, Mapping[str, list[str]]],
         articles_with: Callable[[str], Set[str]],
         facets: tuple[Facet, ...],
-        texts: Callable[[], Mapping[str, Sequence[str]]] = dict,
+        initials: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self.drug_names = drug_names  # article -> drug -> the names its sources use
-        self._texts = texts  # article -> its sources' texts, asked for only when a code needs spelling out
+        self._initials = initials  # article -> its sources' word initials, asked for when a code is named
         # Codes come from what users type: a bounded cache, as ArticleVocabulary's.
         self.using = lru_cache(maxsize=1024)(self._using)
         self._by_drug: dict[str, set[str]] = {}
@@ -82,10 +82,10 @@ class Mentions:
         ("multiple sclerosis" for MS)."""
         stems = tokenize(code) or [""]
         found = frozenset.intersection(*(frozenset(self._articles_with(s)) for s in stems))
-        spelled = (
-            a for a, texts in self._texts().items() if a not in found and any(spells_out(code, t) for t in texts)
-        )
-        return found | frozenset(spelled)
+        pattern = spelling(code)
+        if pattern is None:
+            return found
+        return found | frozenset(a for a, i in self._initials().items() if a not in found and pattern.search(i))
 
     def addressing(self, facet: Facet) -> frozenset[str]:
         found = self._by_facet.get(facet.name)
@@ -177,17 +177,7 @@ class QueryPlanner:
     def __init__(self, index: SearchIndex, params: RetrievalParams) -> None:
         self.index, self.params = index, params
         self._mentions = Mentions(index.medication_names_by_article, index.vocabulary.articles_with, clinical_facets(),
-                                  self._article_texts)  # fmt: skip
-        self._texts: dict[str, list[str]] | None = None
-
-    def _article_texts(self) -> Mapping[str, Sequence[str]]:
-        """Each article's sources' texts (the loaded documents', not copies), gathered the first time a
-        question names a code."""
-        if self._texts is None:
-            self._texts = {}
-            for document in self.index.documents.values():
-                self._texts.setdefault(document.article_id, []).append(document.text)
-        return self._texts
+                                  index.article_initials)  # fmt: skip
 
     def plan(self, request: AskRequest, borrow: bool = False) -> QueryPlan:
         """`borrow`: take the conversation's subject even when the question names something."""
