@@ -318,7 +318,7 @@ _LINKING_WORDS = {
     mark: re.compile(f"(?<!{_WORD_CHAR})(?:{'|'.join(w for w, m in _LINKING.items() if m == mark)})(?!{_WORD_CHAR})")
     for mark in sorted(set(_LINKING.values()))
 }
-_TAIL = re.compile(r"(?<=[\w'\u2019])[\w'\u2019]+")  # a word after its first character
+_TAIL = re.compile(f"(?<={_WORD_CHAR}){_WORD_CHAR}+")  # a word after its first character
 _BREAK = re.compile(r"[^\w'\u2019\s-]+")
 _SPACE = re.compile(r"[\s-]+")
 

@@ -3,11 +3,10 @@ reads the dense index; records are decoded as questions touch them (index/record
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import cache, lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -152,7 +151,7 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None, check_as_read: b
         query_model=path / manifest.query_encoder if manifest.query_encoder else None,
         medication_lexicon=lexicon,
         medication_names_by_article=names_by_article,
-        article_initials=functools.cache(partial(read_initials, path / INITIALS_FILE)),
+        article_initials=cache(partial(read_initials, path / INITIALS_FILE)),
     )
 
 
