@@ -7,15 +7,25 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from followup.answer.candidates import Place
-from followup.answer.stages import Arrangement, Assessment, CandidateFinder, choose, gate, score, validate_request
+from followup.answer.stages import (
+    Arrangement,
+    Assessment,
+    CandidateFinder,
+    choose,
+    evidence_filter,
+    gate,
+    score,
+    validate_request,
+)
 from followup.core.errors import IndexProblem
 from followup.core.settings import DEFAULT_RETRIEVAL, Mode, RetrievalParams
-from followup.core.types import AskRequest
+from followup.core.types import NO_FILTER, AskRequest, Tier
 from followup.index.reader import SearchIndex, load_index
 from followup.present.contract import Answer, present
 from followup.retrieve.plan import QueryPlanner, Retrieval, search
@@ -53,18 +63,31 @@ class Answerer:
 
     def ask(
         self, question: str, history: Sequence[str] = (), article: str | None = None, top_k: int = 5,
-        mode: Mode = "hybrid",
+        mode: Mode = "hybrid", tiers: Collection[Tier | str] | None = None, since: int | None = None,
     ) -> Answer:  # fmt: skip
         """Answer `question`, asked after the earlier questions `history` (oldest first), from one
-        article or, with `article` None, the whole library. Bad input raises `InvalidRequest` or
-        `UnknownArticle` (both `FollowupError`), naming what is wrong."""
-        return self.answer(AskRequest(question, tuple(history), article, top_k, mode))
+        article or, with `article` None, the whole library; with `tiers` ("guideline", ...) or `since`
+        (a year), from that evidence only. Bad input raises `InvalidRequest` or `UnknownArticle` (both
+        `FollowupError`), naming what is wrong."""
+        return self.answer(AskRequest(question, tuple(history), article, top_k, mode, evidence_filter(tiers, since)))
 
     def answer(self, request: AskRequest) -> Answer:
         """The answer contract: verbatim passages, the answering one first, or an abstention."""
         arrangement = self.arrange(request, self.assess(request))
+        if not arrangement.answered and request.evidence.active:
+            arrangement = self._why_filtered_out(request, arrangement)
         self._shown_first.remember(request, arrangement)
         return present(request, arrangement, self.index)
+
+    def _why_filtered_out(self, request: AskRequest, filtered: Arrangement) -> Arrangement:
+        """A filtered question the admitted evidence does not answer, asked again without the filter: if
+        that answers, the abstention says the filter excluded the answer; if not, it says what the
+        sources themselves do not address (a facet the admitted passages lack may be named by none)."""
+        unfiltered = replace(request, evidence=NO_FILTER)
+        found = self.arrange(unfiltered, self.assess(unfiltered))
+        if found.answered:
+            return replace(filtered, not_covered=(), excluded_by_filter=True)
+        return replace(filtered, not_covered=found.not_covered)
 
     def retrieve(self, request: AskRequest) -> Retrieval:
         """Plan and search, nothing after: what the retrievers found for the question."""
@@ -113,8 +136,7 @@ class Answerer:
         never by presenting a whole answer again."""
         if not (request.history and self.params.resolve_followups and asks_for_more(request.question)):
             return frozenset()
-        previous = AskRequest(request.history[-1], request.history[:-1], request.article_id, request.top_k,
-                              request.mode)  # fmt: skip
+        previous = replace(request, question=request.history[-1], history=request.history[:-1])
         remembered = self._shown_first.get(previous)
         if remembered is not None:
             return remembered

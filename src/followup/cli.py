@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from followup import __version__
-from followup.answer.stages import check_text
+from followup.answer.stages import TIER_NAMES, check_text, evidence_filter
 from followup.core.errors import FollowupError, InvalidRequest
 from followup.core.settings import BACKENDS, DEFAULT_CHUNKING, MAX_TOP_K, MILVUS_ENGINES, MODES, Settings
 
@@ -89,6 +89,11 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     ask.add_argument("--article", metavar="ID", help="answer from this article only (default: all articles)")
     ask.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode (default: %(default)s)")
     ask.add_argument("--top-k", type=int, default=5, help="passages at most (default: %(default)s)")
+    ask.add_argument("--tier", dest="tiers", action="append", choices=TIER_NAMES, metavar="TIER",
+                     help="answer only from evidence of this tier (repeatable; default: every tier): "
+                     + ", ".join(TIER_NAMES))  # fmt: skip
+    ask.add_argument("--since", type=int, metavar="YEAR",
+                     help="answer only from evidence published in YEAR or later (default: any year)")  # fmt: skip
     output = ask.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     output.add_argument(
@@ -269,6 +274,7 @@ def _ask(args: argparse.Namespace) -> int:
             raise InvalidRequest(f"--top-k must be between 1 and {MAX_TOP_K}, not {args.top_k}")
         for i, turn in enumerate(args.history):
             check_text(turn, f"--history #{i + 1}")
+    evidence = evidence_filter(args.tiers, args.since)
     from followup.answerer import Answerer
     from followup.core.types import AskRequest
 
@@ -281,7 +287,7 @@ def _ask(args: argparse.Namespace) -> int:
     answerer = Answerer.load(args.index, corpus, threads=os.cpu_count() or 1, check_as_read=True)
     if args.jsonl:
         return _ask_jsonl(answerer, args)
-    request = AskRequest(args.question, tuple(args.history), args.article, args.top_k, args.mode)
+    request = AskRequest(args.question, tuple(args.history), args.article, args.top_k, args.mode, evidence)
     answer = answerer.answer(request)
     from followup.present.render import answer_to_contract, format_answer
 
@@ -291,7 +297,7 @@ def _ask(args: argparse.Namespace) -> int:
 
 def request_from_json(line: str, defaults: argparse.Namespace) -> tuple[AskRequest, Any]:
     """One JSONL request: {"question": ..., "history": [...], "article_id": ..., "top_k": ..., "mode": ...,
-    "id": ...}; the optional id is echoed in the answer line."""
+    "tiers": [...], "since": ..., "id": ...}; the optional id is echoed in the answer line."""
     from followup.core.types import AskRequest
 
     try:
@@ -300,7 +306,7 @@ def request_from_json(line: str, defaults: argparse.Namespace) -> tuple[AskReque
         raise InvalidRequest(f"invalid JSON at column {e.colno}: {e.msg}") from None
     if not isinstance(data, dict):
         raise InvalidRequest("a request must be a JSON object")
-    unknown = set(data) - {"question", "history", "article_id", "top_k", "mode", "id"}
+    unknown = set(data) - {"question", "history", "article_id", "top_k", "mode", "tiers", "since", "id"}
     if unknown:
         raise InvalidRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
     question = data.get("question")
@@ -312,12 +318,16 @@ def request_from_json(line: str, defaults: argparse.Namespace) -> tuple[AskReque
     top_k = data.get("top_k", defaults.top_k)
     if not isinstance(top_k, int) or isinstance(top_k, bool):
         raise InvalidRequest("top_k must be an integer")
+    tiers = data.get("tiers", defaults.tiers)
+    if tiers is not None and not (isinstance(tiers, list) and all(isinstance(t, str) for t in tiers)):
+        raise InvalidRequest("tiers must be a list of tier names")
     request = AskRequest(
         question,
         tuple(history),
         data.get("article_id", defaults.article),
         top_k,
         data.get("mode", defaults.mode),
+        evidence_filter(tiers, data.get("since", defaults.since)),
     )
     return request, data.get("id")
 

@@ -65,6 +65,11 @@ def test_ask_abstains_plainly(client: TestClient) -> None:
         ({"question": "q", "extra": 1}, 422, "Extra inputs are not permitted"),
         ({"history": []}, 422, "Field required"),
         ({"question": "q", "article_id": "hiccups"}, 404, "unknown article 'hiccups'"),
+        ({"question": "q", "tiers": ["guidline"]}, 422, "'guideline', 'drug_label', "),
+        ({"question": "q", "tiers": []}, 422, "at least 1 item"),
+        ({"question": "q", "tiers": "guideline"}, 422, "Input should be a valid list"),
+        ({"question": "q", "since": 1200}, 422, "greater than or equal to 1600"),
+        ({"question": "q", "since": "2015"}, 422, "Input should be a valid integer"),
     ],
 )
 def test_bad_requests_get_a_4xx_that_says_what_is_wrong(
@@ -74,6 +79,26 @@ def test_bad_requests_get_a_4xx_that_says_what_is_wrong(
     assert response.status_code == status
     assert fragment in response.text
     assert "Traceback" not in response.text
+
+
+def test_an_evidence_filter_answers_from_the_evidence_it_admits(client: TestClient) -> None:
+    question = {"question": "What dose should be used?", "history": [MS]}
+    everything = client.post("/v1/ask", json=question).json()
+    assert {p["tier"] for p in everything["passages"]} >= {"guideline", "systematic_review"}
+    reviews = client.post("/v1/ask", json=question | {"tiers": ["systematic_review", "rct"]}).json()
+    assert reviews["answered"] and reviews["filter"] == {"tiers": ["systematic_review", "rct"], "since": None}
+    assert {p["tier"] for p in reviews["passages"]} == {"systematic_review"}
+    assert all(7 in p["citations"] for p in reviews["passages"])
+    recent = client.post("/v1/ask", json=question | {"since": 2020}).json()
+    years = {r["number"]: r["year"] for r in recent["references"]}
+    assert recent["answered"] and all(any(years[n] >= 2020 for n in p["citations"]) for p in recent["passages"])
+    # The sources answer it, but not from a drug label: the abstention says the filter left the answer out.
+    labels = client.post("/v1/ask", json=question | {"tiers": ["drug_label"]}).json()
+    assert not labels["answered"] and labels["excluded_by_filter"] and labels["passages"] == []
+    assert labels["filter"] == {"tiers": ["drug_label"], "since": None}
+    # Out of reach with or without a filter: the plain abstention.
+    router = client.post("/v1/ask", json={"question": "How do I reset my router?", "tiers": ["guideline"]}).json()
+    assert not router["answered"] and not router["excluded_by_filter"]
 
 
 def test_malformed_json_and_oversized_bodies(client: TestClient) -> None:

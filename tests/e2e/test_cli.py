@@ -95,6 +95,31 @@ def test_human_output_says_plainly_when_the_sources_do_not_answer(built: tuple[P
     assert "From the" not in result.stdout
 
 
+def test_ask_answers_from_the_evidence_the_filter_names(built: tuple[Path, Path]) -> None:
+    question = ["What dose should be used?", "--history", MS, *locations(built)]
+    reviews = followup("ask", *question, "--tier", "systematic_review", "--tier", "rct")
+    assert reviews.returncode == 0, reviews.stderr
+    assert "(only systematic reviews or randomised trials)" in reviews.stdout
+    assert (
+        "Answer · From the Research: systematic reviews" in reviews.stdout
+        and "From the Guidelines" not in reviews.stdout
+    )
+    labels = followup("ask", *question, "--tier", "drug_label", "--since", "2000")
+    assert labels.returncode == 0, labels.stderr
+    assert "The evidence your filter admits (drug labels, published 2000 or later) does not answer this question; " \
+           "the article and its references answer it from evidence the filter excluded." in labels.stdout  # fmt: skip
+    wrong = followup("ask", *question, "--tier", "guidelines")
+    assert wrong.returncode == 2 and "invalid choice: 'guidelines'" in wrong.stderr
+    early = followup("ask", *question, "--since", "99")
+    assert early.returncode == 1 and "since must be a year from 1600 to 2999, not 99" in early.stderr
+    lines = [{"question": MS, "tiers": ["drug_label"]}, {"question": MS, "since": 2030}, {"question": MS, "tiers": "x"}]
+    jsonl = followup("ask", "--jsonl", *locations(built), stdin="\n".join(map(json.dumps, lines)) + "\n")
+    answers = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert answers[0]["answered"] and {p["tier"] for p in answers[0]["passages"]} == {"drug_label"}
+    assert not answers[1]["answered"] and answers[1]["excluded_by_filter"]
+    assert answers[2]["error"] == "tiers must be a list of tier names" and jsonl.returncode == 1
+
+
 def test_stale_index_is_refused_until_rebuilt(built: tuple[Path, Path], tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(built[0], corpus)

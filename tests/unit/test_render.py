@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from html.parser import HTMLParser
+from types import SimpleNamespace
+from typing import cast
 
 from markdown_it import MarkdownIt
 
-from followup.core.types import Block, CitationMarker, Document, Reference, Role, Tier
+from followup.core.types import Article, Block, CitationMarker, Document, EvidenceFilter, Reference, Role, Tier
+from followup.index.reader import SearchIndex
 from followup.present.contract import Answer, CitedReference, Passage, Quote, display_text  # fmt: skip
 from followup.present.render import (
     FOOTER,
@@ -14,8 +18,10 @@ from followup.present.render import (
     answer_to_contract,
     format_answer,
     format_markdown,
+    markdown_answer,
     reference_links,
 )
+from followup.serve.chat import citation_annotations, source_address
 
 TEXT = "Caused by electrolytes 1. Cramps (EAMCs) 4, 5"
 ARTICLE = Document(
@@ -51,7 +57,9 @@ def _answer(answered: bool) -> Answer:
 
 def test_contract_has_the_documented_fields() -> None:
     contract = answer_to_contract(_answer(True))
-    assert set(contract) == {"question", "query", "article_id", "answered", "not_covered", "passages", "references"}
+    assert set(contract) == {"question", "query", "article_id", "answered", "not_covered", "filter",
+                             "excluded_by_filter", "passages", "references"}  # fmt: skip
+    assert contract["filter"] == {"tiers": None, "since": None} and contract["excluded_by_filter"] is False
     passage = contract["passages"][0]
     assert {"rank", "text", "source_id", "section", "citations", "tier", "tier_rank", "score", "start", "end"} <= set(
         passage
@@ -250,3 +258,50 @@ def test_reference_links_quote_what_they_are_built_from() -> None:
     links = reference_links(ref)
     assert links["pubmed"] == "https://pubmed.ncbi.nlm.nih.gov/1%2F%22%3E%3Cscript%3E/"
     assert links["doi"] == "https://doi.org/10.1000/a%20b%3Fc%23d"
+
+
+def _unquoted(markdown: str) -> str:
+    """The words a quote's Markdown shows: each line after the first behind its "> ", escapes undone."""
+    return re.sub(r"\\(.)", r"\1", markdown.replace("\n> ", "\n"))
+
+
+def test_chat_citation_spans_cover_exactly_each_quote() -> None:
+    hostile = replace(REVIEW_ANSWER, display_text=f"{HOSTILE}\n# Heading\n- item [4]")
+    answer = _ordered(hostile, GUIDELINE_EVIDENCE, UNCITED)
+    content, spans = markdown_answer(answer)
+    assert content == format_markdown(answer)
+    assert [s.passage for s in spans] == list(answer.passages)
+    for span in spans:
+        assert _unquoted(content[span.start : span.end]) == span.passage.display_text
+        assert content[span.start - 2 : span.start] == "> " and content[span.end] == "\n"
+    filtered = replace(answer, evidence=EvidenceFilter(frozenset({Tier.REVIEW})))
+    content, spans = markdown_answer(filtered)
+    assert content.startswith("_Only reviews_\n\n")
+    assert all(_unquoted(content[s.start : s.end]) == s.passage.display_text for s in spans)
+    assert markdown_answer(replace(answer, answered=False, passages=()))[1] == ()
+
+
+def test_chat_citations_point_at_the_source() -> None:
+    pmid_ref = replace(REVIEW_REF, ids={"pmid": "15276195"})
+    bare_ref = Reference(6, "Animal study", "preclinical_study", Tier.PRECLINICAL, year=2024)
+    article = Article("a", "T", "Q?", "2025-01-01", (pmid_ref, bare_ref))
+    documents = {
+        "a": ARTICLE,
+        "a/ref-4": Document("a/ref-4", "a", "R", "Cramps follow exercise.", (), 4),
+        "a/ref-6": Document("a/ref-6", "a", "S", "Rats cramp.", (), 6),
+    }
+    index = cast(SearchIndex, SimpleNamespace(documents=documents, articles={"a": article}))
+    address = source_address(index, "http://127.0.0.1:8000/")
+    in_article = replace(REVIEW_ANSWER, source_id="a", start=0, end=24)
+    assert address(in_article) == "http://127.0.0.1:8000/?article=a&source=a&start=0&end=24"
+    assert address(replace(REVIEW_ANSWER, source_id="a/ref-4")) == "https://pubmed.ncbi.nlm.nih.gov/15276195/"
+    assert address(replace(REVIEW_ANSWER, source_id="a/ref-6", start=0, end=11)) == (
+        "http://127.0.0.1:8000/?article=a&source=a%2Fref-6&start=0&end=11"
+    )
+    _, spans = markdown_answer(_ordered(in_article))
+    (annotation,) = citation_annotations(spans, address)
+    assert annotation == {
+        "type": "url_citation",
+        "url_citation": {"start_index": spans[0].start, "end_index": spans[0].end,
+                         "url": address(in_article), "title": "This article · Research"},
+    }  # fmt: skip

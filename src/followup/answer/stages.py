@@ -7,7 +7,7 @@ one statement, its places), so they are tested without the model."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -15,7 +15,17 @@ import numpy as np
 from followup.answer.candidates import Candidate, Place, best_spans, group_duplicates, maxsims, restates
 from followup.core.errors import InvalidRequest, UnknownArticle
 from followup.core.settings import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K, MODES, RetrievalParams
-from followup.core.types import SELF, AskRequest, Chunk, Role, Tier, tier_for_citations
+from followup.core.types import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    SELF,
+    AskRequest,
+    Chunk,
+    EvidenceFilter,
+    Role,
+    Tier,
+    tier_for_citations,
+)
 from followup.core.words import addresses, find_mentions, tokenize
 from followup.index.reader import SearchIndex
 from followup.retrieve.plan import Retrieval
@@ -30,6 +40,34 @@ def check_text(text: object, what: str) -> None:
         raise InvalidRequest(f"{what} is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
 
 
+TIER_NAMES = tuple(t.value for t in Tier)
+
+
+def evidence_filter(tiers: Iterable[Tier | str] | None = None, since: int | None = None) -> EvidenceFilter:
+    """The filter a request names: tier names as the contract spells them ("guideline",
+    "systematic_review", ...) and a year; a wrong one is an `InvalidRequest` naming the allowed values."""
+    chosen = None
+    if tiers is not None:
+        names = [t.value if isinstance(t, Tier) else t for t in tiers]
+        unknown = [n for n in names if n not in TIER_NAMES]
+        if unknown:
+            raise InvalidRequest(f"unknown tier {unknown[0]!r}; the tiers are {', '.join(TIER_NAMES)}")
+        chosen = frozenset(Tier(n) for n in names)
+    found = EvidenceFilter(chosen, since)
+    check_filter(found)
+    return found
+
+
+def check_filter(evidence: EvidenceFilter) -> None:
+    if evidence.tiers is not None and not evidence.tiers:
+        raise InvalidRequest("tiers is empty: name at least one tier, or leave it out for every tier")
+    since = evidence.since
+    if since is not None and (isinstance(since, bool) or not isinstance(since, int)):
+        raise InvalidRequest(f"since must be a year (an integer), not {since!r}")
+    if since is not None and not EARLIEST_YEAR <= since <= LATEST_YEAR:
+        raise InvalidRequest(f"since must be a year from {EARLIEST_YEAR} to {LATEST_YEAR}, not {since}")
+
+
 def validate_request(request: AskRequest, known_articles: Collection[str]) -> None:
     check_text(request.question, "question")
     if len(request.history) > MAX_HISTORY_TURNS:
@@ -42,6 +80,7 @@ def validate_request(request: AskRequest, known_articles: Collection[str]) -> No
         raise InvalidRequest(f"top_k must be between 1 and {MAX_TOP_K}, not {request.top_k}")
     if request.mode not in MODES:
         raise InvalidRequest(f"mode must be one of {', '.join(MODES)}, not {request.mode!r}")
+    check_filter(request.evidence)
 
 
 def group_score(group: list[Candidate]) -> float:
@@ -99,6 +138,7 @@ class Arrangement:
     answered: bool
     groups: tuple[ShownGroup, ...] = ()
     not_covered: tuple[str, ...] = ()
+    excluded_by_filter: bool = False  # abstaining because the evidence filter left out what answers
 
 
 def is_answerable(best_relevance: float, not_covered: tuple[str, ...], params: RetrievalParams) -> bool:
@@ -109,8 +149,19 @@ def candidate_text(index: SearchIndex, candidate: Candidate) -> str:
     return index.documents[candidate.chunk.doc_id].text[candidate.start : candidate.end]
 
 
-def _tier(index: SearchIndex, chunk: Chunk, citations: tuple[int, ...]) -> Tier:
-    return tier_for_citations(citations, index.articles[chunk.article_id].references)
+def _tier(index: SearchIndex, chunk: Chunk, citations: tuple[int, ...], evidence: EvidenceFilter) -> Tier:
+    """The best tier among the references cited that the filter admits: under "only systematic
+    reviews", a sentence citing a guideline and a review is the review's evidence."""
+    return tier_for_citations(citations, index.articles[chunk.article_id].references, evidence)
+
+
+def _admitted(index: SearchIndex, chunk: Chunk, citations: tuple[int, ...], evidence: EvidenceFilter) -> bool:
+    """Whether a span may be evidence under the filter: it cites a reference the filter admits. Text
+    citing nothing stays (never shown, but the place a cited sentence is restated)."""
+    if not evidence.active or not citations:
+        return True
+    article = index.articles[chunk.article_id]
+    return any(ref is not None and evidence.admits(ref) for ref in map(article.reference, citations))
 
 
 class CandidateFinder:
@@ -125,18 +176,23 @@ class CandidateFinder:
         pool = [
             candidate
             for rank, (chunk_id, _) in enumerate(retrieval.ranking[: max(2 * top_k, 10)])
-            for candidate in self._spans(self.index.chunks[chunk_id], rank, retrieval.query_vector)
+            for candidate in self._spans(self.index.chunks[chunk_id], rank, retrieval.query_vector, retrieval.evidence)
         ]
-        pool += [twin for candidate in pool for twin in self._cited_twins(candidate, retrieval.query_vector)]
-        return self._without_excluded_drugs(retrieval.ruled_out, pool)
+        pool += [
+            twin
+            for candidate in pool
+            for twin in self._cited_twins(candidate, retrieval.query_vector, retrieval.evidence)
+        ]
+        admitted = [c for c in pool if _admitted(self.index, c.chunk, c.citations, retrieval.evidence)]
+        return self._without_excluded_drugs(retrieval.ruled_out, admitted)
 
-    def _spans(self, chunk: Chunk, rank: int, query_vector: np.ndarray) -> list[Candidate]:
+    def _spans(self, chunk: Chunk, rank: int, query_vector: np.ndarray, evidence: EvidenceFilter) -> list[Candidate]:
         relevances = (self.index.embeddings.sentences(chunk.id) @ query_vector).tolist()
         candidates = []
         for span in best_spans(relevances, self.params.min_relevance):
             sentences = chunk.sentences[span.first : span.last + 1]
             citations = tuple(sorted({n for s in sentences for n in s.citations})) or self._own(chunk)
-            tier = _tier(self.index, chunk, citations)
+            tier = _tier(self.index, chunk, citations, evidence)
             candidates.append(
                 Candidate(chunk, sentences[0].start, sentences[-1].end, citations, span.relevance, tier, rank)
             )
@@ -149,7 +205,7 @@ class CandidateFinder:
             return ()
         return (SELF,) if self.index.articles[chunk.article_id].reference(SELF) else ()
 
-    def _cited_twins(self, candidate: Candidate, query_vector: np.ndarray) -> list[Candidate]:
+    def _cited_twins(self, candidate: Candidate, query_vector: np.ndarray, evidence: EvidenceFilter) -> list[Candidate]:
         """Where the article restates, uncited, a sentence of one of its references (as the seed's
         drug-label section does with the Valium label), the reference's sentence: it is cited evidence.
         It gets the article sentence's relevance when that is higher: it says the same thing. Grouped
@@ -164,7 +220,7 @@ class CandidateFinder:
                 sentence = chunk.sentences[index]
                 own = float(self.index.embeddings.sentences(chunk.id)[index] @ query_vector)
                 relevance = max(own, candidate.relevance)
-                tier = _tier(self.index, chunk, sentence.citations)
+                tier = _tier(self.index, chunk, sentence.citations, evidence)
                 twins.append(Candidate(chunk, sentence.start, sentence.end, sentence.citations, relevance, tier,
                                        candidate.retrieval_rank))  # fmt: skip
         return twins

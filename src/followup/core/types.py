@@ -147,16 +147,45 @@ class Role(Enum):
     EVIDENCE = "evidence"
 
 
+# The years a `since` filter may name: before the first journals there is nothing to cite.
+EARLIEST_YEAR, LATEST_YEAR = 1600, 2999
+
+
+@dataclass(frozen=True)
+class EvidenceFilter:
+    """The evidence a clinician asks for: only some tiers ("guidelines and systematic reviews"), only
+    what was published since a year. A passage passes when a reference it cites does (article text
+    keeps the tier and year of what it cites); a reference of unknown year fails a `since`: it cannot
+    be shown to be recent. Retracted references pass nothing. The default passes everything."""
+
+    tiers: frozenset[Tier] | None = None  # None: every tier
+    since: int | None = None  # a year, inclusive; None: any year
+
+    @property
+    def active(self) -> bool:
+        return self.tiers is not None or self.since is not None
+
+    def admits(self, ref: Reference) -> bool:
+        if ref.retracted or (self.tiers is not None and ref.tier not in self.tiers):
+            return False
+        return self.since is None or (ref.year is not None and ref.year >= self.since)
+
+
+NO_FILTER = EvidenceFilter()
+
+
 @dataclass(frozen=True)
 class AskRequest:
     """A follow-up question, the earlier questions of the conversation (oldest first), the article to
-    answer from (None: the whole library), how many passages at most, and the retrieval mode."""
+    answer from (None: the whole library), how many passages at most, the retrieval mode, and the
+    evidence it may be answered from."""
 
     question: str
     history: tuple[str, ...] = ()
     article_id: str | None = None
     top_k: int = 5
     mode: Mode = "hybrid"
+    evidence: EvidenceFilter = NO_FILTER
 
 
 # Each kind of reference (core/types.py ReferenceKind) and its tier.
@@ -215,8 +244,11 @@ def tier_for_kind(kind: ReferenceKind, publication_types: Iterable[str] = ()) ->
     return best_tier([KIND_TIERS[kind], *from_types])
 
 
-def tier_for_citations(citations: Iterable[int], references: Iterable[Reference]) -> Tier:
-    """Article text inherits the best tier among the references it cites; retracted ones count for nothing."""
+def tier_for_citations(
+    citations: Iterable[int], references: Iterable[Reference], evidence: EvidenceFilter = NO_FILTER
+) -> Tier:
+    """Article text inherits the best tier among the references it cites; retracted ones count for
+    nothing, nor, under a filter, those it does not admit."""
     by_number = {r.number: r for r in references}
     cited = [by_number[n] for n in citations if n in by_number and not by_number[n].retracted]
-    return best_tier(r.tier for r in cited)
+    return best_tier(r.tier for r in cited if evidence.admits(r))

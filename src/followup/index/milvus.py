@@ -479,7 +479,7 @@ class MilvusBackend:
         """The `limit` best (chunk id, score) of a field, over `name` (a collection or alias), best first,
         ties by chunk id. Retries once through a fresh alias lookup if the collection went away (a switch
         dropped it)."""
-        if scope is not None and not scope.articles:
+        if scope is not None and (not scope.articles or (scope.by_chunk and not scope.chunks.size)):
             return []
         s = self.settings
         params: dict[str, Any] = {"metric_type": "IP"}
@@ -488,6 +488,8 @@ class MilvusBackend:
         # A few more than asked, so chunks tied at the cut are chosen by chunk id as the embedded backend does.
         fetch = min(MAX_TOPK, limit + max(8, limit // 4))
         expression = "" if scope is None else f"article_id in {_quoted(scope.articles)}"
+        if scope is not None and scope.by_chunk:  # an evidence filter: some chunks of those articles
+            expression += f" and chunk_id in [{', '.join(map(str, scope.chunks.tolist()))}]"
         for attempt in (0, 1):
             target = self.resolve(name, fresh=attempt == 1)
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache, partial
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import numpy as np
 from followup.core.errors import CorpusError, IndexProblem
 from followup.core.settings import ChunkingParams
 from followup.core.storage import fingerprint
-from followup.core.types import Article, Chunk, Document
+from followup.core.types import MAX_REFERENCE_NUMBER, SELF, Article, Chunk, Document, EvidenceFilter
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
 from followup.index.layout import (
@@ -62,11 +62,44 @@ class SearchIndex:
     medication_lexicon: dict[str, str]  # medication name -> drug (core/words.py)
     medication_names_by_article: dict[str, dict[str, list[str]]]  # article -> drug -> names its sources use
     article_initials: Callable[[], Mapping[str, str]]  # read when a question first names a code
+    # Each evidence filter's chunks, computed the first time a question asks for it (a few distinct
+    # filters are ever asked for: tier choices and years).
+    _admitted: dict[EvidenceFilter, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     def search_scope(self, article_ids: Iterable[str]) -> SearchScope:
         """The articles and their chunk ids in ascending order, as scoped search wants them."""
         articles = tuple(dict.fromkeys(article_ids))
         return SearchScope(articles, self.chunks_of_articles(articles))
+
+    def evidence_scope(self, evidence: EvidenceFilter, within: SearchScope | None) -> SearchScope:
+        """The chunks of `within` (None: the library) holding a sentence that cites a reference the
+        filter admits (a reference's own sentences cite it): the only chunks worth searching."""
+        admitted = self._admitted.get(evidence)
+        if admitted is None:
+            admitted = self._admitted[evidence] = self._admitted_chunks(evidence)
+            while len(self._admitted) > 64:  # bounded: filters come from requests
+                self._admitted.pop(next(iter(self._admitted)))
+        if within is None:
+            positions = np.unique(_chunk_article_positions(self.chunks, self.articles)[admitted])
+            ids = list(self.articles)
+            return SearchScope(tuple(ids[i] for i in positions.tolist()), admitted, by_chunk=True)
+        return SearchScope(within.articles, np.intersect1d(within.chunks, admitted), by_chunk=True)
+
+    def _admitted_chunks(self, evidence: EvidenceFilter) -> np.ndarray:
+        chunk_ids, numbers = _citation_pairs(self.chunks)
+        width = MAX_REFERENCE_NUMBER + 1
+        keys = _chunk_article_positions(self.chunks, self.articles).astype(np.int64)[chunk_ids] * width + numbers
+        admitted = [
+            position * width + ref.number
+            for position, article in enumerate(self.articles.values())
+            for ref in article.references
+            if evidence.admits(ref)
+        ]
+        # A published study's sentences that cite nothing are grounded in its own record (SELF), which
+        # no sentence stores: such an article is searched whole, its spans filtered one by one.
+        studies = [self.chunk_ids_by_article[a.id] for a in self.articles.values() if _admits_self(a, evidence)]
+        found = chunk_ids[np.isin(keys, np.array(admitted, dtype=np.int64))]
+        return np.unique(np.concatenate([found, *studies]).astype(np.int64))
 
     def chunks_of(self, article_id: str) -> list[Chunk]:
         return [self.chunks[int(i)] for i in self.chunk_ids_by_article[article_id]]
@@ -74,6 +107,28 @@ class SearchIndex:
     def chunks_of_articles(self, article_ids: Iterable[str]) -> np.ndarray:
         """The articles' chunk ids in ascending order, as scoped search wants them."""
         return np.sort(np.concatenate([self.chunk_ids_by_article[a] for a in article_ids]))
+
+
+def _admits_self(article: Article, evidence: EvidenceFilter) -> bool:
+    own = article.reference(SELF)
+    return own is not None and evidence.admits(own)
+
+
+def _citation_pairs(chunks: Sequence[Chunk]) -> tuple[np.ndarray, np.ndarray]:
+    """(chunk id, reference number) of every sentence's citations: from a build's columns, or from
+    chunks built in memory."""
+    if isinstance(chunks, ChunkTable):
+        return chunks.citation_pairs()
+    pairs = [(c.id, n) for c in chunks for s in c.sentences for n in s.citations]
+    return np.array([c for c, _ in pairs], dtype=np.int64), np.array([n for _, n in pairs], dtype=np.int64)
+
+
+def _chunk_article_positions(chunks: Sequence[Chunk], article_ids: Iterable[str]) -> np.ndarray:
+    """Each chunk's article as its position among `article_ids` (the build's order, articles.json's)."""
+    if isinstance(chunks, ChunkTable):
+        return np.asarray(chunks.articles)
+    position = {a: i for i, a in enumerate(article_ids)}
+    return np.array([position[c.article_id] for c in chunks], dtype=np.int64)
 
 
 def check_fresh(manifest: Manifest, corpus_dir: Path) -> None:

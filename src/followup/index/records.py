@@ -223,6 +223,13 @@ class ChunkTable(Sequence[Chunk]):
         article_id = self._article_ids[int(self.articles[i])]
         return Chunk(i, doc_id, article_id, start, end, tuple(section), sentences, context)
 
+    def citation_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk id, reference number) of every citation of every sentence, from the columns without
+        decoding a chunk: what an evidence filter looks up (a reference's own sentences cite it)."""
+        sentence_of = np.repeat(np.arange(len(self._citation_rows) - 1), np.diff(self._citation_rows))
+        chunk_of = np.repeat(np.arange(len(self._documents)), np.diff(self._sentence_rows))
+        return chunk_of[sentence_of].astype(np.int64), np.asarray(self._citations, dtype=np.int64)
+
 
 def read_articles(directory: Path) -> dict[str, Article]:
     records = json.loads((directory / "articles.json").read_text(encoding="utf-8"))

@@ -25,10 +25,12 @@ Ranking = list[tuple[int, float]]  # (chunk id, score), best first
 @dataclass(frozen=True)
 class SearchScope:
     """The articles a question is searched in, and their chunk ids (ascending): the embedded backend
-    scores the chunks, a server filters on the articles."""
+    scores the chunks, a server filters on the articles, and on the chunk ids too when `by_chunk` (an
+    evidence filter keeps only some chunks of each article)."""
 
     articles: tuple[str, ...]
     chunks: np.ndarray
+    by_chunk: bool = False
 
 
 class Retriever(Protocol):

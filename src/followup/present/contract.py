@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from followup.answer.candidates import Candidate
 from followup.answer.stages import Arrangement, ShownGroup, group_score, same_place
-from followup.core.types import Article, AskRequest, Chunk, Document, Reference, Role, Tier
+from followup.core.types import NO_FILTER, Article, AskRequest, Chunk, Document, EvidenceFilter, Reference, Role, Tier
 from followup.index.reader import SearchIndex
 
 THIS_ARTICLE = "This article"
@@ -117,13 +117,17 @@ class Answer:
     references: tuple[CitedReference, ...]
     # Why an unanswered question is out of reach: what it names that the sources do not address.
     not_covered: tuple[str, ...] = ()
+    evidence: EvidenceFilter = NO_FILTER  # the evidence the question was answered from
+    excluded_by_filter: bool = False  # unanswered because the filter left out the evidence that answers
 
 
 def present(request: AskRequest, arrangement: Arrangement, index: SearchIndex) -> Answer:
     if not arrangement.answered:
-        return Answer(request.question, arrangement.query, request.article_id, False, (), (), arrangement.not_covered)
+        return Answer(request.question, arrangement.query, request.article_id, False, (), (), arrangement.not_covered,
+                      request.evidence, arrangement.excluded_by_filter)  # fmt: skip
     passages = tuple(_passage(rank, group, index) for rank, group in enumerate(arrangement.groups, start=1))
-    return Answer(request.question, arrangement.query, request.article_id, True, passages, _references(passages, index))
+    return Answer(request.question, arrangement.query, request.article_id, True, passages, _references(passages, index),
+                  evidence=request.evidence)  # fmt: skip
 
 
 def _passage(rank: int, group: ShownGroup, index: SearchIndex) -> Passage:

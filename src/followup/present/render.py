@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from followup.core.types import SELF, Article, Document, Reference, Role, Tier
+from followup.core.types import SELF, Article, Document, EvidenceFilter, Reference, Role, Tier
 from followup.present.contract import Answer, Passage, Quote, reference_name, source_name
 
 TIER_HEADINGS: dict[Tier, str] = {
@@ -52,8 +53,39 @@ def answer_and_groups(answer: Answer) -> tuple[Passage | None, list[tuple[str, l
 NOT_ANSWERED = "The article and its references do not answer this question."
 
 
+# Each tier as a filter names it (the page's control, the abstention that names the filter).
+TIER_NAMES: dict[Tier, str] = {
+    Tier.GUIDELINE: "guidelines",
+    Tier.DRUG_LABEL: "drug labels",
+    Tier.SYSTEMATIC_REVIEW: "systematic reviews",
+    Tier.RCT: "randomised trials",
+    Tier.OBSERVATIONAL: "observational studies",
+    Tier.REVIEW: "reviews",
+    Tier.CASE_REPORT: "case reports",
+    Tier.PRECLINICAL: "preclinical studies",
+    Tier.UNREFERENCED: "sources of unknown kind",
+}
+
+
+def filter_description(evidence: EvidenceFilter) -> str:
+    """The filter as a person reads it: "guidelines or systematic reviews, published 2015 or later"."""
+    parts = []
+    if evidence.tiers is not None:
+        names = [TIER_NAMES[t] for t in sorted(evidence.tiers, key=lambda t: t.rank)]
+        parts.append(" or ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0])
+    if evidence.since is not None:
+        parts.append(f"published {evidence.since} or later")
+    return ", ".join(parts)
+
+
 def not_answered(answer: Answer) -> str:
-    """Why there are no passages: said plainly, naming what the sources do not address if that is why."""
+    """Why there are no passages: said plainly, naming what the sources do not address if that is why,
+    or that the evidence filter left out what answers."""
+    if answer.excluded_by_filter:
+        return (
+            f"The evidence your filter admits ({filter_description(answer.evidence)}) does not answer this "
+            "question; the article and its references answer it from evidence the filter excluded."
+        )
     missing = answer.not_covered
     if not missing:
         return NOT_ANSWERED
@@ -145,6 +177,11 @@ def passage_to_contract(p: Passage) -> dict[str, Any]:
     }
 
 
+def filter_to_contract(evidence: EvidenceFilter) -> dict[str, Any]:
+    tiers = None if evidence.tiers is None else [t.value for t in sorted(evidence.tiers, key=lambda t: t.rank)]
+    return {"tiers": tiers, "since": evidence.since}
+
+
 def answer_to_contract(answer: Answer) -> dict[str, Any]:
     return {
         "question": answer.question,
@@ -152,6 +189,8 @@ def answer_to_contract(answer: Answer) -> dict[str, Any]:
         "article_id": answer.article_id,
         "answered": answer.answered,
         "not_covered": list(answer.not_covered),
+        "filter": filter_to_contract(answer.evidence),
+        "excluded_by_filter": answer.excluded_by_filter,
         "passages": [passage_to_contract(p) for p in answer.passages],
         "references": [reference_to_contract(c.article_id, c.reference) for c in answer.references],
     }
@@ -190,6 +229,8 @@ def format_answer(answer: Answer) -> str:
     lines = [answer.question]
     if answer.query != answer.question.strip():
         lines.append(f"(searched for: {answer.query})")
+    if answer.evidence.active:
+        lines.append(f"(only {filter_description(answer.evidence)})")
     lines.append("")
     if not answer.answered:
         lines += [not_answered(answer), "", FOOTER]
@@ -233,23 +274,55 @@ def _quoted(passage: Passage) -> list[str]:
     return [*(f"> {line}" for line in lines), f"> — _{markdown_text(_named(passage))}_", ""]
 
 
+@dataclass(frozen=True)
+class QuotedSpan:
+    """Where a passage's quote stands in the chat Markdown: content[start:end] is its display text as
+    written there (escaped, each line after the first behind its "> ")."""
+
+    passage: Passage
+    start: int
+    end: int
+
+
 def format_markdown(answer: Answer) -> str:
+    return markdown_answer(answer)[0]
+
+
+def markdown_answer(answer: Answer) -> tuple[str, tuple[QuotedSpan, ...]]:
     """The answer for a chat window: "**Answer** · <its tier>" and the quoted answer, then the evidence
-    under tier headings (passages quoted with [n]), article text citing nothing last, then the references."""
+    under tier headings (passages quoted with [n]), article text citing nothing last, then the
+    references; with where each passage's quote stands in it (chat's citation annotations)."""
     if not answer.answered:
-        return f"{markdown_text(not_answered(answer))}\n\n_{FOOTER}_"
+        return f"{markdown_text(not_answered(answer))}\n\n_{FOOTER}_", ()
     lines: list[str] = []
+    quoted: list[tuple[Passage, int, int]] = []  # a passage, its quote's first and last line
+
+    def quote(passage: Passage) -> None:
+        block = _quoted(passage)
+        quoted.append((passage, len(lines), len(lines) + len(block) - 3))  # not the source line, nor the gap
+        lines.extend(block)
+
+    if answer.evidence.active:
+        lines += [f"_Only {markdown_text(filter_description(answer.evidence))}_", ""]
     first, groups = answer_and_groups(answer)
     if first:
-        lines += [f"**{ANSWER_HEADING}** · {heading_for(first)}", "", *_quoted(first)]
+        lines += [f"**{ANSWER_HEADING}** · {heading_for(first)}", ""]
+        quote(first)
     for heading, passages in groups:
         lines += [f"**{heading}**", ""]
         for passage in passages:
-            lines += _quoted(passage)
+            quote(passage)
     if answer.references:
         lines += ["**References**", ""]
         for cited in answer.references:
             lines.append(f"[{cited.reference.number}] {markdown_text(_cite_line(cited.reference))}  ")
         lines.append("")
     lines.append(f"_{FOOTER}_")
-    return "\n".join(lines)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    spans = tuple(
+        QuotedSpan(passage, starts[first_line] + len("> "), starts[last_line] + len(lines[last_line]))
+        for passage, first_line, last_line in quoted
+    )
+    return "\n".join(lines), spans

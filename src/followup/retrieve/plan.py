@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from followup.core.settings import RetrievalParams
-from followup.core.types import AskRequest
+from followup.core.types import NO_FILTER, AskRequest, EvidenceFilter
 from followup.core.words import (
     Facet,
     clinical_facets,
@@ -155,6 +155,7 @@ class QueryPlan:
     not_covered: tuple[str, ...]
     facets: tuple[Facet, ...]  # the clinical facets the question names
     ruled_out: frozenset[str]  # drugs the user rules out ("besides baclofen")
+    evidence: EvidenceFilter = NO_FILTER  # the evidence the user asks for: only its chunks are searched
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ class Retrieval:
     not_covered: tuple[str, ...] = ()
     facets: tuple[Facet, ...] = ()
     ruled_out: frozenset[str] = frozenset()
+    evidence: EvidenceFilter = NO_FILTER
 
 
 class QueryPlanner:
@@ -204,9 +206,12 @@ class QueryPlanner:
         searched = index.search_scope([request.article_id]) if request.article_id else None
         if scope.articles:  # the articles whose sources mention the drugs and facets the question names
             searched = index.search_scope(scope.articles)
+        if request.evidence.active:  # only the chunks citing what the filter admits
+            searched = index.evidence_scope(request.evidence, searched)
         return QueryPlan(
-            query, request.question.strip(), searched, scope.not_covered, scope.facets, frozenset(ruled_out)
-        )
+            query, request.question.strip(), searched, scope.not_covered, scope.facets, frozenset(ruled_out),
+            request.evidence,
+        )  # fmt: skip
 
     def _ruled_out(self, request: AskRequest) -> dict[str, list[str]]:
         """The drugs the user rules out ("besides baclofen"), each with every name the lexicon has for it."""
@@ -236,4 +241,6 @@ def search(
     # Both forms' tokens together: on the dev splits this beat the mean of the two forms' scores
     # (hit@1 65 against 64 of 78 questions, hit@3 74 against 73) and either form alone.
     query_tokens = np.concatenate([t.vectors for t in token_embeddings])
-    return Retrieval(plan.query, ranking, vector, query_tokens, plan.not_covered, plan.facets, plan.ruled_out)
+    return Retrieval(
+        plan.query, ranking, vector, query_tokens, plan.not_covered, plan.facets, plan.ruled_out, plan.evidence
+    )

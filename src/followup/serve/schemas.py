@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, field_validator
 
 from followup.core.settings import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K, Mode
+from followup.core.types import EARLIEST_YEAR, LATEST_YEAR
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)]
+
+
+TierName = Literal[
+    "guideline", "drug_label", "systematic_review", "rct", "observational", "review", "case_report", "preclinical",
+    "unreferenced",
+]  # fmt: skip
+# At least one tier, each once; null (or absent): every tier.
+Tiers = Annotated[list[TierName], Field(min_length=1, max_length=len(get_args(TierName)))] | None
+Since = Annotated[StrictInt, Field(ge=EARLIEST_YEAR, le=LATEST_YEAR)] | None
+TIERS_DOC = (
+    "answer only from evidence of these tiers: a passage passes when a reference it cites is of one of "
+    "them (article text keeps the tiers of what it cites); absent or null: every tier"
+)
+SINCE_DOC = (
+    "answer only from evidence published this year or later (article text keeps the years of what it "
+    "cites; a reference of unknown year does not pass); absent or null: any year"
+)
 
 
 def _not_blank(value: str) -> str:
@@ -34,6 +52,8 @@ class AskBody(BaseModel):
     # Strict: "5", true and 2.0 are not a number of passages (lax mode would take them as 5, 1, 2).
     top_k: Annotated[StrictInt, Field(ge=1, le=MAX_TOP_K)] = 5
     mode: Mode = "hybrid"
+    tiers: Tiers = Field(default=None, description=TIERS_DOC, examples=[["guideline", "systematic_review"]])
+    since: Since = Field(default=None, description=SINCE_DOC, examples=[2015])
 
     @field_validator("question")
     @classmethod
@@ -95,6 +115,11 @@ class ReferenceOut(BaseModel):
     retracted: bool
 
 
+class FilterOut(BaseModel):
+    tiers: list[TierName] | None = Field(description="the tiers the answer was taken from; null: every tier")
+    since: int | None = Field(description="the earliest year of what the answer cites; null: any year")
+
+
 class AnswerOut(BaseModel):
     question: str
     query: str = Field(description="the retrieval query after follow-up resolution and lay-term expansion")
@@ -104,6 +129,11 @@ class AnswerOut(BaseModel):
         description="when not answered: medications (as the question wrote them) and clinical facets "
         "(pregnancy, children, overdose, ...) the question names and the sources do not address; "
         "empty when the sources are simply not relevant enough"
+    )
+    filter: FilterOut = Field(description="the evidence filter the question was answered under (tiers, since)")
+    excluded_by_filter: bool = Field(
+        description="when not answered: true when the sources do answer, but only from evidence the filter "
+        "excludes (widen or drop the filter to see it)"
     )
     passages: list[PassageOut]
     references: list[ReferenceOut]
@@ -197,11 +227,29 @@ class ChatBody(BaseModel):
     model: Annotated[str, StringConstraints(max_length=200)] = "followup"
     messages: Annotated[list[ChatMessage], Field(min_length=1, max_length=4 * MAX_HISTORY_TURNS)]
     stream: StrictBool = False
+    # Not OpenAI's: the SDKs send them as extra body fields (`extra_body={"tiers": [...], "since": 2015}`).
+    tiers: Tiers = Field(default=None, description=TIERS_DOC)
+    since: Since = Field(default=None, description=SINCE_DOC)
+
+
+class UrlCitation(BaseModel):
+    start_index: int = Field(description="where the quote starts in `content` (a str index: Unicode code points)")
+    end_index: int = Field(description="where it ends (exclusive): content[start_index:end_index] is the quote")
+    url: str = Field(description="the source: its PubMed, DOI or DailyMed page, or this server's page showing "
+                     "the passage in its source")  # fmt: skip
+    title: str = Field(description='the source and place as a person names them: "Chou 2004 · systematic review · '
+                       'Abstract"')  # fmt: skip
+
+
+class ChatAnnotation(BaseModel):
+    type: Literal["url_citation"]
+    url_citation: UrlCitation
 
 
 class ChatChoiceMessage(BaseModel):
     role: Literal["assistant"]
     content: str
+    annotations: list[ChatAnnotation] = Field(description="one url_citation per quoted passage, in order")
 
 
 class ChatChoice(BaseModel):

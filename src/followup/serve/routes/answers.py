@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from followup.answer.stages import evidence_filter
 from followup.core.types import AskRequest
 from followup.present.render import answer_to_contract
 from followup.serve.dependencies import BUILD_HEADER_DOC, KEYED, Serving, Slots, answer_off_loop
@@ -18,6 +19,7 @@ router = APIRouter()
              responses={200: {"headers": BUILD_HEADER_DOC}, 404: {"model": ErrorOut}})  # fmt: skip
 async def ask(body: AskBody, snapshot: Serving, slots: Slots) -> dict[str, Any]:
     """Verbatim passages that answer the question, with citations, ordered by evidence tier."""
-    request = AskRequest(body.question, tuple(body.history), body.article_id, body.top_k, body.mode)
+    evidence = evidence_filter(body.tiers, body.since)
+    request = AskRequest(body.question, tuple(body.history), body.article_id, body.top_k, body.mode, evidence)
     answer = await answer_off_loop(snapshot, request, slots)
     return answer_to_contract(answer)

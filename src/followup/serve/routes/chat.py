@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from followup.answer.stages import evidence_filter
 from followup.core.types import AskRequest
-from followup.present.render import answer_to_contract, format_markdown
-from followup.serve.chat import MODEL_PREFIX, article_from_model, completion, question_and_history, stream_events
+from followup.present.render import answer_to_contract, markdown_answer
+from followup.serve.chat import (
+    MODEL_PREFIX,
+    article_from_model,
+    citation_annotations,
+    completion,
+    question_and_history,
+    source_address,
+    stream_events,
+)
 from followup.serve.dependencies import BUILD_HEADER, BUILD_HEADER_DOC, KEYED, Serving, Slots, answer_off_loop
 from followup.serve.schemas import ChatBody, ChatCompletion, ErrorOut, ModelList
 
@@ -28,14 +37,17 @@ async def models(snapshot: Serving) -> dict[str, Any]:
 @router.post("/v1/chat/completions", response_model=ChatCompletion, dependencies=KEYED,
              responses={200: {"content": {"text/event-stream": {}}, "headers": BUILD_HEADER_DOC},
                         404: {"model": ErrorOut}}, tags=["chat"])  # fmt: skip
-async def chat(body: ChatBody, snapshot: Serving, slots: Slots) -> Any:
+async def chat(body: ChatBody, snapshot: Serving, slots: Slots, http: Request) -> Any:
     """OpenAI-compatible: the last user message is the question, earlier user messages the history;
-    the answer is the extractive one as markdown, with the structured answer under `followup`."""
+    the answer is the extractive one as markdown, each quote a `url_citation` annotation (in the final
+    chunk when streamed), with the structured answer under `followup`."""
     question, history = question_and_history([(m.role, m.text()) for m in body.messages])
-    request = AskRequest(question, history, article_from_model(body.model))
+    evidence = evidence_filter(body.tiers, body.since)
+    request = AskRequest(question, history, article_from_model(body.model), evidence=evidence)
     answer = await answer_off_loop(snapshot, request, slots)
-    markdown = format_markdown(answer)
+    markdown, quotes = markdown_answer(answer)
+    annotations = citation_annotations(quotes, source_address(snapshot.answerer.index, str(http.base_url)))
     if body.stream:  # a response returned whole does not get the headers `serving` set
-        return StreamingResponse(stream_events(markdown, body.model), media_type="text/event-stream",
+        return StreamingResponse(stream_events(markdown, annotations, body.model), media_type="text/event-stream",
                                  headers={BUILD_HEADER: snapshot.build})  # fmt: skip
-    return completion(markdown, answer_to_contract(answer), body.model)
+    return completion(markdown, annotations, answer_to_contract(answer), body.model)
