@@ -402,3 +402,74 @@ def test_the_article_picker_shows_titles_and_opens_one_by_its_id(
     )
     assert browser.find_element(By.ID, "article-title").text == "Leg cramps at night"
     assert "article=cramps-copy" in browser.current_url  # the address opens this article again
+
+
+# ---- the evidence filter under the question box, links to a passage in its source ---------------------
+
+
+def test_the_evidence_filter_narrows_the_answer_and_says_what_it_left_out(browser: WebDriver, live_server: str) -> None:
+    question = "What dose of baclofen is used?"
+    for width in (DESKTOP, PHONE):
+        set_width(browser, width)
+        open_page(browser, live_server)
+        summary = browser.find_element(By.CSS_SELECTOR, "#filters summary")
+        assert summary.text == "Evidence: every tier, any year"
+        # Keyboard only: the summary opens the control, Tab reaches the first tier, Space ticks it.
+        browser.execute_script("arguments[0].focus()", summary)
+        active(browser).send_keys(Keys.ENTER)
+        assert browser.find_element(By.ID, "filters").get_attribute("open") is not None
+        boxes = browser.find_elements(By.CSS_SELECTOR, "#tier-choices input[type=checkbox]")
+        assert [b.get_attribute("value") for b in boxes] == [t.value for t in Tier]
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        assert active(browser) == boxes[0]
+        active(browser).send_keys(Keys.SPACE)
+        assert boxes[0].is_selected() and summary.text == "Evidence: only guidelines"
+        boxes[0].click()
+        browser.find_element(By.CSS_SELECTOR, "#tier-choices input[value=systematic_review]").click()
+        assert summary.text == "Evidence: only systematic reviews"
+        assert axe_violations(browser) == [], width
+
+        turn = ask(browser, question, 0)
+        expected = httpx.post(live_server + "/v1/ask", timeout=60, json={
+            "question": question, "article_id": ARTICLE, "tiers": ["systematic_review"]}).json()  # fmt: skip
+        assert expected["answered"] and {p["tier"] for p in expected["passages"]} == {"systematic_review"}
+        assert [text_of(q) for q in turn.find_elements(By.CSS_SELECTOR, "blockquote")] == [
+            p["display_text"] for p in expected["passages"]
+        ]
+        assert "Only systematic reviews" in turn.text
+
+        browser.find_element(By.ID, "since").send_keys("2020")
+        assert summary.text == "Evidence: only systematic reviews, published 2020 or later"
+        refused = ask(browser, question, 1)
+        assert not refused.find_elements(By.CSS_SELECTOR, "blockquote")
+        assert text_of(refused.find_element(By.CSS_SELECTOR, ".not-answered")) == (
+            "The evidence your filter admits (systematic reviews, published 2020 or later) does not answer this "
+            "question; the article and its references answer it from evidence the filter excluded."
+        )
+        assert axe_violations(browser) == [], width
+        browser.find_element(By.ID, "clear-filters").click()
+        assert summary.text == "Evidence: every tier, any year" and not browser.find_element(
+            By.ID, "since"
+        ).get_attribute("value")
+        plain = ask(browser, question, 2)
+        assert not [q for q in plain.find_elements(By.CSS_SELECTOR, "p.query") if text_of(q).startswith("Only")]
+        assert plain.find_elements(By.CSS_SELECTOR, "section.answer")
+
+
+def test_a_link_to_a_passage_opens_its_source_with_the_passage_marked(browser: WebDriver, live_server: str) -> None:
+    set_width(browser, DESKTOP)
+    answer = api_answer(live_server, MS, [])
+    reference = next(p for p in answer["passages"] if "/" in p["source_id"])
+    open_page(browser, live_server, f"?article={ARTICLE}&source={reference['source_id']}"
+              f"&start={reference['start']}&end={reference['end']}")  # fmt: skip
+    panel = browser.find_element(By.ID, "source-panel")
+    WebDriverWait(browser, 10).until(lambda b: panel.get_attribute("open") is not None)
+    assert marks_text(panel) == reference["text"] and active(browser).tag_name == "mark"
+    in_article = next(p for p in answer["passages"] if p["source_id"] == ARTICLE)
+    open_page(browser, live_server, f"?article={ARTICLE}&source={ARTICLE}&start={in_article['start']}"
+              f"&end={in_article['end']}")  # fmt: skip
+    article = browser.find_element(By.ID, "article-body")
+    WebDriverWait(browser, 10).until(lambda b: article.find_elements(By.TAG_NAME, "mark"))
+    assert marks_text(article) == in_article["text"]
+    open_page(browser, live_server, f"?article={ARTICLE}&source={ARTICLE}&start=5&end=99999999")
+    assert not browser.find_elements(By.TAG_NAME, "mark"), "offsets past the text mark nothing"

@@ -16,6 +16,18 @@ const TIER_HEADINGS = {
   unreferenced: "Citing a source of unknown kind",
 };
 const UNCITED = "From the article, without a citation (not evidence)";
+// Each tier as a filter names it, in tier order (render.TIER_NAMES).
+const TIER_NAMES = {
+  guideline: "guidelines",
+  drug_label: "drug labels",
+  systematic_review: "systematic reviews",
+  rct: "randomised trials",
+  observational: "observational studies",
+  review: "reviews",
+  case_report: "case reports",
+  preclinical: "preclinical studies",
+  unreferenced: "sources of unknown kind",
+};
 const NOT_ANSWERED = "The article and its references do not answer this question.";
 const LINK_NAMES = { pubmed: "PubMed", doi: "doi.org", dailymed: "DailyMed" };
 const CONTENTS_MIN_HEADINGS = 3; // a contents list for articles with at least this many headings
@@ -431,11 +443,17 @@ function renderAnswer(answer) {
   block.setAttribute("aria-label", `Follow-up ${turn}`);
   block.append(element("p", "q", answer.question));
   if (answer.query.trim() !== answer.question.trim()) block.append(element("p", "query", `Searched for: ${answer.query}`));
+  const filtered = describeFilter(answer.filter);
+  if (filtered) block.append(element("p", "query", `Only ${filtered}`));
   if (!answer.answered) {
     // Worded as render.not_answered words it for the CLI and chat markdown.
     const missing = answer.not_covered || [];
     const named = missing.length > 1 ? `${missing.slice(0, -1).join(", ")} and ${missing.at(-1)} together` : missing[0];
-    const text = named ? `${NOT_ANSWERED.slice(0, -1)}: they do not address ${named}.` : NOT_ANSWERED;
+    let text = named ? `${NOT_ANSWERED.slice(0, -1)}: they do not address ${named}.` : NOT_ANSWERED;
+    if (answer.excluded_by_filter) {
+      text = `The evidence your filter admits (${filtered}) does not answer this question; the article and its ` +
+        "references answer it from evidence the filter excluded.";
+    }
     block.append(element("p", "not-answered", text));
     return block;
   }
@@ -468,6 +486,74 @@ function renderAnswer(answer) {
   return block;
 }
 
+// ---- the evidence filter (tiers, since) ------------------------------------------------------------
+
+function chosenFilter() {
+  const tiers = [...document.querySelectorAll("#tier-choices input:checked")].map((box) => box.value);
+  const year = $("since").value.trim();
+  return { tiers: tiers.length ? tiers : null, since: year ? Number(year) : null };
+}
+
+// As render.filter_description words it: "guidelines or systematic reviews, published 2015 or later".
+function describeFilter(filter) {
+  const parts = [];
+  if (filter.tiers) {
+    const names = Object.keys(TIER_NAMES).filter((t) => filter.tiers.includes(t)).map((t) => TIER_NAMES[t]);
+    parts.push(names.length > 1 ? `${names.slice(0, -1).join(", ")} or ${names.at(-1)}` : names[0]);
+  }
+  if (filter.since !== null) parts.push(`published ${filter.since} or later`);
+  return parts.join(", ");
+}
+
+function showFilter() {
+  const filter = chosenFilter();
+  const described = describeFilter(filter);
+  $("filter-summary").textContent = described ? `only ${described}` : "every tier, any year";
+}
+
+function setUpFilter() {
+  const choices = $("tier-choices");
+  for (const [tier, name] of Object.entries(TIER_NAMES)) {
+    const label = element("label", "tier-choice");
+    const box = element("input");
+    box.type = "checkbox";
+    box.name = "tier";
+    box.value = tier;
+    box.addEventListener("change", showFilter);
+    label.append(box, ` ${name}`);
+    choices.append(label);
+  }
+  $("since").addEventListener("input", showFilter);
+  $("clear-filters").addEventListener("click", () => {
+    for (const box of choices.querySelectorAll("input")) box.checked = false;
+    $("since").value = "";
+    showFilter();
+  });
+}
+
+// ---- export of the article's references (RIS, CSL-JSON) ---------------------------------------------
+
+// Fetched with the page's headers (an API key, when the service wants one), then saved as a file.
+async function exportReferences(event) {
+  event.preventDefault();
+  const format = event.currentTarget.dataset.format;
+  const path = `/v1/articles/${encodeURIComponent(state.articleId)}/references?format=${format}`;
+  try {
+    const response = await fetch(path, { headers: headers() });
+    if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+    const link = element("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = `${state.articleId}-references.${format === "ris" ? "ris" : "json"}`;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  } catch (error) {
+    $("status").textContent = `Could not export the citations: ${error.message}`;
+    $("status").className = "error";
+  }
+}
+
 async function ask(event) {
   event.preventDefault();
   const question = $("question").value.trim();
@@ -478,6 +564,9 @@ async function ask(event) {
   try {
     const body = { question, history: state.history.slice(-20) };
     if (state.articleId) body.article_id = state.articleId;
+    const filter = chosenFilter();
+    if (filter.tiers) body.tiers = filter.tiers;
+    if (filter.since !== null) body.since = filter.since;
     const answer = await call("/v1/ask", { method: "POST", body: JSON.stringify(body) });
     $("conversation").append(renderAnswer(answer));
     state.history.push(question);
@@ -511,6 +600,8 @@ async function start() {
     $("question").focus();
   });
   $("source-close").addEventListener("click", closePanel);
+  setUpFilter();
+  for (const id of ["export-ris", "export-csl"]) $(id).addEventListener("click", exportReferences);
   $("back-to-answer").addEventListener("click", backToAnswer);
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && state.backTo && !$("source-panel").open) backToAnswer();
@@ -539,9 +630,27 @@ async function start() {
       $("article-choice").hidden = false;
     }
     await chooseArticle(chosen);
+    await showLinkedPlace(new URLSearchParams(location.search));
   } catch (error) {
     notReady(error);
   }
+}
+
+// A link to a passage in its source (a chat answer's citation): ?article=ID&source=SOURCE&start=S&end=E
+// highlights text[start:end], in the article or in the source panel.
+async function showLinkedPlace(params) {
+  const sourceId = params.get("source");
+  const [start, end] = [Number(params.get("start")), Number(params.get("end"))];
+  if (!sourceId || !Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end <= start) return;
+  const body = await source(sourceId);
+  if (end > body.text.length) return;
+  const place = { source_id: sourceId, start, end, source_label: body.label };
+  if (!sourceId.includes("/") && state.article && sourceId === state.article.id) {
+    const mark = markInArticle(start, end);
+    if (mark) focusMark(mark);
+    return;
+  }
+  await openPanel(place, null);
 }
 
 function notReady(error) {
