@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from followup.answerer import Answerer
     from followup.core.errors import FollowupError, IndexProblem, InvalidRequest, UnknownArticle
-    from followup.core.types import AskRequest, Reference, Role, Tier
+    from followup.core.types import AskRequest, EvidenceFilter, Reference, Role, Tier
     from followup.present.contract import Answer, CitedReference, Passage, Quote
 
 # public name -> the module that defines it
@@ -36,6 +36,7 @@ _EXPORTS = {
     "Answer": "followup.present.contract",
     "AskRequest": "followup.core.types",
     "CitedReference": "followup.present.contract",
+    "EvidenceFilter": "followup.core.types",
     "Passage": "followup.present.contract",
     "Quote": "followup.present.contract",
     "Reference": "followup.core.types",
@@ -51,6 +52,7 @@ __all__ = [
     "Answerer",
     "AskRequest",
     "CitedReference",
+    "EvidenceFilter",
     "FollowupError",
     "IndexProblem",
     "InvalidRequest",

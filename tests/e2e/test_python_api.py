@@ -30,6 +30,13 @@ def test_open_index_and_ask_with_history_and_article(built: tuple[Path, Path]) -
         answerer.ask("What dose?", article="no-such-article")
     with pytest.raises(followup.InvalidRequest):
         answerer.ask("   ")
+    reviews = answerer.ask("What dose of baclofen is used?", tiers=["systematic_review"], since=2000)
+    assert reviews.answered and {p.tier for p in reviews.passages} == {followup.Tier.SYSTEMATIC_REVIEW}
+    evidence = followup.EvidenceFilter(frozenset({followup.Tier.DRUG_LABEL}))
+    labels = answerer.answer(followup.AskRequest("What dose of baclofen is used?", evidence=evidence))
+    assert not labels.answered and labels.excluded_by_filter
+    with pytest.raises(followup.InvalidRequest, match="unknown tier 'guidelines'"):
+        answerer.ask("What dose?", tiers=["guidelines"])
 
 
 def test_a_stale_or_missing_index_is_refused_by_name(tmp_path: Path) -> None:
