@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from followup.core.types import SELF, Article, Reference, Tier
 from followup.present.author_names import AuthorList, AuthorName, PersonName, split_authors
 from followup.present.render import reference_links
 
 ExportFormat = Literal["ris", "csl-json"]
-EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(ExportFormat)
 RIS_MEDIA_TYPE = "application/x-research-info-systems"  # what the Zotero Connector imports on sight
 CSL_JSON_MEDIA_TYPE = "application/vnd.citationstyles.csl+json"
 _EXTENSIONS: dict[ExportFormat, str] = {"ris": "ris", "csl-json": "json"}
