@@ -1,4 +1,5 @@
-"""The HTTP service with the real model: contract, validation, errors, auth, CORS, chat, concurrency."""
+"""The HTTP service with the real model: contract, validation, errors, auth, CORS, chat, concurrency,
+the references exported as RIS and CSL-JSON."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
+import rispy
 from fastapi.testclient import TestClient
 
 from followup.answerer import Answerer
 from followup.present.render import markdown_text
-from followup.serve.app import ServiceSettings, create_app
+from followup.serve.app import BUILD_HEADER, ServiceSettings, create_app
 
 pytestmark = pytest.mark.model
 
@@ -278,3 +281,52 @@ def test_a_source_gives_its_text_sections_citations_and_reference(client: TestCl
     assert label["label"] == "VALIUM label" and "dailymed" in label["reference"]["links"]
     missing = client.get("/v1/sources/muscle-spasm/ref-99")
     assert missing.status_code == 404 and "ref-99" in missing.json()["detail"]
+
+
+CSL_SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "csl" / "csl-data.json"
+
+
+def test_an_article_s_references_export_as_ris_and_csl_json(live_server: str) -> None:
+    url = f"{live_server}/v1/articles/muscle-spasm/references"
+    ris = httpx.get(url, params={"format": "ris"}, timeout=30)
+    assert ris.status_code == 200
+    assert ris.headers["content-type"] == "application/x-research-info-systems; charset=utf-8"
+    assert ris.headers["content-disposition"] == 'attachment; filename="muscle-spasm-references.ris"'
+    assert ris.headers[BUILD_HEADER]
+    assert ris.content.startswith(b"TY  - ") and ris.content.endswith(b"ER  - \r\n")
+    records = rispy.loads(ris.content.decode("utf-8"), newline="\r\n")
+    assert len(records) == 7
+    assert records[6]["authors"] == ["Chou, R.", "Peterson, K.", "Helfand, M."]
+    assert (records[6]["doi"], records[6]["accession_number"]) == ("10.1016/j.jpainsymman.2004.05.002", "15276195")
+
+    csl = httpx.get(url, params={"format": "csl-json"}, timeout=30)
+    assert csl.status_code == 200 and csl.headers["content-type"] == "application/vnd.citationstyles.csl+json"
+    assert csl.headers["content-disposition"] == 'attachment; filename="muscle-spasm-references.json"'
+    items = csl.json()
+    jsonschema.Draft7Validator(json.loads(CSL_SCHEMA.read_text(encoding="utf-8"))).validate(items)
+    assert [item["id"] for item in items] == [f"muscle-spasm/ref-{n}" for n in range(1, 8)]
+    assert items[1]["type"] == "report" and items[1]["author"] == [{"literal": "Roche Laboratories Inc."}]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "fragment"),
+    [
+        ("/v1/articles/hiccups/references", {"format": "ris"}, 404, "unknown article 'hiccups'"),
+        ("/v1/articles/muscle-spasm/references", {"format": "bibtex"}, 422, "'ris' or 'csl-json'"),
+        ("/v1/articles/muscle-spasm/references", {}, 422, '"loc":["query","format"]'),
+    ],
+)
+def test_the_export_refuses_an_unknown_article_or_format(
+    live_server: str, path: str, params: dict[str, str], status: int, fragment: str
+) -> None:
+    response = httpx.get(live_server + path, params=params, timeout=30)
+    assert response.status_code == status and fragment in response.text
+    assert response.headers["content-type"] == "application/json" and "content-disposition" not in response.headers
+
+
+def test_the_export_is_behind_the_api_key(built: tuple[Path, Path], answerer: Answerer) -> None:
+    app = create_app(ServiceSettings(index_dir=built[1], corpus_dir=built[0], api_key="s3cret"), answerer)
+    with TestClient(app) as guarded:
+        path = "/v1/articles/muscle-spasm/references?format=ris"
+        assert guarded.get(path).status_code == 401
+        assert guarded.get(path, headers={"X-API-Key": "s3cret"}).status_code == 200

@@ -44,3 +44,12 @@ def test_every_operation_keeps_its_contract(api_schema: Any, path: str, method: 
         case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
     fuzz()
+
+
+@pytest.mark.parametrize("export_format", ["ris", "csl-json"])
+def test_the_reference_export_matches_its_documented_response(api_schema: Any, export_format: str) -> None:
+    # Fuzzed article ids are never the bundled article's: its files are checked against the document here.
+    operation = api_schema["/v1/articles/{article_id}/references"]["GET"]
+    case = operation.Case(path_parameters={"article_id": "muscle-spasm"}, query={"format": export_format})
+    response = case.call_and_validate()
+    assert response.status_code == 200
