@@ -473,3 +473,28 @@ def test_a_link_to_a_passage_opens_its_source_with_the_passage_marked(browser: W
     assert marks_text(article) == in_article["text"]
     open_page(browser, live_server, f"?article={ARTICLE}&source={ARTICLE}&start=5&end=99999999")
     assert not browser.find_elements(By.TAG_NAME, "mark"), "offsets past the text mark nothing"
+
+
+def test_export_citations_saves_the_articles_references(browser: WebDriver, live_server: str) -> None:
+    set_width(browser, DESKTOP)
+    open_page(browser, live_server)
+    # The file the link saves, caught where the page hands it to the browser's download.
+    browser.execute_script(
+        "window.exported = []; const make = URL.createObjectURL;"
+        "URL.createObjectURL = (blob) => { window.exported.push(blob); return make(blob); };"
+        "const click = HTMLAnchorElement.prototype.click;"
+        "HTMLAnchorElement.prototype.click = function () { window.savedAs = this.download;"
+        " if (!this.download) click.call(this); };"
+    )
+    for link_id, name, start in (("export-ris", "muscle-spasm-references.ris", "TY  - "),
+                                 ("export-csl", "muscle-spasm-references.json", "[")):  # fmt: skip
+        browser.find_element(By.ID, link_id).click()
+        WebDriverWait(browser, 10).until(lambda b: b.execute_script("return window.exported.length") == 1)
+        text = browser.execute_async_script(
+            "const done = arguments[arguments.length - 1]; window.exported.pop().text().then(done);"
+        )
+        assert text.startswith(start) and browser.execute_script("return window.savedAs") == name
+        expected = httpx.get(f"{live_server}/v1/articles/{ARTICLE}/references",
+                             params={"format": "ris" if link_id == "export-ris" else "csl-json"}).text  # fmt: skip
+        assert text == expected
+    assert "Chou" in text and json.loads(text)[6]["PMID"] == "15276195"
