@@ -37,7 +37,7 @@ ReferenceKind = Literal[
     "guideline", "practice_guideline", "consensus_statement", "drug_label", "systematic_review", "meta_analysis",
     "rct", "randomized_controlled_trial", "observational_study", "cohort_study", "case_control_study",
     "cross_sectional_study", "review", "case_report", "case_series", "preclinical_study", "animal_study",
-    "in_vitro_study", "editorial", "expert_opinion", "unknown",
+    "in_vitro_study", "editorial", "expert_opinion", "retraction_notice", "unknown",
 ]  # fmt: skip
 REFERENCE_KINDS: tuple[ReferenceKind, ...] = get_args(ReferenceKind)
 
@@ -66,6 +66,13 @@ class Reference:
     url: str | None = None
     retracted: bool = False
     text_file: str | None = None  # relative to the article folder; None when only the article quotes it
+    retraction_notices: tuple[str, ...] = ()  # PMIDs of the notices that retracted it
+    retraction_of: tuple[str, ...] = ()  # a retraction notice's: PMIDs of the papers it retracts
+
+    @property
+    def never_evidence(self) -> bool:
+        """Retracted, or a retraction notice: its text is not indexed and citing it grants no tier."""
+        return self.retracted or self.kind == "retraction_notice"
 
 
 @dataclass(frozen=True)
@@ -181,6 +188,8 @@ KIND_TIERS: dict[ReferenceKind, Tier] = {
     "in_vitro_study": Tier.PRECLINICAL,
     "editorial": Tier.UNREFERENCED,
     "expert_opinion": Tier.UNREFERENCED,
+    # A notice says a paper is withdrawn; it says nothing about the clinical question.
+    "retraction_notice": Tier.UNREFERENCED,
     "unknown": Tier.UNREFERENCED,
 }
 
@@ -211,12 +220,15 @@ def is_reference_kind(value: str) -> TypeGuard[ReferenceKind]:
 
 def tier_for_kind(kind: ReferenceKind, publication_types: Iterable[str] = ()) -> Tier:
     """The tier of a reference. Raises KeyError for an unknown kind (the corpus loader reports it)."""
+    if kind == "retraction_notice":  # whatever types it carries, a notice is no evidence of any tier
+        return Tier.UNREFERENCED
     from_types = [PUBLICATION_TYPE_TIERS[t.lower()] for t in publication_types if t.lower() in PUBLICATION_TYPE_TIERS]
     return best_tier([KIND_TIERS[kind], *from_types])
 
 
 def tier_for_citations(citations: Iterable[int], references: Iterable[Reference]) -> Tier:
-    """Article text inherits the best tier among the references it cites; retracted ones count for nothing."""
+    """Article text inherits the best tier among the references it cites; retracted ones and retraction
+    notices count for nothing."""
     by_number = {r.number: r for r in references}
-    cited = [by_number[n] for n in citations if n in by_number and not by_number[n].retracted]
+    cited = [by_number[n] for n in citations if n in by_number and not by_number[n].never_evidence]
     return best_tier(r.tier for r in cited)
