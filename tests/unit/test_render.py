@@ -15,7 +15,9 @@ from followup.present.render import (
     format_answer,
     format_markdown,
     reference_links,
+    reference_to_contract,
 )
+from followup.serve.schemas import ReferenceOut
 
 TEXT = "Caused by electrolytes 1. Cramps (EAMCs) 4, 5"
 ARTICLE = Document(
@@ -250,3 +252,11 @@ def test_reference_links_quote_what_they_are_built_from() -> None:
     links = reference_links(ref)
     assert links["pubmed"] == "https://pubmed.ncbi.nlm.nih.gov/1%2F%22%3E%3Cscript%3E/"
     assert links["doi"] == "https://doi.org/10.1000/a%20b%3Fc%23d"
+
+
+def test_a_retracted_references_notices_reach_the_contract_and_its_schema() -> None:
+    ref = Reference(6, "T", "unknown", Tier.UNREFERENCED, retracted=True, retraction_notices=("20137807",))
+    contract = reference_to_contract("a", ref)
+    assert contract["retracted"] is True and contract["retraction_notices"] == ["20137807"]
+    assert ReferenceOut.model_validate(contract).retraction_notices == ["20137807"]
+    assert reference_to_contract("a", replace(ref, retracted=False, retraction_notices=()))["retraction_notices"] == []

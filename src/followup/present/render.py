@@ -96,6 +96,7 @@ def reference_to_contract(article_id: str, ref: Reference) -> dict[str, Any]:
         "url": ref.url,
         "links": reference_links(ref),
         "retracted": ref.retracted,
+        "retraction_notices": list(ref.retraction_notices),
     }
 
 

@@ -93,6 +93,7 @@ class ReferenceOut(BaseModel):
     url: str | None
     links: dict[str, str] = Field(description="pubmed, doi and dailymed addresses, where the identifiers are known")
     retracted: bool
+    retraction_notices: list[str] = Field(description="PMIDs of the notices that retracted it, as PubMed gives them")
 
 
 class AnswerOut(BaseModel):
