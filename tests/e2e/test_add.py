@@ -43,6 +43,8 @@ NOTICE = FIXTURES / "pubmed-lancet-2010-retraction-notice.xml"
 # Its best passage is in the retracted paper's abstract ("We identified associated gastrointestinal
 # disease and developmental regression in a group of previously normal children, ...").
 ABSTRACT_QUESTION = "Which intestinal abnormalities did the children with developmental regression have?"
+# Its best passage is the article's "Muscle spasms after spinal cord injury 6", citing only reference 6.
+CITING_QUESTION = "What causes muscle spasms after spinal cord injury?"
 
 
 def followup(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -91,9 +93,9 @@ def test_a_retracted_pubmed_reference_is_warned_about_and_never_cited(tmp_path: 
     built = followup("index", *where, "--index", str(index))
     assert built.returncode == 0, built.stderr
     requests = [
-        {"id": "control", "question": ABSTRACT_QUESTION, "article_id": "control"},
-        {"id": "retracted", "question": ABSTRACT_QUESTION, "article_id": "muscle-spasm"},
-        {"id": "library", "question": ABSTRACT_QUESTION},
+        {"id": f"{name}-{article}", "question": question, "article_id": article}
+        for name, question in (("abstract", ABSTRACT_QUESTION), ("citing", CITING_QUESTION))
+        for article in ("control", "muscle-spasm", None)
     ]
     asked = followup(
         "ask", "--jsonl", *where, "--index", str(index), stdin="".join(json.dumps(r) + "\n" for r in requests)
@@ -101,12 +103,22 @@ def test_a_retracted_pubmed_reference_is_warned_about_and_never_cited(tmp_path: 
     assert asked.returncode == 0, asked.stderr
     answers = {a["id"]: a for a in map(json.loads, asked.stdout.splitlines())}
 
-    control_answer = answers["control"]  # the same abstract, not retracted: it answers
-    assert control_answer["answered"] and control_answer["passages"][0]["source_id"] == "control/ref-6"
-    assert control_answer["passages"][0]["citations"] == [6]
-    assert "developmental regression" in control_answer["passages"][0]["text"]
-    for answer in (answers["retracted"], answers["library"]):
-        shown = [*answer["passages"], *(also for p in answer["passages"] for also in p["also_in"])]
-        assert not [p for p in shown if p["source_id"].startswith("muscle-spasm") and 6 in p["citations"]]
-        assert "muscle-spasm/ref-6" not in {p["source_id"] for p in shown}
-        assert not [r for r in answer["references"] if r["article_id"] == "muscle-spasm" and r["number"] in (6, 8)]
+    # The controls: the same abstract and the same article, the reference not retracted, answer from them.
+    control = answers["abstract-control"]
+    assert control["answered"] and control["passages"][0]["source_id"] == "control/ref-6"
+    assert control["passages"][0]["citations"] == [6]
+    assert "developmental regression" in control["passages"][0]["text"]
+    control = answers["citing-control"]
+    assert control["passages"][0]["source_id"] == "control" and control["passages"][0]["citations"] == [6]
+    assert control["passages"][0]["text"].startswith("Muscle spasms after spinal cord injury")
+    for name in ("abstract", "citing"):
+        scoped, library = answers[f"{name}-muscle-spasm"], answers[f"{name}-None"]
+        for answer in (scoped, library):
+            passages = answer["passages"]
+            assert not [p for p in passages if p["source_id"].startswith("muscle-spasm") and 6 in p["citations"]]
+            places = [*passages, *(also for p in passages for also in p["also_in"])]
+            assert "muscle-spasm/ref-6" not in {p["source_id"] for p in places}
+            assert not [r for r in answer["references"] if r["article_id"] == "muscle-spasm" and r["number"] in (6, 8)]
+        # Scoped to the article, not even as another place of a passage. (In the library the control
+        # article's identical sentence is a passage, and this one is listed as another place of it.)
+        assert not [also for p in scoped["passages"] for also in p["also_in"] if 6 in also["citations"]]
