@@ -178,7 +178,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     add.add_argument("--ref", nargs=2, action="append", default=[], metavar=("N", "FILE"),
                      help="attach FILE as reference N (repeatable)")  # fmt: skip
     add.add_argument("--retracted", type=int, action="append", default=[], metavar="N",
-                     help="mark reference N retracted: never ranked as evidence (repeatable)")  # fmt: skip
+                     help="mark reference N retracted: never ranked as evidence (repeatable; a PubMed "
+                          "file's own retraction is read from it)")  # fmt: skip
     add.add_argument("--corpus", type=Path, default=settings.corpus_dir,
                      help="corpus directory (default: %(default)s, or $FOLLOWUP_CORPUS)")  # fmt: skip
     add.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -262,6 +263,8 @@ def _add(args: argparse.Namespace) -> int:
         references.append(ReferenceFile(int(number), Path(file)))
     added = add_article(args.article_file, args.corpus, args.article_id, references, args.retracted)
     print(json.dumps(added_summary(added), ensure_ascii=False, indent=2) if args.json else format_added(added))
+    for warning in added.warnings:  # on stderr, so that they show when stdout is piped (as --json's is)
+        print(f"followup: warning: {warning}", file=sys.stderr)
     return 0
 
 

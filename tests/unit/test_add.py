@@ -23,6 +23,12 @@ SEED_FOLDER = ROOT / "corpus" / "muscle-spasm"
 PAGE = FIXTURES / "page-muscle-spasm.txt"  # the seed page as captured, byte for byte
 SPL = FIXTURES / "spl-valium-indications.xml"
 PUBMED = FIXTURES / "pubmed-chou-2004.xml"
+RETRACTED = FIXTURES / "pubmed-wakefield-1998-retracted.xml"  # PMID 9500320, retracted by PMID 20137807 (and 15016483)
+NOTICE = FIXTURES / "pubmed-lancet-2010-retraction-notice.xml"  # PMID 20137807
+RETRACTED_WARNING = (
+    "reference 6 (PMID 9500320) is retracted (retraction notices PMID 15016483, 20137807): "
+    "it will never be ranked as evidence"
+)
 
 STRUCTURED = """<?xml version="1.0"?>
 <PubmedArticleSet><PubmedArticle>
@@ -81,6 +87,7 @@ def test_pubmed_and_spl_references_come_in_with_their_records_and_sections(tmp_p
     assert by_number[7].tier is Tier.SYSTEMATIC_REVIEW and by_number[7].ids["pmid"] == "15276195"
     assert by_number[4].tier is Tier.RCT and by_number[4].authors == "Doe J"
     assert by_number[3].retracted
+    assert "reference 3 is retracted: it will never be ranked as evidence" in added.warnings
     sections = {d.reference_number: {b.section for b in d.blocks} for d in documents if d.reference_number}
     assert sections[2] == {("Indications and Usage",)}
     assert sections[7] == {("Abstract",)}
@@ -206,3 +213,109 @@ def test_the_command_line_adds_and_reports(tmp_path: Path, capsys: pytest.Captur
     assert "N must be a reference number" in capsys.readouterr().err
     assert main(["add", str(PAGE), "--corpus", str(corpus), "--ref", "2", str(FIXTURES / "spl-malformed.xml")]) == 1
     assert f"{FIXTURES / 'spl-malformed.xml'}: malformed XML at line" in capsys.readouterr().err
+
+
+def unretracted(tmp_path: Path) -> Path:
+    """The retracted paper's record as PubMed held it before the retraction: no "Retracted Publication"
+    type, no RetractionIn relation (its expression of concern kept)."""
+    text = RETRACTED.read_text(encoding="utf-8")
+    relations = text[
+        text.index('<CommentsCorrections RefType="RetractionIn">') : text.index(
+            '<CommentsCorrections RefType="ExpressionOfConcernIn">'
+        )
+    ]
+    kind = '<PublicationType UI="D016441">Retracted Publication</PublicationType>'
+    assert relations and kind in text
+    path = tmp_path / "wakefield-1998-before-the-retraction.xml"
+    path.write_text(text.replace(relations, "").replace(kind, ""), encoding="utf-8")
+    return path
+
+
+def test_a_retracted_pubmed_reference_is_marked_warned_and_never_indexed(tmp_path: Path) -> None:
+    added = add_article(PAGE, tmp_path / "corpus", "muscle-spasm", [ReferenceFile(6, RETRACTED)])
+    record = next(r for r in added.references if r["number"] == 6)
+    assert record["retracted"] is True and record["retraction_notices"] == ["15016483", "20137807"]
+    assert RETRACTED_WARNING in added.warnings
+    assert not any("still ranked" in w for w in added.warnings)  # its expression of concern is moot
+    article, documents = load_article(added.folder)
+    reference = article.reference(6)
+    assert reference is not None and reference.retracted
+    assert "muscle-spasm/ref-6" not in {d.id for d in documents}
+    assert (added.folder / record["text_file"]).is_file()  # the abstract is kept for the publisher to read
+
+
+def test_a_retraction_notice_is_recorded_and_retracts_the_reference_it_names(tmp_path: Path) -> None:
+    refs = [ReferenceFile(6, unretracted(tmp_path)), ReferenceFile(8, NOTICE)]
+    added = add_article(PAGE, tmp_path / "corpus", "muscle-spasm", refs)
+    records = {r["number"]: r for r in added.references}
+    assert records[8]["kind"] == "retraction_notice" and records[8]["retraction_of"] == ["9500320"]
+    assert records[8]["text_file"] is None  # PubMed has no abstract of it
+    assert records[6]["retracted"] is True and records[6]["retraction_notices"] == ["20137807"]
+    assert added.warnings[-2:] == (
+        "reference 6 (PMID 9500320) is retracted (retraction notice PMID 20137807): it will never be ranked as "
+        "evidence",
+        "reference 8 (PMID 20137807) is a retraction notice of PMID 9500320 (reference 6): recorded, never ranked "
+        "as evidence",
+    )
+    assert "--ref 8: the article never cites reference 8" in added.warnings  # and says nothing of indexing it
+    assert not any("still ranked" in w for w in added.warnings)
+    article, documents = load_article(added.folder)
+    notice = article.reference(8)
+    assert notice is not None and notice.kind == "retraction_notice"
+    assert {d.id for d in documents}.isdisjoint({"muscle-spasm/ref-6", "muscle-spasm/ref-8"})
+
+    alone = add_article(PAGE, tmp_path / "other", "muscle-spasm", [ReferenceFile(8, NOTICE)])
+    assert (
+        "reference 8 (PMID 20137807) is a retraction notice of PMID 9500320 (not a reference of this article): "
+        "recorded, never ranked as evidence"
+    ) in alone.warnings
+    assert not any(r.get("retracted") for r in alone.references)
+
+
+def test_an_update_keeps_or_gains_the_retraction_as_the_new_record_says(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEED_FOLDER, corpus / "muscle-spasm")
+    before = unretracted(tmp_path)
+    first = add_article(PAGE, corpus, "muscle-spasm", [ReferenceFile(6, before)])
+    assert not next(r for r in first.references if r["number"] == 6).get("retracted")
+    assert (
+        "reference 6 (PMID 9500320): PubMed lists an expression of concern (notice PMID 21971344); it is still "
+        "ranked as evidence (--retracted 6 excludes it)"
+    ) in first.warnings
+    gained = add_article(PAGE, corpus, "muscle-spasm", [ReferenceFile(6, RETRACTED)])
+    assert RETRACTED_WARNING in gained.warnings
+    kept = add_article(PAGE, corpus, "muscle-spasm", [ReferenceFile(6, before)])  # an older file: still retracted
+    record = next(r for r in kept.references if r["number"] == 6)
+    assert record["retracted"] is True and record["retraction_notices"] == ["15016483", "20137807"]
+    assert RETRACTED_WARNING in kept.warnings and not any("still ranked" in w for w in kept.warnings)
+    again = add_article(PAGE, corpus, "muscle-spasm")  # no file: the record stays as it is
+    assert next(r for r in again.references if r["number"] == 6) == record
+    by_flag = add_article(PAGE, corpus, "muscle-spasm", [ReferenceFile(7, PUBMED)], retracted=[7])
+    assert "reference 7 (PMID 15276195) is retracted: it will never be ranked as evidence" in by_flag.warnings
+    redone = add_article(PAGE, corpus, "muscle-spasm", [ReferenceFile(7, PUBMED)])  # without --retracted
+    assert next(r for r in redone.references if r["number"] == 7)["retracted"] is True
+
+
+def test_the_command_prints_retraction_warnings_on_stderr_and_in_its_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "add",
+        str(PAGE),
+        "--id",
+        "muscle-spasm",
+        "--corpus",
+        str(tmp_path / "corpus"),
+        "--ref",
+        "6",
+        str(RETRACTED),
+    ]
+    assert main([*argv, "--json"]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert RETRACTED_WARNING in result["warnings"]
+    assert f"followup: warning: {RETRACTED_WARNING}\n" in err
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "[6] unknown RETRACTED: Ileal-lymphoid-nodular hyperplasia" in out and "warning" not in out
+    assert f"followup: warning: {RETRACTED_WARNING}\n" in err

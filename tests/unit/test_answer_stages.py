@@ -104,6 +104,27 @@ def test_score_is_maxsim_and_uncited_text_is_never_quotable(library: tuple[Searc
     assert any(not c.quotable for c in pool), "the article's uncited stretching sentence"
 
 
+def test_text_citing_only_retracted_references_or_notices_is_never_quotable(
+    library: tuple[SearchIndex, BagOfWords],
+) -> None:
+    index, encoder = library
+    request = AskRequest("How much baclofen relieves spasticity?", article_id="cramps")
+    _, pool = assessed(library, request)
+    dose = next(c for c in pool if candidate_text(index, c).startswith("Baclofen 10 mg"))
+    assert dose.citations == (1,) and dose.quotable  # the guideline grounds it
+    article = index.articles["cramps"]
+    guideline, trial = article.references
+    for withdrawn in (replace(guideline, retracted=True), replace(guideline, kind="retraction_notice")):
+        changed = replace(index, articles={**index.articles, "cramps": replace(article, references=(withdrawn, trial))})
+        retrieval = search(QueryPlanner(changed, DEFAULT_RETRIEVAL).plan(request), encoder, changed, request,
+                           DEFAULT_RETRIEVAL)  # fmt: skip
+        pool = score(CandidateFinder(changed, DEFAULT_RETRIEVAL).gather(retrieval, 5), retrieval.query_tokens, changed)
+        dose = next(c for c in pool if candidate_text(changed, c).startswith("Baclofen 10 mg"))
+        assert dose.citations == (1,) and not dose.quotable and dose.tier is Tier.UNREFERENCED
+        both = next(c for c in pool if candidate_text(changed, c).startswith("Tizanidine"))
+        assert both.quotable  # cites the trial: grounded
+
+
 def test_a_published_study_grounds_its_own_findings_at_its_own_tier(library: tuple[SearchIndex, BagOfWords]) -> None:
     index = library[0]
     request = AskRequest("Did magnesium lower nocturnal cramps?", article_id="magnesium-trial")

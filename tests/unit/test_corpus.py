@@ -9,7 +9,7 @@ import pytest
 from followup.core.errors import CorpusError
 from followup.core.settings import ChunkingParams
 from followup.core.storage import corpus_fingerprint
-from followup.core.types import Tier
+from followup.core.types import Tier, tier_for_citations
 from followup.ingest.chunking import chunk_documents
 from followup.ingest.corpus import load_corpus
 
@@ -173,6 +173,16 @@ def _break(corpus_copy: Path, name: str, content: str | bytes) -> Path:
          '"publication": {"kind": "blog"}}', "(publication): unknown kind 'blog'"),
         ("article.json", '{"id": "muscle-spasm", "title": "t", "last_updated": "x", "text_file": "article.md", '
          '"publication": "a trial"}', "field 'publication' must be dict"),
+        ("references.json", '{"references": [{"number": 1, "kind": "review", "retraction_notices": "20137807"}]}',
+         "field 'retraction_notices' must be list, not str"),
+        ("references.json", '{"references": [{"number": 1, "kind": "review", "retraction_notices": ["2013-7807"]}]}',
+         "retraction_notices[0] '2013-7807' is not a PMID (digits)"),
+        ("references.json", '{"references": [{"number": 1, "kind": "retraction_notice", "retraction_of": [9500320]}]}',
+         "retraction_of[0] 9500320 is not a PMID (digits)"),
+        ("references.json", '{"references": [{"number": 1, "kind": "review", "retraction_of": ["9500320"]}]}',
+         "its kind must be 'retraction_notice', not 'review'"),
+        ("references.json", '{"references": [{"number": 1, "kind": "review", "retracted": false, '
+         '"retraction_notices": ["20137807"]}]}', "but retracted is false"),
     ],
 )  # fmt: skip
 def test_malformed_corpus_files_are_named_with_the_problem(
@@ -183,6 +193,24 @@ def test_malformed_corpus_files_are_named_with_the_problem(
         load_corpus(corpus_copy)
     assert str(path) in str(error.value)
     assert message in str(error.value)
+
+
+def test_retracted_references_and_retraction_notices_are_kept_but_never_indexed(corpus_copy: Path) -> None:
+    path = corpus_copy / "muscle-spasm" / "references.json"
+    data = json.loads(path.read_text())
+    records = {r["number"]: r for r in data["references"]}
+    records[6]["retraction_notices"] = ["20137807"]  # no "retracted": a notice says it
+    records[5] |= {"kind": "retraction_notice", "retraction_of": [records[6]["ids"]["pmid"]]}
+    path.write_text(json.dumps(data))
+    corpus = load_corpus(corpus_copy)
+    references = {r.number: r for r in corpus.articles[0].references}
+    assert references[6].retracted and references[6].retraction_notices == ("20137807",)
+    assert references[5].kind == "retraction_notice" and references[5].retraction_of == ("37949656",)
+    assert references[5].tier is Tier.UNREFERENCED and not references[5].retracted
+    assert references[7].retraction_notices == () and references[7].retraction_of == ()  # the defaults
+    assert [d.id for d in corpus.documents] == ["muscle-spasm", "muscle-spasm/ref-2", "muscle-spasm/ref-7"]
+    assert tier_for_citations((5, 6), corpus.articles[0].references) is Tier.UNREFERENCED
+    assert tier_for_citations((5, 6, 7), corpus.articles[0].references) is Tier.SYSTEMATIC_REVIEW
 
 
 def test_an_id_ending_in_a_newline_is_refused(corpus_copy: Path) -> None:

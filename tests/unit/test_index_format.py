@@ -12,6 +12,7 @@ import pytest
 from followup.core.errors import IndexProblem
 from followup.core.settings import DEFAULT_CHUNKING
 from followup.core.storage import corpus_fingerprint, fingerprint
+from followup.core.types import Reference, Tier
 from followup.core.words import tokenize
 from followup.embed.chunk_embeddings import ChunkText
 from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens, TokenEmbedding
@@ -20,7 +21,15 @@ from followup.index.dense import DenseIndex
 from followup.index.digests import BlockCheck, block_record
 from followup.index.incremental import Previous, known_initials
 from followup.index.layout import INITIALS_FILE, BuildLocation
-from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles, write_records
+from followup.index.records import (
+    ArticleChunks,
+    ChunkTable,
+    DocumentTable,
+    read_articles,
+    reference_from_dict,
+    reference_to_dict,
+    write_records,
+)
 from followup.index.segments import (
     READ_BY_ROWS,
     Segment,
@@ -48,6 +57,15 @@ def test_records_read_back_equal_to_what_was_written(tmp_path: Path, corpus_dir:
         table[len(chunks)]
     by_article = ArticleChunks(tmp_path, list(articles))
     assert by_article["muscle-spasm"].tolist() == [c.id for c in chunks]
+
+
+def test_reference_records_keep_their_retraction_and_older_records_load_without_it() -> None:
+    retracted = Reference(7, "t", "review", Tier.REVIEW, retracted=True, retraction_notices=("20137807",))
+    notice = Reference(8, "n", "retraction_notice", Tier.UNREFERENCED, retraction_of=("9500320",))
+    for ref in (retracted, notice):
+        assert reference_from_dict(json.loads(json.dumps(reference_to_dict(ref)))) == ref
+    older = {k: v for k, v in reference_to_dict(retracted).items() if not k.startswith("retraction_")}
+    assert reference_from_dict(older) == Reference(7, "t", "review", Tier.REVIEW, retracted=True)
 
 
 def test_saved_postings_score_exactly_as_built(tmp_path: Path) -> None:

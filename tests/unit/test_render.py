@@ -20,8 +20,10 @@ from followup.present.render import (
     format_markdown,
     markdown_answer,
     reference_links,
+    reference_to_contract,
 )
 from followup.serve.chat import citation_annotations, source_address
+from followup.serve.schemas import ReferenceOut
 
 TEXT = "Caused by electrolytes 1. Cramps (EAMCs) 4, 5"
 ARTICLE = Document(
@@ -305,3 +307,11 @@ def test_chat_citations_point_at_the_source() -> None:
         "url_citation": {"start_index": spans[0].start, "end_index": spans[0].end,
                          "url": address(in_article), "title": "This article · Research"},
     }  # fmt: skip
+
+
+def test_a_retracted_references_notices_reach_the_contract_and_its_schema() -> None:
+    ref = Reference(6, "T", "unknown", Tier.UNREFERENCED, retracted=True, retraction_notices=("20137807",))
+    contract = reference_to_contract("a", ref)
+    assert contract["retracted"] is True and contract["retraction_notices"] == ["20137807"]
+    assert ReferenceOut.model_validate(contract).retraction_notices == ["20137807"]
+    assert reference_to_contract("a", replace(ref, retracted=False, retraction_notices=()))["retraction_notices"] == []

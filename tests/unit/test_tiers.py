@@ -31,6 +31,7 @@ def test_tier_ranks_follow_design_order() -> None:
         ("systematic_review", Tier.SYSTEMATIC_REVIEW),
         ("review", Tier.REVIEW),
         ("preclinical_study", Tier.PRECLINICAL),
+        ("retraction_notice", Tier.UNREFERENCED),
         ("unknown", Tier.UNREFERENCED),
     ],
 )
@@ -59,3 +60,11 @@ def test_article_text_inherits_best_cited_tier() -> None:
 def test_retracted_references_grant_no_tier() -> None:
     refs = [ref(1, Tier.GUIDELINE, retracted=True), ref(2, Tier.REVIEW)]
     assert tier_for_citations((1, 2), refs) == Tier.REVIEW
+
+
+def test_a_retraction_notice_grants_no_tier_whatever_its_publication_types() -> None:
+    # A notice retracting a guideline may carry the guideline's type: it is still no guideline.
+    assert tier_for_kind("retraction_notice", ["Retraction Notice", "Practice Guideline"]) is Tier.UNREFERENCED
+    notice = Reference(3, "Retraction: a guideline", "retraction_notice", Tier.GUIDELINE, retraction_of=("1",))
+    assert notice.never_evidence  # and a record built by hand with a tier counts for nothing either
+    assert tier_for_citations((3, 2), [notice, ref(2, Tier.REVIEW)]) == Tier.REVIEW

@@ -256,13 +256,19 @@ class CandidateFinder:
 def score(pool: Sequence[Candidate], query_tokens: np.ndarray, index: SearchIndex) -> list[Candidate]:
     """Each candidate's answer score (MaxSim), and whether it may be shown: article text that cites
     nothing is never evidence (its statement reaches the answer through the cited sentence it restates,
-    or not at all), unless the article is a published study that grounds it (CandidateFinder._own); a
-    sentence announcing a list ("... can be complex and involve:") says nothing alone."""
+    or not at all), unless the article is a published study that grounds it (CandidateFinder._own), and
+    neither is text that cites only retracted references or retraction notices; a sentence announcing a
+    list ("... can be complex and involve:") says nothing alone."""
     tokens = [index.embeddings.passage_tokens(c.chunk, c.start, c.end) for c in pool]
     return [
-        replace(c, score=s, quotable=bool(c.citations) and not candidate_text(index, c).rstrip().endswith(":"))
+        replace(c, score=s, quotable=_grounded(index, c) and not candidate_text(index, c).rstrip().endswith(":"))
         for c, s in zip(pool, maxsims(query_tokens, tokens), strict=True)
     ]
+
+
+def _grounded(index: SearchIndex, candidate: Candidate) -> bool:
+    article = index.articles[candidate.chunk.article_id]
+    return any((ref := article.reference(n)) is None or not ref.never_evidence for n in candidate.citations)
 
 
 def gate(retrieval: Retrieval, pool: list[Candidate], index: SearchIndex, seen: Collection[Place]) -> Assessment:

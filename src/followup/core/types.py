@@ -37,7 +37,7 @@ ReferenceKind = Literal[
     "guideline", "practice_guideline", "consensus_statement", "drug_label", "systematic_review", "meta_analysis",
     "rct", "randomized_controlled_trial", "observational_study", "cohort_study", "case_control_study",
     "cross_sectional_study", "review", "case_report", "case_series", "preclinical_study", "animal_study",
-    "in_vitro_study", "editorial", "expert_opinion", "unknown",
+    "in_vitro_study", "editorial", "expert_opinion", "retraction_notice", "unknown",
 ]  # fmt: skip
 REFERENCE_KINDS: tuple[ReferenceKind, ...] = get_args(ReferenceKind)
 
@@ -66,6 +66,13 @@ class Reference:
     url: str | None = None
     retracted: bool = False
     text_file: str | None = None  # relative to the article folder; None when only the article quotes it
+    retraction_notices: tuple[str, ...] = ()  # PMIDs of the notices that retracted it
+    retraction_of: tuple[str, ...] = ()  # a retraction notice's: PMIDs of the papers it retracts
+
+    @property
+    def never_evidence(self) -> bool:
+        """Retracted, or a retraction notice: its text is not indexed and citing it grants no tier."""
+        return self.retracted or self.kind == "retraction_notice"
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,7 @@ class EvidenceFilter:
     """The evidence a clinician asks for: only some tiers ("guidelines and systematic reviews"), only
     what was published since a year. A passage passes when a reference it cites does (article text
     keeps the tier and year of what it cites); a reference of unknown year fails a `since`: it cannot
-    be shown to be recent. Retracted references pass nothing. The default passes everything."""
+    be shown to be recent. Retracted references and retraction notices pass nothing. The default passes everything."""
 
     tiers: frozenset[Tier] | None = None  # None: every tier
     since: int | None = None  # a year, inclusive; None: any year
@@ -166,7 +173,7 @@ class EvidenceFilter:
         return self.tiers is not None or self.since is not None
 
     def admits(self, ref: Reference) -> bool:
-        if ref.retracted or (self.tiers is not None and ref.tier not in self.tiers):
+        if ref.never_evidence or (self.tiers is not None and ref.tier not in self.tiers):
             return False
         return self.since is None or (ref.year is not None and ref.year >= self.since)
 
@@ -210,6 +217,8 @@ KIND_TIERS: dict[ReferenceKind, Tier] = {
     "in_vitro_study": Tier.PRECLINICAL,
     "editorial": Tier.UNREFERENCED,
     "expert_opinion": Tier.UNREFERENCED,
+    # A notice says a paper is withdrawn; it says nothing about the clinical question.
+    "retraction_notice": Tier.UNREFERENCED,
     "unknown": Tier.UNREFERENCED,
 }
 
@@ -240,6 +249,8 @@ def is_reference_kind(value: str) -> TypeGuard[ReferenceKind]:
 
 def tier_for_kind(kind: ReferenceKind, publication_types: Iterable[str] = ()) -> Tier:
     """The tier of a reference. Raises KeyError for an unknown kind (the corpus loader reports it)."""
+    if kind == "retraction_notice":  # whatever types it carries, a notice is no evidence of any tier
+        return Tier.UNREFERENCED
     from_types = [PUBLICATION_TYPE_TIERS[t.lower()] for t in publication_types if t.lower() in PUBLICATION_TYPE_TIERS]
     return best_tier([KIND_TIERS[kind], *from_types])
 
@@ -247,8 +258,8 @@ def tier_for_kind(kind: ReferenceKind, publication_types: Iterable[str] = ()) ->
 def tier_for_citations(
     citations: Iterable[int], references: Iterable[Reference], evidence: EvidenceFilter = NO_FILTER
 ) -> Tier:
-    """Article text inherits the best tier among the references it cites; retracted ones count for
-    nothing, nor, under a filter, those it does not admit."""
+    """Article text inherits the best tier among the references it cites; retracted ones and retraction
+    notices count for nothing, nor, under a filter, those it does not admit."""
     by_number = {r.number: r for r in references}
-    cited = [by_number[n] for n in citations if n in by_number and not by_number[n].retracted]
+    cited = [by_number[n] for n in citations if n in by_number and not by_number[n].never_evidence]
     return best_tier(r.tier for r in cited if evidence.admits(r))

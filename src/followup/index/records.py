@@ -62,7 +62,11 @@ def reference_to_dict(ref: Reference) -> dict[str, Any]:
 
 
 def reference_from_dict(d: dict[str, Any]) -> Reference:
-    return Reference(**{**d, "tier": Tier(d["tier"])})
+    # JSON has no tuples; a build written before a field existed lacks it, and gets its default.
+    lists: dict[str, tuple[str, ...]] = {
+        name: tuple(d[name]) for name in ("retraction_notices", "retraction_of") if name in d
+    }
+    return Reference(**{**d, "tier": Tier(d["tier"]), **lists})
 
 
 def article_to_dict(article: Article) -> dict[str, Any]:

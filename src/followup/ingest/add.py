@@ -159,6 +159,7 @@ def added_summary(added: AddedArticle) -> dict[str, Any]:
 
 
 def format_added(added: AddedArticle) -> str:
+    """What was written, for stdout; the warnings are the caller's to print (the command puts them on stderr)."""
     lines = [
         f"{'created' if added.created else 'updated'} {added.folder}: {added.sections} sections, "
         f"{added.blocks} paragraphs and bullets, {added.citations} citations",
@@ -174,6 +175,5 @@ def format_added(added: AddedArticle) -> str:
         text = "text" if record.get("text_file") else "no text"
         title = record.get("title") or "(untitled)"
         lines.append(f"  [{record['number']}] {record['kind']}{flags}: {title} ({text}){source}")
-    lines += [f"warning: {w}" for w in added.warnings]
     lines.append("next: followup index (a running server picks the new build up)")
     return "\n".join(lines)

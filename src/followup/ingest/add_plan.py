@@ -13,6 +13,11 @@ How a reference gets its record, in order:
    would put one source's title and tier on another's words.
 4. A number the article cites with no record gets an "unknown" one (unreferenced tier), so the
    citation still counts and says what is missing.
+
+Retractions: a record is retracted when its PubMed file says so, when `--retracted N` says so, or
+when a retraction notice among the references names its PMID; once retracted it stays retracted
+(a new file for it keeps the flag and the notices it had). Every retracted reference and every
+notice is named in a warning: neither is ever ranked as evidence.
 """
 
 from __future__ import annotations
@@ -69,8 +74,6 @@ def plan_folder(
     attached = {}
     for number, reference in sorted(imported.items()):
         attached[_attach(files, records, number, reference)] = reference
-        if number not in page.cited:
-            warnings.append(f"--ref {number}: the article never cites reference {number}; its text is indexed anyway")
     for listed in page.numbered:
         record = records.setdefault(listed["number"], {"number": listed["number"], "text_file": None})
         for key, value in listed.items():
@@ -86,6 +89,18 @@ def plan_folder(
         if number not in records:
             raise CorpusError(page_file, f"--retracted {number}: the article has no reference {number}")
         records[number]["retracted"] = True
+    _mark_retracted_by_notices(records)
+    for number, reference in sorted(imported.items()):
+        if number not in page.cited:
+            indexed = "" if _never_evidence(records[number]) or not reference.text else "; its text is indexed anyway"
+            warnings.append(f"--ref {number}: the article never cites reference {number}{indexed}")
+        if not records[number].get("retracted"):
+            warnings += [
+                f"reference {number}{_named(records[number])}: PubMed lists {concern}; it is still ranked as "
+                f"evidence (--retracted {number} excludes it)"
+                for concern in reference.concerns
+            ]
+    warnings += _retraction_warnings(records)
 
     references = dict(old_references)
     references["references"] = [records[n] for n in sorted(records)]
@@ -124,12 +139,76 @@ def _attach(files: dict[str, bytes], records: dict[int, dict[str, Any]], number:
     if ref.format == "text":
         record = old or {"number": number, "kind": "unknown"}
     else:
-        record = {"number": number, **ref.fields} | ({"retracted": True} if old.get("retracted") else {})
+        record = {"number": number, **ref.fields} | _kept_retraction(old, ref.fields)
     record["text_file"] = name if ref.text else None
     if ref.text:
         files[name] = ref.text.encode()
     records[number] = record
     return name
+
+
+def _kept_retraction(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """A retraction is never undone: the old record's flag and notices stay when a new file replaces it."""
+    if not old.get("retracted"):
+        return {}
+    notices = _union(new.get("retraction_notices") or [], old.get("retraction_notices") or [])
+    return {"retracted": True} | ({"retraction_notices": notices} if notices else {})
+
+
+def _mark_retracted_by_notices(records: Mapping[int, dict[str, Any]]) -> None:
+    """A retraction notice naming the PMID of another of the article's references retracts it."""
+    by_pmid = {str(r["ids"]["pmid"]): r for r in records.values() if (r.get("ids") or {}).get("pmid")}
+    for notice in records.values():
+        if notice.get("kind") != "retraction_notice":
+            continue
+        own = (notice.get("ids") or {}).get("pmid")
+        for pmid in notice.get("retraction_of") or []:
+            paper = by_pmid.get(str(pmid))
+            if paper is None or paper is notice:
+                continue
+            paper["retracted"] = True
+            if own:
+                paper["retraction_notices"] = _union(paper.get("retraction_notices") or [], [str(own)])
+
+
+def _retraction_warnings(records: Mapping[int, Mapping[str, Any]]) -> list[str]:
+    warnings = []
+    for number, record in sorted(records.items()):
+        if record.get("retracted"):
+            notices = record.get("retraction_notices") or []
+            said = f" (retraction notice{'s' if len(notices) > 1 else ''} PMID {', '.join(notices)})" if notices else ""
+            warnings.append(
+                f"reference {number}{_named(record)} is retracted{said}: it will never be ranked as evidence"
+            )
+        if record.get("kind") == "retraction_notice":
+            papers = [_paper(records, str(pmid)) for pmid in record.get("retraction_of") or []]
+            of = f" of {', '.join(papers)}" if papers else ""
+            warnings.append(
+                f"reference {number}{_named(record)} is a retraction notice{of}: recorded, never ranked as evidence"
+            )
+    return warnings
+
+
+def _paper(records: Mapping[int, Mapping[str, Any]], pmid: str) -> str:
+    """A retracted paper's PMID and where it is among the article's references."""
+    number = next((n for n, r in records.items() if str((r.get("ids") or {}).get("pmid")) == pmid), None)
+    return f"PMID {pmid} ({'reference ' + str(number) if number is not None else 'not a reference of this article'})"
+
+
+def _named(record: Mapping[str, Any]) -> str:
+    """How a warning names a reference beside its number: its PMID, else its title."""
+    pmid = (record.get("ids") or {}).get("pmid")
+    if pmid:
+        return f" (PMID {pmid})"
+    return f" ({record['title']!r})" if record.get("title") else ""
+
+
+def _never_evidence(record: Mapping[str, Any]) -> bool:
+    return bool(record.get("retracted")) or record.get("kind") == "retraction_notice"
+
+
+def _union(first: list[str], then: list[str]) -> list[str]:
+    return first + [x for x in then if x not in first]
 
 
 def _provenance(

@@ -21,7 +21,7 @@ from followup.core.types import (
     tier_for_kind,
 )
 from followup.ingest.citations import document_markers
-from followup.ingest.identifiers import reference_problems
+from followup.ingest.identifiers import pmids_problems, reference_problems
 from followup.ingest.structure import markdown_blocks, plain_blocks
 
 REFERENCES_FILE = "references.json"
@@ -82,9 +82,9 @@ def load_article(folder: Path) -> tuple[Article, list[Document]]:
         references=tuple(references),
     )
     docs = [Document(article_id, article_id, title, text, tuple(blocks), None, markers)]
-    # Retracted references are never indexed as evidence.
+    # Retracted references and retraction notices are never indexed as evidence.
     for ref in references:
-        if ref.text_file is None or ref.retracted:
+        if ref.text_file is None or ref.never_evidence:
             continue
         path = folder / ref.text_file
         ref_text = read_text(path)
@@ -125,9 +125,18 @@ def _reference(record: dict[str, Any], where: str) -> Reference:
         raise CorpusError(where, f"unknown kind {kind!r}; use one of: {', '.join(KIND_TIERS)}")
     ids = {str(k): str(v) for k, v in (_optional(record, "ids", dict, where) or {}).items()}
     url = _optional(record, "url", str, where)
+    notices = _optional(record, "retraction_notices", list, where) or []
+    retraction_of = _optional(record, "retraction_of", list, where) or []
     problems = reference_problems(url, ids)
+    problems += pmids_problems("retraction_notices", notices) + pmids_problems("retraction_of", retraction_of)
     if problems:
         raise CorpusError(where, "; ".join(problems))
+    if notices and record.get("retracted") is False:
+        raise CorpusError(where, "retraction_notices names the notices that retracted it, but retracted is false")
+    if retraction_of and kind != "retraction_notice":
+        raise CorpusError(
+            where, f"retraction_of is a retraction notice's: its kind must be 'retraction_notice', not {kind!r}"
+        )
     return Reference(
         number=_field(record, "number", int, where),
         title=_optional(record, "title", str, where),
@@ -138,8 +147,10 @@ def _reference(record: dict[str, Any], where: str) -> Reference:
         year=_optional(record, "year", int, where),
         ids=ids,
         url=url,
-        retracted=bool(record.get("retracted", False)),
+        retracted=bool(record.get("retracted", False)) or bool(notices),
         text_file=_optional(record, "text_file", str, where),
+        retraction_notices=tuple(notices),
+        retraction_of=tuple(retraction_of),
     )
 
 

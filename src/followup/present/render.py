@@ -128,6 +128,7 @@ def reference_to_contract(article_id: str, ref: Reference) -> dict[str, Any]:
         "url": ref.url,
         "links": reference_links(ref),
         "retracted": ref.retracted,
+        "retraction_notices": list(ref.retraction_notices),
     }
 
 

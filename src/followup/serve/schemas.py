@@ -113,6 +113,7 @@ class ReferenceOut(BaseModel):
     url: str | None
     links: dict[str, str] = Field(description="pubmed, doi and dailymed addresses, where the identifiers are known")
     retracted: bool
+    retraction_notices: list[str] = Field(description="PMIDs of the notices that retracted it, as PubMed gives them")
 
 
 class FilterOut(BaseModel):

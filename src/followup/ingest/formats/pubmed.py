@@ -4,6 +4,13 @@ Each `PubmedArticle` gives a references.json record (title, authors, journal, ye
 publication types, a kind from the best-tiered of them) and its abstract as Markdown, the structured
 abstract's labels (BACKGROUND, METHODS, RESULTS, CONCLUSIONS) kept as sections, so a passage's
 breadcrumb says "Abstract > RESULTS". Text is taken as PubMed gives it, inline markup flattened.
+
+PubMed says a paper is retracted twice over: the publication type "Retracted Publication" and a
+`CommentsCorrections RefType="RetractionIn"` naming the notice's PMID; either one marks the record
+retracted. A notice says it of itself: the type "Retraction Notice" ("Retraction of Publication"
+before NLM renamed it) and `RefType="RetractionOf"` naming the paper it retracts. An expression of
+concern or a partial retraction withdraws nothing whole: the record stays evidence, with a concern
+for `followup add` to warn about. An erratum corrects the record PubMed gives, so it is not read.
 """
 
 from __future__ import annotations
@@ -29,12 +36,20 @@ _KIND_OF_TYPE = {
 }  # fmt: skip
 
 
+RETRACTED_TYPE = "retracted publication"
+NOTICE_TYPES = frozenset({"retraction notice", "retraction of publication"})
+# Relations that withdraw nothing whole, worth a look before the paper is quoted.
+_CONCERNS = {"ExpressionOfConcernIn": "an expression of concern", "PartialRetractionIn": "a partial retraction"}
+
+
 @dataclass(frozen=True)
 class PubmedRecord:
-    """One article: its references.json fields (no number or text_file yet) and its abstract as Markdown."""
+    """One article: its references.json fields (no number or text_file yet), its abstract as Markdown,
+    and what PubMed says against it short of a retraction ("an expression of concern (notice PMID 1)")."""
 
     fields: dict[str, Any]
     abstract: str  # "" when PubMed has no abstract
+    concerns: tuple[str, ...] = ()
 
 
 def read_pubmed(path: Path) -> list[PubmedRecord]:
@@ -64,17 +79,46 @@ def _record(path: Path, n: int, article: ET.Element) -> PubmedRecord:
         kind = found.get("IdType", "")
         if kind in ("doi", "pmc") and _text(found):
             ids["doi" if kind == "doi" else "pmcid"] = _text(found)
+    related = _related(citation)
+    lowered = {t.lower() for t in types}
+    notice = bool(related.get("RetractionOf")) or bool(lowered & NOTICE_TYPES)
     fields: dict[str, Any] = {
         "title": title,
         "authors": _authors(body),
         "journal": _text(body.find("Journal/Title")) or None,
         "year": _year(body),
-        "kind": _kind(types),
+        "kind": "retraction_notice" if notice else _kind(types),
         "publication_types": types,
         "ids": ids,
         "url": f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/",
+        "retracted": True if related.get("RetractionIn") or RETRACTED_TYPE in lowered else None,
+        "retraction_notices": related.get("RetractionIn"),
+        "retraction_of": related.get("RetractionOf"),
     }
-    return PubmedRecord({k: v for k, v in fields.items() if v not in (None, "", [])}, _abstract(body))
+    concerns = () if fields["retracted"] else tuple(_concerns(related))
+    return PubmedRecord({k: v for k, v in fields.items() if v not in (None, "", [])}, _abstract(body), concerns)
+
+
+def _related(citation: ET.Element) -> dict[str, list[str]]:
+    """The PMIDs each kind of comment or correction names ("RetractionIn" -> the notices' PMIDs), in
+    the record's order, once each; a relation PubMed gives without a PMID names none."""
+    related: dict[str, list[str]] = {}
+    for relation in citation.findall("CommentsCorrectionsList/CommentsCorrections"):
+        pmids = related.setdefault(relation.get("RefType", ""), [])
+        pmid = _text(relation.find("PMID"))
+        if pmid and pmid not in pmids:
+            pmids.append(pmid)
+    return related
+
+
+def _concerns(related: dict[str, list[str]]) -> list[str]:
+    concerns = []
+    for ref_type, what in _CONCERNS.items():
+        if ref_type in related:
+            pmids = related[ref_type]
+            notices = f" (notice PMID {', '.join(pmids)})" if pmids else ""
+            concerns.append(f"{what}{notices}")
+    return concerns
 
 
 def _text(element: ET.Element | None) -> str:

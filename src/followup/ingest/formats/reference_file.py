@@ -24,6 +24,7 @@ class ImportedReference:
     text: str  # "" when the record has no text (a PubMed record without an abstract)
     file_name: str  # its name under references/, without the "N-" prefix
     source: SourceFile
+    concerns: tuple[str, ...] = ()  # what the record says against it short of a retraction, for a warning
 
 
 def reference_format(path: Path, text: str) -> ReferenceFormat:
@@ -54,7 +55,7 @@ def read_reference_file(path: Path) -> ImportedReference:
         parts = (_slug(first_author) or f"pmid{fields['ids']['pmid']}", str(fields.get("year") or ""), "abstract")
         name = "-".join(p for p in parts if p)
         source = SourceFile.of(path, text, f"PubMed XML, PMID {fields['ids']['pmid']}")
-        return ImportedReference("pubmed", fields, records[0].abstract, f"{name}.md", source)
+        return ImportedReference("pubmed", fields, records[0].abstract, f"{name}.md", source, records[0].concerns)
     if kind == "spl":
         label = read_spl(path)
         source = SourceFile.of(path, text, f"DailyMed SPL XML, set id {label.fields['ids'].get('dailymed_setid', '?')}")
