@@ -58,6 +58,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+_COLUMNS = ("id", "created_at", "question", "history", "article_id", "build", "text_build", "source_id",
+            "start_offset", "end_offset", "text", "verdict", "comment")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def add_report(path: Path, report: FeedbackReport, now: datetime | None = None) 
             # One statement in autocommit mode: its own transaction, durable when execute returns.
             cursor = connection.execute(f"INSERT INTO reports ({', '.join(_COLUMNS[1:])}) VALUES "
                                         f"({', '.join('?' * len(row))})", row)  # fmt: skip
-            if cursor.lastrowid is None:  # pragma: no cover - sqlite always gives the row's id
+            if cursor.lastrowid is None:  # never for an insert into a rowid table; typed as optional
                 raise sqlite3.DatabaseError("no row id for the insert")
             return StoredReport(cursor.lastrowid, created, report)
     except (sqlite3.Error, OSError) as e:
@@ -131,10 +133,6 @@ def read_reports(path: Path) -> list[StoredReport]:
         return [_stored(row) for row in rows]
     except (sqlite3.Error, OSError, ValueError) as e:
         raise FeedbackStoreError(path, f"cannot read the reports ({e})") from None
-
-
-_COLUMNS = ("id", "created_at", "question", "history", "article_id", "build", "text_build", "source_id",
-            "start_offset", "end_offset", "text", "verdict", "comment")  # fmt: skip
 
 
 def _stored(row: sqlite3.Row) -> StoredReport:
