@@ -191,6 +191,28 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
     articles = commands.add_parser("articles", help="list the indexed articles and their references")
     articles.add_argument("--index", type=Path, default=settings.index_dir, help=INDEX_HELP)
+
+    feedback = commands.add_parser("feedback", help="clinicians' feedback on passages (POST /v1/feedback)")
+    actions = feedback.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = actions.add_parser(
+        "export",
+        help="write the feedback as a graded suite for `followup eval`",
+        description="Write the reports as a graded suite (JSONL): one item per question asked, each passage "
+        "graded by its verdicts (answers 2, relevant 1; not_relevant and wrong listed under flagged). Several "
+        "verdicts on one passage: the most cautious wins. A summary goes to stderr.",
+    )
+    export.add_argument(
+        "--db",
+        type=Path,
+        default=settings.feedback_db,
+        metavar="PATH",
+        help="the feedback file (default: $FOLLOWUP_FEEDBACK_DB, else INDEX/feedback.sqlite3)",
+    )
+    export.add_argument("--index", type=Path, default=settings.index_dir, help=INDEX_HELP)
+    export.add_argument("--output", default="-", metavar="FILE", help="the suite file, written whole or not at "
+                        "all; - for stdout (default: %(default)s)")  # fmt: skip
+    export.add_argument("--split", choices=("dev", "test"), default="test",
+                        help="the split of every item (default: %(default)s, what `followup eval` runs)")  # fmt: skip
     return parser
 
 
@@ -224,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _verify(args)
         if args.command == "add":
             return _add(args)
+        if args.command == "feedback":
+            return _feedback_export(args)
         return _articles(args)
     except FollowupError as e:
         print(f"followup: error: {e}", file=sys.stderr)
@@ -394,6 +418,35 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _feedback_export(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from followup.core.feedback import default_feedback_db, read_reports
+    from followup.core.storage import atomic_path
+    from followup.evaluate.feedback_suite import feedback_suite, suite_lines
+
+    db = args.db or default_feedback_db(args.index)
+    suite = feedback_suite(read_reports(db), args.split)
+    lines = suite_lines(suite)
+    if args.output == "-":
+        sys.stdout.write(lines)
+        where = "stdout"
+    else:
+        output = Path(args.output)
+        try:
+            with atomic_path(output) as partial:
+                partial.write_text(lines, encoding="utf-8")
+        except OSError as e:
+            raise FollowupError(f"{output}: cannot write the suite ({e.strerror or e})") from None
+        where = f"{output} (run it: followup eval {output} --split {args.split})"
+    verdicts = Counter(e["verdict"] for row in suite.rows for e in (*row["grades"], *row["flagged"]))
+    counts = ", ".join(f"{verdicts[v]} {v}" for v in ("answers", "relevant", "not_relevant", "wrong"))
+    print(f"followup: {suite.reports} report(s) in {db} -> {len(suite.rows)} item(s), {suite.passages} passage(s) "
+          f"({counts}); {suite.conflicts} passage(s) with conflicting verdicts, the most cautious kept; "
+          f"written to {where}", file=sys.stderr)  # fmt: skip
+    return 0
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import logging
 
@@ -416,6 +469,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         cors_origins=tuple(o.strip() for o in [*args.cors_origin, *settings.cors_origins]),
         api_key=settings.api_key,
         reload_interval=args.reload_interval,
+        feedback_db=settings.feedback_db,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     live = live_index(service)

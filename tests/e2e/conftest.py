@@ -82,3 +82,17 @@ def live_server(built: tuple[Path, Path], answerer: Answerer) -> Iterator[str]:
     app = create_app(ServiceSettings(index_dir=built[1], corpus_dir=built[0]), answerer)
     with serving(app) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def feedback_server(
+    built: tuple[Path, Path], answerer: Answerer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    """(address, feedback file): the real service as `live_server`, its feedback stored in a file of the
+    module's own (not beside the session's index)."""
+    from followup.serve.app import ServiceSettings, create_app
+
+    database = tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"
+    settings = ServiceSettings(index_dir=built[1], corpus_dir=built[0], feedback_db=database)
+    with serving(create_app(settings, answerer)) as url:
+        yield url, database

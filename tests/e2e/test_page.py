@@ -6,7 +6,9 @@ import base64
 import json
 import os
 import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -363,6 +365,89 @@ def test_usable_390_px_wide_and_screenshots(browser: WebDriver, live_server: str
     open_page(browser, live_server)
     ask(browser, MS, 0)
     screenshot(browser, DESKTOP, "page-desktop.png")
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def feedback_rows(database: Path) -> list[dict[str, Any]]:
+    with closing(sqlite3.connect(database)) as connection:
+        connection.row_factory = sqlite3.Row
+        return [dict(r) for r in connection.execute("SELECT * FROM reports ORDER BY id")]
+
+
+def recorded(control: WebElement) -> None:
+    WebDriverWait(control.parent, 30).until(
+        lambda _: text_of(control.find_element(By.CSS_SELECTOR, "[role=status]")) == "Thanks, recorded."
+    )
+
+
+def test_thumbs_and_a_wrong_report_land_in_the_feedback_file(
+    browser: WebDriver, feedback_server: tuple[str, Path]
+) -> None:
+    url, database = feedback_server
+    set_width(browser, DESKTOP)
+    open_page(browser, url)
+    turn = ask(browser, MS, 0)
+    asked = httpx.post(url + "/v1/ask", json={"question": MS, "history": [], "article_id": ARTICLE}, timeout=60)
+    answer, build = asked.json(), asked.headers["X-Followup-Build"]
+    controls = turn.find_elements(By.CSS_SELECTOR, "[role=group].feedback")
+    assert len(controls) == len(answer["passages"]) >= 2
+    assert controls[0].get_attribute("aria-label") == "Feedback on this passage"
+
+    # Thumbs up on the answer: it answers.
+    up, down = controls[0].find_elements(By.CSS_SELECTOR, "button.thumb")
+    assert (up.accessible_name, down.accessible_name) == ("It answers the question", "Not relevant")
+    assert up.get_attribute("aria-pressed") == "false"
+    up.click()
+    recorded(controls[0])
+    assert (up.get_attribute("aria-pressed"), down.get_attribute("aria-pressed")) == ("true", "false")
+
+    # "Wrong" with a comment on the second passage, by keyboard alone: the disclosure, the verdict (wrong
+    # is the first choice), the comment, Send; focus back on the disclosure, its thumb down pressed.
+    second = controls[1]
+    summary = second.find_element(By.TAG_NAME, "summary")
+    assert summary.text == "Report a problem"
+    browser.execute_script("arguments[0].focus()", summary)
+    active(browser).send_keys(Keys.ENTER)
+    select = second.find_element(By.TAG_NAME, "select")
+    WebDriverWait(browser, 10).until(lambda _: select.is_displayed())
+    assert second.find_element(By.CSS_SELECTOR, f"label[for='{select.get_attribute('id')}']").text == "This passage is"
+    assert Select(select).first_selected_option.get_attribute("value") == "wrong"
+    comment = "Quotes the adult dose for children."
+    ActionChains(browser).send_keys(Keys.TAB, Keys.TAB, comment, Keys.TAB).perform()
+    assert active(browser).text == "Send"
+    active(browser).send_keys(Keys.ENTER)
+    recorded(second)
+    assert active(browser) == summary and not select.is_displayed()
+    assert second.find_element(By.CSS_SELECTOR, "button.thumb-down").get_attribute("aria-pressed") == "true"
+
+    first, other = answer["passages"][:2]
+    stored = feedback_rows(database)
+    assert [(r["verdict"], r["source_id"], r["start_offset"], r["end_offset"], r["text"], r["comment"])
+            for r in stored[-2:]] == [
+        ("answers", first["source_id"], first["start"], first["end"], first["text"], None),
+        ("wrong", other["source_id"], other["start"], other["end"], other["text"], comment),
+    ]  # fmt: skip
+    assert {(r["question"], r["history"], r["article_id"], r["build"]) for r in stored[-2:]} == {
+        (MS, "[]", ARTICLE, build)
+    }
+
+
+def test_the_feedback_control_open_is_axe_clean_and_fits_a_phone(
+    browser: WebDriver, feedback_server: tuple[str, Path]
+) -> None:
+    url, _ = feedback_server
+    for width in (DESKTOP, PHONE):
+        set_width(browser, width)
+        open_page(browser, url)
+        turn = ask(browser, MS, 0)
+        for control in turn.find_elements(By.CSS_SELECTOR, ".feedback")[:2]:
+            control.find_element(By.TAG_NAME, "summary").click()
+        assert turn.find_element(By.CSS_SELECTOR, ".feedback textarea").is_displayed()
+        assert axe_violations(browser) == [], width
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= width
+        for selector in ("button.thumb-down", ".feedback select", ".feedback textarea", "button.feedback-send"):
+            rect = turn.find_element(By.CSS_SELECTOR, selector).rect
+            assert rect["x"] >= 0 and rect["x"] + rect["width"] <= width, (selector, width)
     browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 

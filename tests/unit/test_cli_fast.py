@@ -25,7 +25,10 @@ def run_in_fresh_python(argv: list[str]) -> str:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["ask", "--help"], ["ask", ""], ["ask", "--mode", "magic", "q"]])
+FAST = [["--help"], ["ask", "--help"], ["ask", ""], ["ask", "--mode", "magic", "q"], ["feedback", "export", "--help"]]
+
+
+@pytest.mark.parametrize("argv", FAST)
 def test_help_and_argument_errors_do_not_import_torch(argv: list[str]) -> None:
     assert run_in_fresh_python(argv).strip().endswith("False")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from followup.core.errors import IndexProblem
+from followup.core.feedback import default_feedback_db
 from followup.core.settings import ChunkingParams
 from followup.core.storage import corpus_fingerprint
 from followup.index.layout import (
@@ -40,6 +41,18 @@ def test_publish_switches_current_and_keeps_one_previous_build(tmp_path: Path) -
     assert current_build(tmp_path).path == third
     assert (current_build(tmp_path).path / "data.txt").read_text() == "three"
     assert sorted(p.name for p in (tmp_path / BUILDS).iterdir()) == sorted([second.name, third.name])
+
+
+def test_publishing_builds_never_removes_the_feedback_file_beside_them(tmp_path: Path) -> None:
+    feedback = default_feedback_db(tmp_path)
+    make_build(tmp_path, "a" * 64, "one")
+    for name in (feedback.name, f"{feedback.name}-wal", f"{feedback.name}-shm"):
+        (tmp_path / name).write_text("reports")
+    for corpus_hash in ("b", "c", "d"):
+        make_build(tmp_path, corpus_hash * 64, corpus_hash)
+    with pytest.raises(RuntimeError), new_build(tmp_path):
+        raise RuntimeError("interrupted")
+    assert feedback.read_text() == "reports" and (tmp_path / f"{feedback.name}-wal").exists()
 
 
 def test_a_failed_build_leaves_the_previous_index_in_use(tmp_path: Path) -> None:

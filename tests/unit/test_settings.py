@@ -18,6 +18,7 @@ def test_defaults_without_any_variable() -> None:
     assert settings.corpus_dir == Path("corpus") and settings.index_dir == Path("index")
     assert settings.cors_origins == () and settings.api_key is None
     assert (settings.backend, settings.milvus_uri, settings.milvus_engine) == (None, None, None)
+    assert settings.feedback_db is None  # <index>/feedback.sqlite3 then
     assert settings.eval_suite == Path("evals/muscle-spasm-suite.jsonl")
     assert settings.runs_dir == Path("evals/runs")
     assert settings.embedding_cache == Path(".cache/embeddings")
@@ -38,6 +39,7 @@ def test_defaults_without_any_variable() -> None:
         ("FOLLOWUP_BACKEND", "milvus", "backend", "milvus"),
         ("FOLLOWUP_MILVUS_URI", "http://milvus:19530", "milvus_uri", "http://milvus:19530"),
         ("FOLLOWUP_MILVUS_ENGINE", "lite", "milvus_engine", "lite"),
+        ("FOLLOWUP_FEEDBACK_DB", "/data/feedback.sqlite3", "feedback_db", Path("/data/feedback.sqlite3")),
     ],
 )
 def test_each_variable_sets_its_setting_alone(variable: str, value: str, field: str, expected: object) -> None:
@@ -49,7 +51,7 @@ def test_each_variable_sets_its_setting_alone(variable: str, value: str, field: 
 
 def test_empty_variables_count_as_unset_except_the_two_paths() -> None:
     names = ["FOLLOWUP_CORS_ORIGINS", "FOLLOWUP_API_KEY", "FOLLOWUP_BACKEND", "FOLLOWUP_MILVUS_URI",
-             "FOLLOWUP_MILVUS_ENGINE"]  # fmt: skip
+             "FOLLOWUP_MILVUS_ENGINE", "FOLLOWUP_FEEDBACK_DB"]  # fmt: skip
     assert Settings.from_environment(dict.fromkeys(names, "")) == Settings()
     paths = Settings.from_environment({"FOLLOWUP_CORPUS": "", "FOLLOWUP_INDEX": ""})
     assert paths.corpus_dir == Path("") and paths.index_dir == Path("")

@@ -14,6 +14,8 @@ Each variable, its setting, its default and what reads it:
                                                       the one its manifest records
     FOLLOWUP_MILVUS_ENGINE  milvus_engine  none       `index`, `serve`, `eval`: when --milvus-engine is not given;
                                                       unset, the engine the build records (or server)
+    FOLLOWUP_FEEDBACK_DB    feedback_db    none       `serve`, `feedback export`: the clinicians' feedback file;
+                                                      unset, <index>/feedback.sqlite3 (core/feedback.py)
 
 An empty variable counts as unset, except FOLLOWUP_CORPUS and FOLLOWUP_INDEX, which then name the path ""
 (the working directory) as they always have. Values are not checked here: a wrong backend or engine name
@@ -119,6 +121,7 @@ class Settings:
     backend: str | None = None
     milvus_uri: str | None = None
     milvus_engine: str | None = None
+    feedback_db: Path | None = None
     eval_suite: Path = DEFAULT_SUITE
     runs_dir: Path = DEFAULT_RUNS
     embedding_cache: Path = DEFAULT_EMBEDDING_CACHE
@@ -135,4 +138,5 @@ class Settings:
             backend=environ.get("FOLLOWUP_BACKEND") or None,
             milvus_uri=environ.get("FOLLOWUP_MILVUS_URI") or None,
             milvus_engine=environ.get("FOLLOWUP_MILVUS_ENGINE") or None,
+            feedback_db=Path(environ["FOLLOWUP_FEEDBACK_DB"]) if environ.get("FOLLOWUP_FEEDBACK_DB") else None,
         )

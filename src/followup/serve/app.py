@@ -1,7 +1,7 @@
-"""The HTTP service: the answer contract, article metadata, health, an OpenAI-compatible chat endpoint
-and the follow-up page. The index and model load at start-up and again whenever `index/CURRENT` names a
-new build (serve/live.py); inference runs in worker threads so the event loop never blocks. Logs carry
-method, path, status and time, never question text.
+"""The HTTP service: the answer contract, article metadata, health, an OpenAI-compatible chat endpoint,
+clinicians' feedback on passages and the follow-up page. The index and model load at start-up and again
+whenever `index/CURRENT` names a new build (serve/live.py); inference runs in worker threads so the event
+loop never blocks. Logs carry method, path, status and time, never question text.
 
 `create_app` composes the parts: the request dependencies (serve/dependencies.py), the middleware and
 exception handlers (serve/middleware.py) and the routes by concern (serve/routes/)."""
@@ -22,7 +22,7 @@ from followup.index.layout import current_build
 from followup.serve.dependencies import BUILD_HEADER, live_index
 from followup.serve.live import LiveIndex, Watcher
 from followup.serve.middleware import add_exception_handlers, add_middleware
-from followup.serve.routes import answers, articles, chat, health, pages
+from followup.serve.routes import answers, articles, chat, feedback, health, pages
 from followup.serve.schemas import ErrorOut
 from followup.serve.settings import ServiceSettings
 
@@ -80,7 +80,7 @@ def create_app(
     app.state.inference_slots = anyio.CapacityLimiter(settings.inference_slots or _slots_for(live))
     add_middleware(app, settings)
     add_exception_handlers(app)
-    for routes in (health, answers, articles, chat, pages):
+    for routes in (health, answers, articles, chat, feedback, pages):
         app.include_router(routes.router)
     pages.mount_static(app)
     return app

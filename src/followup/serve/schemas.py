@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
+from followup.core.feedback import MAX_COMMENT_CHARS, Verdict
 from followup.core.settings import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K, Mode
 from followup.core.types import EARLIEST_YEAR, LATEST_YEAR
 
@@ -64,6 +74,63 @@ class AskBody(BaseModel):
     @classmethod
     def _history_not_blank(cls, value: list[str]) -> list[str]:
         return [_not_blank(turn) for turn in value]
+
+
+class FeedbackBody(BaseModel):
+    """A clinician's verdict on one passage of an answer, with the conversation the answer was for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: Text = Field(description="the question the passage was shown for, as sent to /v1/ask")
+    history: Annotated[list[Text], Field(max_length=MAX_HISTORY_TURNS)] = Field(
+        default_factory=list, description="the earlier questions sent with it, oldest first"
+    )
+    article_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="the article the passage's source belongs to"
+    )
+    build: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="the answer's X-Followup-Build header: the build that answered"
+    )
+    source_id: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(
+        description="the passage's source_id"
+    )
+    start: Annotated[StrictInt, Field(ge=0)] = Field(description="the passage's start offset in its source's text")
+    end: Annotated[StrictInt, Field(ge=1)] = Field(description="the passage's end offset, after start")
+    verdict: Verdict = Field(
+        description="answers: it answers the question; relevant: evidence wanted beside the answer; "
+        "not_relevant; wrong: incorrect, unsafe or misquoted"
+    )
+    comment: Annotated[str, StringConstraints(max_length=MAX_COMMENT_CHARS)] | None = Field(
+        default=None, description="why, in the clinician's words (optional)"
+    )
+
+    @field_validator("question")
+    @classmethod
+    def _question_not_blank(cls, value: str) -> str:
+        return _not_blank(value)
+
+    @field_validator("history")
+    @classmethod
+    def _history_not_blank(cls, value: list[str]) -> list[str]:
+        return [_not_blank(turn) for turn in value]
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, value: int, info: ValidationInfo) -> int:
+        start = info.data.get("start")
+        if isinstance(start, int) and value <= start:
+            raise ValueError("must be greater than start")
+        return value
+
+    @field_validator("comment")
+    @classmethod
+    def _blank_comment_is_none(cls, value: str | None) -> str | None:
+        return value if value is not None and value.strip() else None
+
+
+class FeedbackCreated(BaseModel):
+    id: int = Field(description="the report's id in the feedback file")
+    created_at: str = Field(description="when it was stored, UTC (2026-12-08T09:30:00.123456Z)")
 
 
 class QuoteOut(BaseModel):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from followup.core.feedback import default_feedback_db
+
 
 @dataclass(frozen=True)
 class ServiceSettings:
@@ -23,3 +25,9 @@ class ServiceSettings:
     inference_slots: int | None = None
     # Seconds between reads of index/CURRENT; a new build there is loaded and swapped in. 0: never.
     reload_interval: float = 2.0
+    # Where POST /v1/feedback stores reports (core/feedback.py); None: <index_dir>/feedback.sqlite3.
+    feedback_db: Path | None = None
+
+    @property
+    def feedback_file(self) -> Path:
+        return self.feedback_db or default_feedback_db(self.index_dir)

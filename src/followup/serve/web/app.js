@@ -1,6 +1,7 @@
 // The follow-up page: the article as a clinician reads it (from /v1/sources/{article}), then the follow-up
 // box, which asks /v1/ask with the conversation so far and shows the verbatim, cited passages, each with a
-// "Show in source" button that highlights exactly text[start:end] in its source.
+// "Show in source" button that highlights exactly text[start:end] in its source, and thumbs up / down and
+// "Report a problem" to tell /v1/feedback what the clinician thinks of it.
 // Source text is only ever set with textContent / text nodes, never parsed as HTML; no question is logged.
 "use strict";
 
@@ -30,6 +31,13 @@ const TIER_NAMES = {
 };
 const NOT_ANSWERED = "The article and its references do not answer this question.";
 const LINK_NAMES = { pubmed: "PubMed", doi: "doi.org", dailymed: "DailyMed" };
+const BUILD_HEADER = "X-Followup-Build"; // the build an answer came from, sent back with feedback on it
+const VERDICTS = {
+  wrong: "Wrong: incorrect, unsafe or misquoted",
+  not_relevant: "Not relevant to the question",
+  relevant: "Relevant, but does not answer",
+  answers: "Answers the question",
+};
 const CONTENTS_MIN_HEADINGS = 3; // a contents list for articles with at least this many headings
 
 const state = {
@@ -39,6 +47,7 @@ const state = {
   article: null, // {id, source, blocks: [{start, end, el}], marked: [block]}
   sources: new Map(), // source_id -> promise of the /v1/sources body
   turn: 0,
+  feedbackControls: 0, // numbers the ids of the feedback forms' fields
   opener: null, // the "Show in source" button the side panel was opened from
   backTo: null, // the "Show in source" button of the passage highlighted in the article
 };
@@ -62,7 +71,8 @@ function headers() {
   return result;
 }
 
-async function call(path, options = {}) {
+// The response of a request that succeeded; on 401 the key is asked for once and the request sent again.
+async function respond(path, options = {}) {
   let response = await fetch(path, { ...options, headers: headers() });
   if (response.status === 401) {
     const key = window.prompt("This service needs an API key:");
@@ -79,7 +89,11 @@ async function call(path, options = {}) {
     } catch (_) { /* keep the status line */ }
     throw new Error(detail);
   }
-  return response.json();
+  return response;
+}
+
+async function call(path, options = {}) {
+  return (await respond(path, options)).json();
 }
 
 function source(sourceId) {
@@ -405,7 +419,7 @@ function showButton(place, text) {
   return button;
 }
 
-function appendPassage(container, passage, turn) {
+function appendPassage(container, passage, turn, asked) {
   const articleId = passage.source_id.split("/")[0];
   const quote = element("blockquote", "passage");
   quote.append(withCitationLinks(passage.display_text, turn, articleId));
@@ -422,10 +436,122 @@ function appendPassage(container, passage, turn) {
     }
     container.append(also);
   }
+  container.append(feedbackControl(passage, asked));
+}
+
+// ---- feedback on a passage --------------------------------------------------------------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+
+// A thumb drawn here (no icon font, no CDN): up, or turned to point down.
+function thumbIcon(down) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", "M2 10h4v11H2zM8 10l4-7c1.6 0 2.6 1.2 2.2 2.8L13.4 10H19c1.5 0 2.5 1.4 2.1 2.8l-1.9 6.6c-.3 1-1 1.6-2 1.6H8z");
+  if (down) path.setAttribute("transform", "rotate(180 12 12)");
+  svg.append(path);
+  return svg;
+}
+
+// Thumbs up (it answers, for the answer; relevant, for evidence), thumbs down (not relevant), and a
+// disclosure to report it wrong or choose another verdict, with an optional comment. Each sends
+// POST /v1/feedback with the conversation it answered and the build that answered; the thumb of the
+// verdict recorded is shown pressed and a status line says it was recorded.
+function feedbackControl(passage, asked) {
+  const n = ++state.feedbackControls;
+  const box = element("div", "feedback");
+  box.setAttribute("role", "group");
+  box.setAttribute("aria-label", "Feedback on this passage");
+  const upVerdict = passage.role === "answer" ? "answers" : "relevant";
+  const up = thumbButton(false, passage.role === "answer" ? "It answers the question" : "Relevant");
+  const down = thumbButton(true, "Not relevant");
+  const status = element("span", "feedback-status");
+  status.setAttribute("role", "status");
+  const more = element("details", "feedback-more");
+  more.append(element("summary", null, "Report a problem"));
+  const form = element("form", "feedback-form");
+  const selectId = `feedback-verdict-${n}`;
+  const commentId = `feedback-comment-${n}`;
+  const verdictLabel = element("label", null, "This passage is");
+  verdictLabel.htmlFor = selectId;
+  const select = element("select");
+  select.id = selectId;
+  for (const [value, text] of Object.entries(VERDICTS)) select.append(new Option(text, value));
+  const commentLabel = element("label", null, "Comment (optional)");
+  commentLabel.htmlFor = commentId;
+  const comment = element("textarea");
+  comment.id = commentId;
+  comment.rows = 2;
+  comment.maxLength = 2000;
+  const send = element("button", "feedback-send", "Send");
+  send.type = "submit";
+  form.append(verdictLabel, select, commentLabel, comment, send);
+  more.append(form);
+
+  let sending = false; // the buttons stay enabled while a report is sent: a disabled button would lose focus
+  async function record(verdict, note) {
+    if (sending) return false;
+    sending = true;
+    status.className = "feedback-status";
+    status.textContent = "Sending…";
+    try {
+      await sendFeedback(passage, asked, verdict, note);
+      const positive = verdict === "answers" || verdict === "relevant";
+      up.setAttribute("aria-pressed", String(positive));
+      down.setAttribute("aria-pressed", String(!positive));
+      status.textContent = "Thanks, recorded.";
+      return true;
+    } catch (error) {
+      status.className = "feedback-status error";
+      status.textContent = `Could not record it: ${error.message}`;
+      return false;
+    } finally {
+      sending = false;
+    }
+  }
+  up.addEventListener("click", () => record(upVerdict));
+  down.addEventListener("click", () => record("not_relevant"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (await record(select.value, comment.value.trim())) {
+      comment.value = "";
+      more.open = false;
+      more.querySelector("summary").focus();
+    }
+  });
+  box.append(up, down, more, status);
+  return box;
+}
+
+function thumbButton(down, label) {
+  const button = element("button", down ? "thumb thumb-down" : "thumb thumb-up");
+  button.type = "button";
+  button.setAttribute("aria-pressed", "false");
+  button.title = label;
+  button.append(thumbIcon(down), visuallyHidden(label));
+  return button;
+}
+
+async function sendFeedback(passage, asked, verdict, comment) {
+  const body = {
+    question: asked.question,
+    history: asked.history,
+    article_id: passage.source_id.split("/")[0],
+    build: asked.build || "unknown",
+    source_id: passage.source_id,
+    start: passage.start,
+    end: passage.end,
+    verdict,
+  };
+  if (comment) body.comment = comment;
+  return call("/v1/feedback", { method: "POST", body: JSON.stringify(body) });
 }
 
 // <section class="answer" aria-labelledby="answer-N"><header><h2>Answer</h2><p>tier</p></header>...</section>
-function answerBox(passage, turn) {
+function answerBox(passage, turn, asked) {
   const box = element("section", "answer");
   const title = element("h2", "answer-title", "Answer");
   title.id = `answer-${turn}`;
@@ -433,12 +559,14 @@ function answerBox(passage, turn) {
   const head = element("header", "answer-head");
   head.append(title, element("p", "answer-tier", headingFor(passage)));
   box.append(head);
-  appendPassage(box, passage, turn);
+  appendPassage(box, passage, turn, asked);
   return box;
 }
 
-function renderAnswer(answer) {
+// `context`: the build that answered and the history sent with the question, for feedback on a passage.
+function renderAnswer(answer, context) {
   const turn = ++state.turn;
+  const asked = { question: answer.question, history: context.history, build: context.build };
   const block = element("article", "turn");
   block.setAttribute("aria-label", `Follow-up ${turn}`);
   block.append(element("p", "q", answer.question));
@@ -462,7 +590,7 @@ function renderAnswer(answer) {
   // evidence only: evidence of the answer's own tier still gets it.
   const [first, ...others] = answer.passages;
   const answered = first && first.role === "answer";
-  if (answered) block.append(answerBox(first, turn));
+  if (answered) block.append(answerBox(first, turn, asked));
   let heading = null;
   let group = null;
   for (const passage of answered ? others : answer.passages) {
@@ -473,7 +601,7 @@ function renderAnswer(answer) {
       group.append(element("h2", "tier", title));
       block.append(group);
     }
-    appendPassage(group, passage, turn);
+    appendPassage(group, passage, turn, asked);
   }
   if (answer.references.length) {
     const refs = element("div", "turn-references");
@@ -567,8 +695,9 @@ async function ask(event) {
     const filter = chosenFilter();
     if (filter.tiers) body.tiers = filter.tiers;
     if (filter.since !== null) body.since = filter.since;
-    const answer = await call("/v1/ask", { method: "POST", body: JSON.stringify(body) });
-    $("conversation").append(renderAnswer(answer));
+    const response = await respond("/v1/ask", { method: "POST", body: JSON.stringify(body) });
+    const answer = await response.json();
+    $("conversation").append(renderAnswer(answer, { build: response.headers.get(BUILD_HEADER), history: body.history }));
     state.history.push(question);
     $("question").value = "";
     $("status").textContent = "";
