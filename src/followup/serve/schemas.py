@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,7 +20,16 @@ from followup.core.feedback import MAX_COMMENT_CHARS, Verdict
 from followup.core.settings import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K, Mode
 from followup.core.types import EARLIEST_YEAR, LATEST_YEAR
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)]
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+# A question of a conversation, and the questions before it: what /v1/ask and /v1/feedback both take.
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS), AfterValidator(_not_blank)]
+History = Annotated[list[Text], Field(max_length=MAX_HISTORY_TURNS)]
 
 
 TierName = Literal[
@@ -39,19 +49,13 @@ SINCE_DOC = (
 )
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
 class AskBody(BaseModel):
     """A follow-up question with the conversation so far."""
 
     model_config = ConfigDict(extra="forbid")
 
     question: Text = Field(description="the follow-up question", examples=["What dose should be used?"])
-    history: Annotated[list[Text], Field(max_length=MAX_HISTORY_TURNS)] = Field(
+    history: History = Field(
         default_factory=list,
         description="earlier questions of the conversation, oldest first",
         examples=[["Which medication treats spasticity in multiple sclerosis?"]],
@@ -65,16 +69,6 @@ class AskBody(BaseModel):
     tiers: Tiers = Field(default=None, description=TIERS_DOC, examples=[["guideline", "systematic_review"]])
     since: Since = Field(default=None, description=SINCE_DOC, examples=[2015])
 
-    @field_validator("question")
-    @classmethod
-    def _question_not_blank(cls, value: str) -> str:
-        return _not_blank(value)
-
-    @field_validator("history")
-    @classmethod
-    def _history_not_blank(cls, value: list[str]) -> list[str]:
-        return [_not_blank(turn) for turn in value]
-
 
 class FeedbackBody(BaseModel):
     """A clinician's verdict on one passage of an answer, with the conversation the answer was for."""
@@ -82,9 +76,7 @@ class FeedbackBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: Text = Field(description="the question the passage was shown for, as sent to /v1/ask")
-    history: Annotated[list[Text], Field(max_length=MAX_HISTORY_TURNS)] = Field(
-        default_factory=list, description="the earlier questions sent with it, oldest first"
-    )
+    history: History = Field(default_factory=list, description="the earlier questions sent with it, oldest first")
     article_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
         description="the article the passage's source belongs to"
     )
@@ -103,16 +95,6 @@ class FeedbackBody(BaseModel):
     comment: Annotated[str, StringConstraints(max_length=MAX_COMMENT_CHARS)] | None = Field(
         default=None, description="why, in the clinician's words (optional)"
     )
-
-    @field_validator("question")
-    @classmethod
-    def _question_not_blank(cls, value: str) -> str:
-        return _not_blank(value)
-
-    @field_validator("history")
-    @classmethod
-    def _history_not_blank(cls, value: list[str]) -> list[str]:
-        return [_not_blank(turn) for turn in value]
 
     @field_validator("end")
     @classmethod
