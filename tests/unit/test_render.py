@@ -315,3 +315,16 @@ def test_a_retracted_references_notices_reach_the_contract_and_its_schema() -> N
     assert contract["retracted"] is True and contract["retraction_notices"] == ["20137807"]
     assert ReferenceOut.model_validate(contract).retraction_notices == ["20137807"]
     assert reference_to_contract("a", replace(ref, retracted=False, retraction_notices=()))["retraction_notices"] == []
+
+
+def test_a_quote_from_another_article_lists_that_articles_reference() -> None:
+    from followup.present.contract import _references
+
+    own = Article("a", "T", "Q?", "2025-01-01", (GUIDELINE_REF,))
+    theirs = Reference(1, "Their trial", "rct", Tier.RCT, year=2019)
+    other = Article("b", "U", "Q?", "2025-01-01", (theirs,))
+    documents = {"a": ARTICLE, "b": Document("b", "b", "U", "Spasms follow hypokalemia 1.", (), None)}
+    index = cast(SearchIndex, SimpleNamespace(documents=documents, articles={"a": own, "b": other}))
+    quote = Quote("b", "Results", "Spasms follow hypokalemia 1.", 0, 28, (1,), "U · Results")
+    passage = replace(GUIDELINE_EVIDENCE, source_id="a", also_in=(quote,))
+    assert _references((passage,), index) == (CitedReference("a", GUIDELINE_REF), CitedReference("b", theirs))

@@ -168,10 +168,15 @@ def _label(doc: Document, chunk: Chunk, index: SearchIndex) -> str:
 
 
 def _references(passages: tuple[Passage, ...], index: SearchIndex) -> tuple[CitedReference, ...]:
+    """The references every shown place cites, each read in its own source's article: across a library,
+    a statement's other place may be another article's, whose numbers are its own."""
     cited: dict[tuple[str, int], CitedReference] = {}
-    for passage in passages:
-        article = index.articles[index.documents[passage.source_id].article_id]
-        for number in {*passage.citations, *(n for q in passage.also_in for n in q.citations)}:
+    places = [(p.source_id, p.citations) for p in passages] + [
+        (q.source_id, q.citations) for p in passages for q in p.also_in
+    ]
+    for source_id, numbers in places:
+        article = index.articles[index.documents[source_id].article_id]
+        for number in numbers:
             ref = article.reference(number)
             if ref:
                 cited[(article.id, number)] = CitedReference(article.id, ref)
