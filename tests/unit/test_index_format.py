@@ -13,7 +13,7 @@ from followup.core.errors import IndexProblem
 from followup.core.settings import DEFAULT_CHUNKING
 from followup.core.storage import corpus_fingerprint, fingerprint
 from followup.core.types import Reference, Tier
-from followup.core.words import tokenize
+from followup.core.words import INITIALS_VERSION, tokenize
 from followup.embed.chunk_embeddings import ChunkText
 from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens, TokenEmbedding
 from followup.index.bm25 import BM25Index
@@ -202,7 +202,14 @@ def test_the_word_initials_of_unchanged_articles_are_carried_over(tmp_path: Path
     location = BuildLocation(tmp_path, "before")
     location.path.mkdir(parents=True)
     (location.path / INITIALS_FILE).write_text(json.dumps({"kept": "ms", "changed": "old", "gone": "x"}))
-    previous = Previous(location, {"article_hashes": {"kept": "1", "changed": "2", "gone": "5"}}, [])
+    written = {"file": INITIALS_FILE, "version": INITIALS_VERSION}
+    hashes = {"kept": "1", "changed": "2", "gone": "5"}
+    previous = Previous(location, {"article_hashes": hashes, "article_initials": written}, [])
     assert known_initials(previous, {"kept": "1", "changed": "3", "new": "4"}) == {"kept": "ms"}
+    # Written by another version of word_initials (or before builds recorded one): computed again.
+    older = Previous(location, {"article_hashes": hashes, "article_initials": written | {"version": 0}}, [])
+    assert known_initials(older, {"kept": "1"}) == {}
+    unversioned = Previous(location, {"article_hashes": hashes, "article_initials": INITIALS_FILE}, [])
+    assert known_initials(unversioned, {"kept": "1"}) == {}
     (location.path / INITIALS_FILE).write_text("not json")
     assert known_initials(previous, {"kept": "1"}) == {}

@@ -323,6 +323,11 @@ _BREAK = re.compile(r"[^\w'\u2019\s-]+")
 _SPACE = re.compile(r"[\s-]+")
 
 
+# The version of word_initials' output: a build carries an unchanged article's initials over from the
+# build before only when that build wrote them with this version (index/incremental.known_initials).
+INITIALS_VERSION = 1
+
+
 def word_initials(text: str) -> str:
     """One character a word, in order: its first letter, lower-cased, or a linking word's capital
     ("of" -> "O"); "|" where anything but spaces and hyphens stands between two words. What spells_out

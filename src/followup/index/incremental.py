@@ -17,6 +17,7 @@ import numpy as np
 from followup.core.errors import IndexProblem
 from followup.core.storage import offsets
 from followup.core.types import Article, Chunk, Document
+from followup.core.words import INITIALS_VERSION
 from followup.embed.encoder import model_key
 from followup.index.bm25 import BM25Index
 from followup.index.dense import FLAT_LIMIT, REBUILD_SHARE, DenseIndex
@@ -249,8 +250,12 @@ class EmbeddedWriter:
 
 
 def known_initials(previous: Previous | None, hashes: dict[str, str]) -> dict[str, str]:
-    """The word initials the build before wrote for the articles that did not change."""
-    if previous is None:
+    """The word initials the build before wrote for the articles that did not change, when it wrote them
+    with this version of core/words.word_initials."""
+    if previous is None or previous.manifest.get("article_initials") != {
+        "file": INITIALS_FILE,
+        "version": INITIALS_VERSION,
+    }:
         return {}
     try:
         found = json.loads((previous.location.path / INITIALS_FILE).read_text(encoding="utf-8"))

@@ -40,7 +40,7 @@ from followup import __version__
 from followup.core.errors import IndexProblem
 from followup.core.settings import MODEL_NAME, MODEL_PACKAGE, ChunkingParams
 from followup.core.storage import FileRecord
-from followup.core.words import LEXICON_PACKAGE, lexicon_version
+from followup.core.words import INITIALS_VERSION, LEXICON_PACKAGE, lexicon_version
 from followup.embed.encoder import model_key
 from followup.index.dense import FLAT_LIMIT, HNSW_BUILD_DEPTH, HNSW_NEIGHBOURS
 from followup.index.digests import BLOCK_BYTES, BlockCheck, block_record, file_sha256
@@ -77,7 +77,7 @@ def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
         # Token vectors of every chunk for the answer score (late interaction); older builds have none.
         "token_vectors": {"dtype": "int8", "from": QUERY_MODEL_FILE},
         # Each article's word initials (core/words.word_initials); older builds scanned the texts per code.
-        "article_initials": INITIALS_FILE,
+        "article_initials": {"file": INITIALS_FILE, "version": INITIALS_VERSION},
         # Each file's blocks' digests (index/digests.py); an older build's files are checked by sha256.
         "file_digests": {"kind": "xxh3_64", "block_bytes": BLOCK_BYTES},
     }
