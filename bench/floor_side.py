@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -94,45 +95,49 @@ def main() -> None:
 
     documents, k = len(data.documents), min(settings.candidates, len(data.chunk_texts))
     parts: dict[str, list[float]] = {"bm25": [], "dense": [], "fusion": []}
-    retrieved: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # each retriever's documents, by query
+    Scored = tuple[np.ndarray, np.ndarray]  # documents and their scores
+
+    def lexical(number: int) -> Scored:
+        query = tokens([data.query_texts[number]])[0]
+        if not query:  # bm25s refuses an empty query; no term, no BM25 ranking
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        found = retriever.retrieve([query], k=k, show_progress=False, n_threads=0)
+        return document_scores(found.documents[0], found.scores[0], data.chunk_document, documents)
+
+    def semantic(number: int) -> Scored:
+        similarity, chunks = dense.search(data.query_vectors[number : number + 1], k)
+        return document_scores(chunks[0], similarity[0], data.chunk_document, documents)
 
     def search(number: int) -> list[str]:
         begun = time.perf_counter()
-        query = tokens([data.query_texts[number]])[0]
-        if query:
-            found = retriever.retrieve([query], k=k, show_progress=False, n_threads=0)
-            lexical = document_scores(found.documents[0], found.scores[0], data.chunk_document, documents)
-        else:  # bm25s refuses an empty query; no term, no BM25 ranking
-            lexical = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        bm25 = lexical(number)
         scored = time.perf_counter()
-        similarity, chunks = dense.search(data.query_vectors[number : number + 1], k)
-        semantic = document_scores(chunks[0], similarity[0], data.chunk_document, documents)
+        vectors = semantic(number)
         searched = time.perf_counter()
-        ranking = fused_documents([lexical, semantic], settings.weights, documents, settings.depth)
+        ranking = fused_documents([bm25, vectors], settings.weights, documents, settings.depth)
         ended = time.perf_counter()
         for part, seconds in zip(parts.values(), (scored - begun, searched - scored, ended - searched), strict=True):
             part.append(seconds * 1000)
-        retrieved[number] = [lexical, semantic]
         return [data.documents[d] for d in ranking]
 
-    rankings, latency_ms = timed_queries(search, len(data.query_ids), settings.warmup, parts)
-    ids = data.documents
+    queries = len(data.query_ids)
+    rankings, latency_ms = timed_queries(search, queries, settings.warmup, parts)
 
-    def alone(retriever_number: int) -> list[list[str]]:
-        """Each retriever's own document ranking, untimed: where the hybrid's accuracy comes from."""
-        ranked = []
-        for number in range(len(rankings)):
-            found, scores = retrieved[number][retriever_number]
-            ranked.append([ids[d] for d in found[np.lexsort((found, -scores))][: settings.depth]])
-        return ranked
+    def alone(ranked: Callable[[int], Scored]) -> list[list[str]]:
+        """One retriever's own document rankings, in a pass of their own, untimed."""
+        lists = []
+        for number in range(queries):
+            found, scores = ranked(number)
+            lists.append([data.documents[d] for d in found[np.lexsort((found, -scores))][: settings.depth]])
+        return lists
 
     write_side_report(args.out, {
         "versions": {p: metadata.version(p) for p in ("bm25s", "faiss-cpu", "numpy", "PyStemmer")},
         "index_seconds": {"bm25s": bm25_seconds, "faiss": faiss_seconds},
         "systems": {
             HYBRID: {"rankings": rankings, "latency_ms": latency_ms},
-            "floor bm25": {"rankings": alone(0)},
-            "floor dense": {"rankings": alone(1)},
+            "floor bm25": {"rankings": alone(lexical)},
+            "floor dense": {"rankings": alone(semantic)},
         },
         "component_ms": parts,
         "bm25": {"method": "robertson", "k1": 1.5, "b": 0.75, "stemmer": "PyStemmer english",

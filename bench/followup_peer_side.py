@@ -11,6 +11,7 @@ with the query vector from the shared folder instead of the ONNX encoder, as eve
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from followup.retrieve.hybrid import fuse
 from peers_data import read_peer_data, timed_queries, write_side_report
 
 HYBRID = "followup hybrid-minmax"
+FROZEN = "followup, gc frozen"  # a diagnostic: the same search, the garbage collector's full passes left out
 
 
 def refuse_to_embed(texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
@@ -58,9 +60,8 @@ def main() -> None:
     print(f"followup: {len(index.chunk_texts)} chunks indexed ({build_seconds:.1f} s, embeddings cached)",
           file=sys.stderr)  # fmt: skip
 
-    params = DEFAULT_RETRIEVAL
+    params, depth = DEFAULT_RETRIEVAL, data.settings.depth
     parts: dict[str, list[float]] = {"bm25": [], "dense": [], "fusion": []}
-    retrieved: dict[int, tuple[Ranking, Ranking]] = {}
 
     def search(number: int) -> list[str]:
         begun = time.perf_counter()
@@ -72,23 +73,29 @@ def main() -> None:
         ended = time.perf_counter()
         for part, seconds in zip(parts.values(), (scored - begun, searched - scored, ended - searched), strict=True):
             part.append(seconds * 1000)
-        retrieved[number] = (lexical, dense)
-        return [index.ids[d] for d, _ in ranking[: data.settings.depth]]
+        return [index.ids[d] for d, _ in ranking[:depth]]
 
-    rankings, latency_ms = timed_queries(search, len(data.query_ids), data.settings.warmup, parts)
+    queries = len(data.query_ids)
+    rankings, latency_ms = timed_queries(search, queries, data.settings.warmup, parts)
+    # The same queries again with Python's cyclic garbage collector frozen (gc.freeze: the objects alive now
+    # are never traversed again): what of the latency's tail is full collections over this process's objects.
+    gc.collect()
+    gc.freeze()
+    _, frozen_ms = timed_queries(search, queries, data.settings.warmup)
+    gc.unfreeze()
 
-    def alone(retriever_number: int) -> list[list[str]]:
-        """Each retriever's own document ranking, untimed: where the hybrid's accuracy comes from."""
-        depth = data.settings.depth
-        return [[index.ids[d] for d, _ in retrieved[n][retriever_number][:depth]] for n in range(len(rankings))]
+    def alone(ranked: Callable[[int], Ranking]) -> list[list[str]]:
+        """One retriever's own document rankings, in a pass of their own, untimed."""
+        return [[index.ids[d] for d, _ in ranked(n)[:depth]] for n in range(queries)]
 
     write_side_report(args.out, {
         "versions": {"followup": __version__, "numpy": np.__version__, "faiss-cpu": faiss.__version__},
         "index_seconds": {"build_benchmark_index, embeddings cached": build_seconds},
         "systems": {
             HYBRID: {"rankings": rankings, "latency_ms": latency_ms},
-            "followup bm25": {"rankings": alone(0)},
-            "followup dense": {"rankings": alone(1)},
+            FROZEN: {"rankings": rankings, "latency_ms": frozen_ms},
+            "followup bm25": {"rankings": alone(lambda n: index.lexical(data.query_texts[n]))},
+            "followup dense": {"rankings": alone(lambda n: index.dense(data.query_vectors[n]))},
         },
         "component_ms": parts,
         "fusion": {"method": params.fusion, "minmax_weights": list(params.minmax_weights)},

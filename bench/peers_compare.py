@@ -141,6 +141,7 @@ def run_side(python: Path, script: str, folder: Path, name: str, extra: Sequence
 
 
 STACKS = ("followup", "floor", "txtai")
+FROZEN_SUFFIX = ", gc frozen"  # a side's diagnostic run: its hybrid timed again with gc.freeze()
 
 
 def run_halves(dataset_path: Path, split: str, cache_dir: Path, variant: str, folder: Path, stacks: Sequence[str],
@@ -193,8 +194,12 @@ def compare(dataset_path: Path, split: str, cache_dir: Path, index_dir: Path, wa
 
     systems: dict[str, dict[str, Any]] = {}
     diagnostics: dict[str, dict[str, float]] = {}
+    frozen: dict[str, dict[str, float]] = {}  # the hybrid's latency again, the garbage collector frozen
     for stack, half in halves.items():
         for name, system in half["systems"].items():
+            if name.endswith(FROZEN_SUFFIX):
+                frozen[name] = percentiles(system["latency_ms"])
+                continue
             measures = aggregate(dataset.qrels, as_run(data.query_ids, system["rankings"]))
             if system.get("latency_ms") is None:
                 diagnostics[name] = measures
@@ -223,6 +228,7 @@ def compare(dataset_path: Path, split: str, cache_dir: Path, index_dir: Path, wa
         "warmup_queries": warmup,
         "systems": systems,
         "diagnostics_no_latency": diagnostics,
+        "latency_gc_frozen_ms": frozen,
         "stacks": details,
     }
 
@@ -241,6 +247,10 @@ def print_table(report: dict[str, Any]) -> None:
     print("\neach retriever alone (untimed):")
     for name, row in report["diagnostics_no_latency"].items():
         print(f"{name:26} {row['nDCG@10']:8.4f} {row['R@100']:7.4f}")
+    if report["latency_gc_frozen_ms"]:
+        print("\nthe hybrid's latency again, Python's garbage collector frozen (gc.freeze; same rankings):")
+        for name, lat in report["latency_gc_frozen_ms"].items():
+            print(f"{name:26} {'':8} {'':7} {lat['p50']:8.2f} {lat['p95']:8.2f}")
     for stack, detail in report["stacks"].items():
         parts = ", ".join(f"{part} {row['p50']:.2f}" for part, row in detail.get("component_ms", {}).items())
         versions = ", ".join(f"{p} {v}" for p, v in detail["versions"].items())
