@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 QUESTION ?= What dose should be used?
 HISTORY ?= Which medication treats spasticity in multiple sclerosis?
 
-.PHONY: install run demo test lint browser calibrate eval library benchmarks bench compare-haystack load clean
+.PHONY: install run demo test lint browser calibrate eval library benchmarks bench compare-haystack compare-peers load clean
 
 # Installs into a project virtual environment; re-runs only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -83,6 +83,12 @@ bench: install
 # Haystack goes into its own venv (.cache/haystack-venv), never this one.
 compare-haystack: install
 	$(BIN)/python bench/haystack_compare.py --dataset $(BENCHMARKS)/nfcorpus
+
+# followup beside the lean floor (bm25s + faiss) and txtai 9.x on NFCorpus (test), all three on the same chunks,
+# chunk vectors and query vectors: nDCG@10, R@100, per-query latency and peak memory (docs/peers.md).
+# The peers go into their own venvs (.cache/floor-venv, .cache/txtai-venv) on first use, never this one.
+compare-peers: install
+	$(BIN)/python bench/peers_compare.py --dataset $(BENCHMARKS)/nfcorpus
 
 # Throughput and latency of a running service (start it with `make run` first).
 load: install
