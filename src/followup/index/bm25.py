@@ -19,6 +19,7 @@ with numpy instead of chunk by chunk). It returns exactly what ranking `scores` 
 
 from __future__ import annotations
 
+import abc
 import bisect
 import functools
 import math
@@ -65,21 +66,21 @@ class TermPostings:
     highest: float
 
 
-class TermTable:
+class TermTable(abc.ABC):
     """A vocabulary: each term's row in `spans` ((first, end) rows of the postings arrays) and in
     `ranges` (the lowest and highest weight among its postings)."""
 
     def __init__(self, spans: np.ndarray, ranges: np.ndarray) -> None:
         self._spans, self._ranges = spans, ranges
 
-    def position(self, term: str) -> int | None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def position(self, term: str) -> int | None: ...
 
     def __len__(self) -> int:
         return len(self._spans)
 
-    def __iter__(self) -> Iterator[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def __iter__(self) -> Iterator[str]: ...
 
     def get(self, term: str) -> tuple[int, int] | None:
         i = self.position(term)
