@@ -127,11 +127,13 @@ def test_a_benchmark_is_searched_by_the_embedded_retriever_over_every_chunk(tmp_
     encoder = BagOfWordsEncoder()
     index = build_benchmark_index(dataset, encoder.encode, ChunkingParams(), tmp_path / "cache")
     searches = index.searches
-    assert isinstance(searches.retriever, EmbeddedRetriever) and searches.scope is not None
-    assert searches.depth == len(index.chunk_document) and searches.scope.chunks.tolist() == list(range(searches.depth))
+    # Unscoped, as `followup ask` searches a library: faiss's flat index over every chunk.
+    assert isinstance(searches.retriever, EmbeddedRetriever) and searches.scope is None
+    assert searches.depth == len(index.chunk_document) and searches.retriever.dense.info.kind == "flat"
     scores = index.vectors @ encoder.encode_query("mercury in fish")
     best = int(np.argmax(scores))
-    assert index.dense(encoder.encode_query("mercury in fish"))[0] == (int(index.chunk_document[best]), scores[best])
+    document, score = index.dense(encoder.encode_query("mercury in fish"))[0]
+    assert document == int(index.chunk_document[best]) and score == pytest.approx(scores[best], abs=1e-6)
 
 
 def write_larger_beir(root: Path) -> Path:
@@ -281,3 +283,26 @@ def test_terminal_table_aligns_columns() -> None:
     lines = text.splitlines()
     assert lines[0].split() == ["mode", "nDCG@10", "p50", "ms", "p95", "ms"]
     assert len({len(line) for line in lines}) == 1
+
+
+def test_best_documents_rank_as_every_chunk_scored() -> None:
+    """From the chunks found alone, the documents rank as from a score for every chunk (`missing` where
+    not found) and each document's best chunk: the same documents, order and float32 scores."""
+    from followup.evaluate.beir_eval import best_documents
+    from followup.retrieve.hybrid import best_chunk_per_document, top_scores
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        documents = int(rng.integers(1, 30))
+        chunk_document = np.sort(rng.integers(0, documents, size=int(rng.integers(1, 80))))  # some have none
+        chunks = len(chunk_document)
+        found_chunks = rng.choice(chunks, size=int(rng.integers(0, chunks + 1)), replace=False)
+        values = rng.choice([0.0, 0.5, 2.0, -1.0, float(rng.random())], size=len(found_chunks))  # ties
+        found = sorted(zip(found_chunks.tolist(), values.tolist(), strict=True), key=lambda p: (-p[1], p[0]))
+        counts = np.bincount(chunk_document, minlength=documents)
+        for missing in (0.0, -np.inf):
+            every = np.full(chunks, missing, dtype=np.float32)
+            every[[c for c, _ in found]] = [s for _, s in found]
+            for k in (1, 3, documents, 1000):
+                expected = top_scores(best_chunk_per_document(every, chunk_document, documents), k)
+                assert best_documents(found, chunk_document, counts, k, missing) == expected

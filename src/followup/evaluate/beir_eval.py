@@ -4,6 +4,7 @@ benchmark's chunks are searched through the retriever seam `followup ask` search
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
 from followup.index.retrievers import EmbeddedRetriever, Ranking, Retriever, SearchScope
 from followup.ingest.chunking import chunk_documents, indexed_text
-from followup.retrieve.hybrid import best_chunk_per_document, fuse, top_scores
+from followup.retrieve.hybrid import fuse
 
 
 @dataclass(frozen=True)
@@ -85,14 +86,14 @@ class ChunkSearches:
     scope: SearchScope | None = None
 
     @classmethod
-    def embedded(cls, bm25: BM25Index, vectors: np.ndarray, documents: Sequence[str]) -> ChunkSearches:
-        """The embedded retriever over every chunk (exact: a flat index, however many chunks). Scoped to
-        every chunk: the dense scores are then one numpy product, as the in-memory scoring before it
-        computed them; faiss's unscoped search adds up in another order (1.8% of 13,239 random scores
-        differed in the last bit), enough to swap near ties."""
+    def embedded(cls, bm25: BM25Index, vectors: np.ndarray) -> ChunkSearches:
+        """The embedded retriever over every chunk, searched as `followup ask` searches a library: BM25's
+        top k (BM25Index.top) and faiss's exact flat index (DenseIndex), however many chunks. faiss adds
+        a product up in another order than numpy (1.8% of 13,239 random scores differed in the last
+        bit): a near tie can swap against the numpy product this path once scored, and the document
+        rankings are those `ask` would make (NFCorpus test's nDCG@10: docs/evaluation.md)."""
         dense = DenseIndex.build(vectors, flat_limit=len(vectors))
-        every = SearchScope(tuple(documents), np.arange(len(vectors), dtype=np.int64))
-        return cls(EmbeddedRetriever(bm25, dense), len(vectors), min(FIRST_DEPTH, len(vectors)), every)
+        return cls(EmbeddedRetriever(bm25, dense), len(vectors), min(FIRST_DEPTH, len(vectors)))
 
     @classmethod
     def on_server(cls, retriever: Retriever, chunks: int) -> ChunkSearches:
@@ -116,6 +117,11 @@ class BenchmarkIndex:
     document_chunks: list[np.ndarray]  # each document's chunk ids, in order
     searches: ChunkSearches
 
+    @functools.cached_property
+    def chunk_counts(self) -> np.ndarray:
+        """Each document's number of chunks."""
+        return np.bincount(self.chunk_document, minlength=len(self.ids))
+
     def lexical(self, text: str) -> Ranking:
         tokens, searches = tokenize(text), self.searches
         # Chunks a search does not return score 0, as BM25 scores them.
@@ -133,11 +139,9 @@ class BenchmarkIndex:
         depth = self.searches.first_depth
         while True:
             found = search(depth)
-            chunk_scores = self._scattered(found, missing)
-            scores = best_chunk_per_document(chunk_scores, self.chunk_document, len(self.ids))
-            documents = top_scores(scores, CANDIDATES)
+            documents = best_documents(found, self.chunk_document, self.chunk_counts, CANDIDATES, missing)
             deepest = len(found) < depth or depth >= self.searches.depth
-            if deepest or not documents or documents[-1][1] > chunk_scores[found[-1][0]]:
+            if deepest or not documents or documents[-1][1] > np.float32(found[-1][1]):
                 return documents
             depth = min(4 * depth, self.searches.depth)
 
@@ -145,17 +149,30 @@ class BenchmarkIndex:
         """The same index, searched on a server that holds its chunks."""
         return replace(self, searches=ChunkSearches.on_server(retriever, len(self.chunk_document)))
 
-    def _scattered(self, ranking: Sequence[tuple[int, float]], missing: float) -> np.ndarray:
-        scores = np.full(len(self.chunk_document), missing, dtype=np.float32)
-        if ranking:
-            chunks, values = zip(*ranking, strict=True)
-            scores[list(chunks)] = values
-        return scores
-
     def as_run(self, ranking: Sequence[tuple[int, float]]) -> dict[str, float]:
         """The top DEPTH documents with rank-derived scores, so trec_eval keeps our order (it breaks
         score ties by document id)."""
         return {self.ids[i]: float(DEPTH - n) for n, (i, _) in enumerate(ranking[:DEPTH])}
+
+
+def best_documents(
+    found: Ranking, chunk_document: np.ndarray, chunk_counts: np.ndarray, k: int, missing: float
+) -> Ranking:
+    """The k best documents, best first, ties by smaller document: each scores as its best chunk among
+    `found` (float32, as scores are kept), and at least `missing` while some chunk of it is not found (a
+    document without chunks: -inf). From the chunks found, without a score for every chunk: what
+    top_scores(best_chunk_per_document(the chunks' scores, missing where not found), k) ranks."""
+    chunks = np.fromiter((c for c, _ in found), dtype=np.int64, count=len(found))
+    scores = np.fromiter((s for _, s in found), dtype=np.float32, count=len(found))
+    best = np.full(len(chunk_counts), -np.inf, dtype=np.float32)
+    np.maximum.at(best, chunk_document[chunks], scores)
+    unfound = np.bincount(chunk_document[chunks], minlength=len(chunk_counts)) < chunk_counts
+    best[unfound] = np.maximum(best[unfound], np.float32(missing))
+    candidates = np.arange(best.size)
+    if best.size > k:  # ties with the k-th best stay until the sort, so the cut is by smaller document too
+        candidates = np.flatnonzero(best >= np.partition(best, best.size - k)[best.size - k])
+    order = candidates[np.lexsort((candidates, -best[candidates]))][:k]
+    return list(zip(order.tolist(), best[order].tolist(), strict=True))
 
 
 def build_benchmark_index(
@@ -188,7 +205,7 @@ def build_benchmark_index(
         label=label,
         chunk_texts=chunk_texts,
         document_chunks=[np.asarray(c, dtype=np.int64) for c in by_document],
-        searches=ChunkSearches.embedded(bm25, vectors, ids),
+        searches=ChunkSearches.embedded(bm25, vectors),
     )
 
 

@@ -16,6 +16,8 @@ searches then skip with a faiss selector. Past REBUILD_SHARE unused rows the gra
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,8 +122,10 @@ class DenseIndex:
             params.efSearch = max(HNSW_SEARCH_DEPTH, k)
         if self._bitmap is not None:  # unused rows are skipped inside the search, so k rows still come back
             params.sel = faiss.IDSelectorBitmap(len(self.row_chunks), faiss.swig_ptr(self._bitmap))
-        scores, ids = self._index.search(query, k, params=params)
-        return [(int(self.row_chunks[i]), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        with _one_thread():
+            scores, ids = self._index.search(query, k, params=params)
+        found = ids[0] >= 0
+        return list(zip(self.row_chunks[ids[0][found]].tolist(), scores[0][found].tolist(), strict=True))
 
     def _search_rows(self, query: np.ndarray, k: int, chunks: np.ndarray) -> list[tuple[int, float]]:
         k = min(k, chunks.size)
@@ -136,6 +140,19 @@ class DenseIndex:
         best = np.argpartition(-scores, k - 1)[:k] if rows.size > k else np.arange(rows.size)
         best = best[np.lexsort((chunks[best], -scores[best]))]  # ties by smaller chunk id, as exact search does
         return [(int(chunks[i]), float(scores[i])) for i in best]
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """faiss's OpenMP threads down to one in this thread (the setting is per thread), for one query: its
+    flat and HNSW searches split the work by query, so a second thread only waits, and on a shared
+    2-core machine waking it made NFCorpus's exact search for 4,000 chunks 2x slower (bench/bm25_topk.py)."""
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(threads)
 
 
 def _stored_vectors(index: faiss.Index, is_hnsw: bool) -> np.ndarray:

@@ -57,6 +57,7 @@ DENSE_INDEX_FILE = "chunk-vectors.faiss"  # flat or HNSW by size (index/dense.py
 DENSE_ROWS_FILE = "dense-row-chunks.npy"  # the chunk of each row of the dense index, -1 for an unused row
 MEDICATIONS_FILE = "medications.json"  # the medication lexicon and each article's drug names
 INITIALS_FILE = "article-initials.json"  # each article's word initials, where codes are found spelled out
+BM25_RANGES_FILE = "bm25-term-ranges.npy"  # each term's lowest and highest posting weight (index/bm25.py)
 
 
 def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
@@ -78,6 +79,9 @@ def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
         "token_vectors": {"dtype": "int8", "from": QUERY_MODEL_FILE},
         # Each article's word initials (core/words.word_initials); older builds scanned the texts per code.
         "article_initials": {"file": INITIALS_FILE, "version": INITIALS_VERSION},
+        # Each BM25 term's weight range, which bounds a chunk's score so that a top-k search skips the
+        # chunks that cannot reach it (index/bm25.py); older builds have none.
+        "bm25_term_ranges": BM25_RANGES_FILE,
         # Each file's blocks' digests (index/digests.py); an older build's files are checked by sha256.
         "file_digests": {"kind": "xxh3_64", "block_bytes": BLOCK_BYTES},
     }

@@ -84,10 +84,8 @@ class EmbeddedRetriever:
     dense: DenseIndex
 
     def lexical(self, tokens: Sequence[str], k: int, scope: SearchScope | None = None) -> Ranking:
-        if scope is None:
-            return top_scores(self.bm25.scores(tokens), k, positive_only=True)
-        allowed = scope.chunks
-        return [(int(allowed[i]), s) for i, s in top_scores(self.bm25.scores_for(tokens, allowed), k, True)]
+        # What top_scores(bm25.scores(tokens), k, positive_only=True) ranks, without scoring every posting.
+        return self.bm25.top(tokens, k, None if scope is None else np.asarray(scope.chunks, dtype=np.int64))
 
     def semantic(self, vector: np.ndarray, k: int, scope: SearchScope | None = None) -> Ranking:
         return self.dense.search(vector, k, None if scope is None else scope.chunks)

@@ -14,27 +14,39 @@ from followup.index.retrievers import Ranking, Retriever, SearchScope, top_score
 def reciprocal_rank_fusion(rankings: Sequence[Ranking], k: int = 60) -> Ranking:
     """RRF (Cormack, Clarke and Buettcher 2009): score(d) = sum over rankings of 1 / (k + rank(d)),
     ranks 1-based, k=60 as in the paper and Pyserini. Ties keep the smaller item id first."""
-    fused: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, (item, _score) in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
-    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+    parts = [(_items(r), 1.0 / (k + np.arange(1, len(r) + 1))) for r in rankings if r]
+    return _summed(parts)
 
 
 def min_max_fusion(rankings: Sequence[Ranking], weights: Sequence[float] | None = None) -> Ranking:
     """Each ranking's scores scaled to [0, 1] (min-max over its candidates), then a weighted sum;
     an item missing from a ranking contributes 0 there. A ranking whose scores are all equal maps to 1."""
     weights = weights or [1.0] * len(rankings)
-    fused: dict[int, float] = {}
+    parts = []
     for weight, ranking in zip(weights, rankings, strict=True):
         if not ranking:
             continue
-        scores = [s for _, s in ranking]
-        low, high = min(scores), max(scores)
-        for item, score in ranking:
-            scaled = (score - low) / (high - low) if high > low else 1.0
-            fused[item] = fused.get(item, 0.0) + weight * scaled
-    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+        scores = np.fromiter((s for _, s in ranking), dtype=np.float64, count=len(ranking))
+        low, high = scores.min(), scores.max()
+        scaled = (scores - low) / (high - low) if high > low else np.ones_like(scores)
+        parts.append((_items(ranking), weight * scaled))
+    return _summed(parts)
+
+
+def _items(ranking: Ranking) -> np.ndarray:
+    return np.fromiter((item for item, _ in ranking), dtype=np.int64, count=len(ranking))
+
+
+def _summed(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> Ranking:
+    """Each item's values added up from 0.0 in the order the parts give them (np.add.at adds in index
+    order), as a dict of floats would, in numpy: the same floats; best first, ties by smaller item."""
+    if not parts:
+        return []
+    items, inverse = np.unique(np.concatenate([i for i, _ in parts]), return_inverse=True)
+    sums = np.zeros(items.size, dtype=np.float64)
+    np.add.at(sums, inverse, np.concatenate([v for _, v in parts]))
+    order = np.lexsort((items, -sums))
+    return list(zip(items[order].tolist(), sums[order].tolist(), strict=True))
 
 
 __all__ = ["FUSIONS", "best_chunk_per_document", "fuse", "rank_chunks", "top_scores"]
