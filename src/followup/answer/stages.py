@@ -183,7 +183,11 @@ class CandidateFinder:
             for candidate in pool
             for twin in self._cited_twins(candidate, retrieval.query_vector, retrieval.evidence)
         ]
-        admitted = [c for c in pool if _admitted(self.index, c.chunk, c.citations, retrieval.evidence)]
+        admitted = [
+            c
+            for c in pool
+            if _admitted(self.index, c.chunk, c.citations, retrieval.evidence) and not _withdrawn(self.index, c)
+        ]
         return self._without_excluded_drugs(retrieval.ruled_out, admitted)
 
     def _spans(self, chunk: Chunk, rank: int, query_vector: np.ndarray, evidence: EvidenceFilter) -> list[Candidate]:
@@ -256,19 +260,22 @@ class CandidateFinder:
 def score(pool: Sequence[Candidate], query_tokens: np.ndarray, index: SearchIndex) -> list[Candidate]:
     """Each candidate's answer score (MaxSim), and whether it may be shown: article text that cites
     nothing is never evidence (its statement reaches the answer through the cited sentence it restates,
-    or not at all), unless the article is a published study that grounds it (CandidateFinder._own), and
-    neither is text that cites only retracted references or retraction notices; a sentence announcing a
-    list ("... can be complex and involve:") says nothing alone."""
+    or not at all), unless the article is a published study that grounds it (CandidateFinder._own); text
+    citing only retracted references never gets here (_withdrawn); a sentence announcing a list ("... can
+    be complex and involve:") says nothing alone."""
     tokens = [index.embeddings.passage_tokens(c.chunk, c.start, c.end) for c in pool]
     return [
-        replace(c, score=s, quotable=_grounded(index, c) and not candidate_text(index, c).rstrip().endswith(":"))
+        replace(c, score=s, quotable=bool(c.citations) and not candidate_text(index, c).rstrip().endswith(":"))
         for c, s in zip(pool, maxsims(query_tokens, tokens), strict=True)
     ]
 
 
-def _grounded(index: SearchIndex, candidate: Candidate) -> bool:
+def _withdrawn(index: SearchIndex, candidate: Candidate) -> bool:
+    """Text citing only retracted references or retraction notices: neither evidence nor another place
+    of a statement (it would list the retracted paper), and no signal of answerability either."""
     article = index.articles[candidate.chunk.article_id]
-    return any((ref := article.reference(n)) is None or not ref.never_evidence for n in candidate.citations)
+    refs = [article.reference(n) for n in candidate.citations]
+    return bool(refs) and all(ref is not None and ref.never_evidence for ref in refs)
 
 
 def gate(retrieval: Retrieval, pool: list[Candidate], index: SearchIndex, seen: Collection[Place]) -> Assessment:
