@@ -4,6 +4,8 @@ filter left the answer out. No model."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -96,3 +98,14 @@ def test_filter_description_reads_as_a_person_says_it() -> None:
     both = EvidenceFilter(frozenset({Tier.SYSTEMATIC_REVIEW, Tier.GUIDELINE, Tier.DRUG_LABEL}), 2015)
     assert filter_description(both) == "guidelines, drug labels or systematic reviews, published 2015 or later"
     assert filter_description(EvidenceFilter(since=1999)) == "published 1999 or later"
+
+
+def test_an_index_with_other_references_computes_its_own_scope(library: tuple[SearchIndex, BagOfWords]) -> None:
+    index = library[0]
+    trials = EvidenceFilter(frozenset({Tier.RCT}))
+    before = index.evidence_scope(trials, None).chunks
+    cramps = index.articles["cramps"]
+    retracted = replace(cramps, references=tuple(replace(r, retracted=r.number == 2) for r in cramps.references))
+    changed = replace(index, articles={**index.articles, "cramps": retracted})
+    after = changed.evidence_scope(trials, None).chunks
+    assert {index.chunks[int(i)].article_id for i in after} == {"magnesium-trial"} and len(after) < len(before)

@@ -64,7 +64,7 @@ class SearchIndex:
     article_initials: Callable[[], Mapping[str, str]]  # read when a question first names a code
     # Each evidence filter's chunks, computed the first time a question asks for it (a few distinct
     # filters are ever asked for: tier choices and years).
-    _admitted: dict[EvidenceFilter, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    _admitted: dict[EvidenceFilter, np.ndarray] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def search_scope(self, article_ids: Iterable[str]) -> SearchScope:
         """The articles and their chunk ids in ascending order, as scoped search wants them."""
