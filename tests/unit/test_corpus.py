@@ -183,6 +183,8 @@ def _break(corpus_copy: Path, name: str, content: str | bytes) -> Path:
          "its kind must be 'retraction_notice', not 'review'"),
         ("references.json", '{"references": [{"number": 1, "kind": "review", "retracted": false, '
          '"retraction_notices": ["20137807"]}]}', "but retracted is false"),
+        ("references.json", '{"references": [{"number": 1, "kind": "review", "retracted": "no"}]}',
+         "field 'retracted' must be bool, not str"),
     ],
 )  # fmt: skip
 def test_malformed_corpus_files_are_named_with_the_problem(

@@ -147,7 +147,7 @@ def _reference(record: dict[str, Any], where: str) -> Reference:
         year=_optional(record, "year", int, where),
         ids=ids,
         url=url,
-        retracted=bool(record.get("retracted", False)) or bool(notices),
+        retracted=bool(_optional(record, "retracted", bool, where)) or bool(notices),  # "no" is no boolean
         text_file=_optional(record, "text_file", str, where),
         retraction_notices=tuple(notices),
         retraction_of=tuple(retraction_of),
