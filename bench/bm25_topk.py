@@ -40,7 +40,6 @@ from followup.evaluate.beir_eval import as_documents, build_benchmark_index
 from followup.index.bm25 import BM25Index
 from followup.index.retrievers import top_scores
 from followup.ingest.chunking import chunk_documents, indexed_text
-from followup.retrieve.hybrid import fuse
 from machine import describe_machine, machine_line
 from scale import Base, synthetic
 
@@ -117,7 +116,7 @@ def beir_hybrid(dataset: BeirDataset, runs: int) -> dict[str, Any]:
     weights = DEFAULT_RETRIEVAL.minmax_weights
 
     def hybrid(query: tuple[str, np.ndarray]) -> object:
-        return fuse([index.lexical(query[0]), index.dense(query[1])], "minmax", weights=weights)
+        return index.fused([index.lexical(query[0]), index.dense(query[1])], "minmax", weights=weights)
 
     return {"queries": len(queries), "chunks": len(index.chunk_document),
             "bm25": median_percentiles(timed_runs(queries, lambda q: index.lexical(q[0]), runs)),

@@ -24,8 +24,7 @@ from followup import __version__
 from followup.core.settings import DEFAULT_CHUNKING, DEFAULT_RETRIEVAL
 from followup.evaluate.beir_data import load_beir
 from followup.evaluate.beir_eval import CANDIDATES, build_benchmark_index
-from followup.index.retrievers import Ranking
-from followup.retrieve.hybrid import fuse
+from followup.retrieve.hybrid import Ranked
 from peers_data import read_peer_data, timed_queries, write_side_report
 
 HYBRID = "followup hybrid-minmax"
@@ -69,11 +68,11 @@ def main() -> None:
         scored = time.perf_counter()
         dense = index.dense(data.query_vectors[number])
         searched = time.perf_counter()
-        ranking = fuse([lexical, dense], params.fusion, params.rrf_k, params.minmax_weights)
+        ranking = index.fused([lexical, dense], params.fusion, params.rrf_k, params.minmax_weights)
         ended = time.perf_counter()
         for part, seconds in zip(parts.values(), (scored - begun, searched - scored, ended - searched), strict=True):
             part.append(seconds * 1000)
-        return [index.ids[d] for d, _ in ranking[:depth]]
+        return [index.ids[d] for d in ranking.items[:depth].tolist()]
 
     queries = len(data.query_ids)
     rankings, latency_ms = timed_queries(search, queries, data.settings.warmup, parts)
@@ -84,9 +83,9 @@ def main() -> None:
     _, frozen_ms = timed_queries(search, queries, data.settings.warmup)
     gc.unfreeze()
 
-    def alone(ranked: Callable[[int], Ranking]) -> list[list[str]]:
+    def alone(ranked: Callable[[int], Ranked]) -> list[list[str]]:
         """One retriever's own document rankings, in a pass of their own, untimed."""
-        return [[index.ids[d] for d, _ in ranked(n)[:depth]] for n in range(queries)]
+        return [[index.ids[d] for d in ranked(n).items[:depth].tolist()] for n in range(queries)]
 
     write_side_report(args.out, {
         "versions": {"followup": __version__, "numpy": np.__version__, "faiss-cpu": faiss.__version__},

@@ -36,8 +36,7 @@ from followup.embed.encoder import OnnxQueryEncoder
 from followup.evaluate.beir_data import BeirDataset, load_beir
 from followup.evaluate.beir_eval import DEPTH, BenchmarkIndex, build_benchmark_index
 from followup.evaluate.metrics import aggregate, percentiles
-from followup.index.retrievers import Ranking
-from followup.retrieve.hybrid import fuse
+from followup.retrieve.hybrid import Ranked
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".cache" / "haystack-venv"
@@ -131,7 +130,7 @@ def run_followup(dataset: BeirDataset, cache_dir: Path, onnx: Path, warmup: int)
     # Each part's time too (perf_counter costs well under a microsecond): where a query's time goes.
     parts: dict[str, list[float]] = {"query_embedding": [], "bm25": [], "dense": [], "fusion": []}
 
-    def search(text: str, fusion: str) -> tuple[Ranking, Ranking, Ranking]:
+    def search(text: str, fusion: str) -> tuple[Ranked, Ranked, Ranked]:
         begun = time.perf_counter()
         vector = encoder.encode_query(text)
         embedded = time.perf_counter()
@@ -139,7 +138,7 @@ def run_followup(dataset: BeirDataset, cache_dir: Path, onnx: Path, warmup: int)
         scored = time.perf_counter()
         dense = index.dense(vector)
         searched = time.perf_counter()
-        ranking = fuse([lexical, dense], fusion, params.rrf_k, params.minmax_weights)
+        ranking = index.fused([lexical, dense], fusion, params.rrf_k, params.minmax_weights)
         ended = time.perf_counter()
         if fusion == params.fusion:
             spans = (embedded - begun, scored - embedded, searched - scored, ended - searched)
@@ -171,7 +170,7 @@ def run_followup(dataset: BeirDataset, cache_dir: Path, onnx: Path, warmup: int)
         extra["followup bm25"][qid] = index.as_run(lexical)
         extra["followup dense"][qid] = index.as_run(dense)
         for fusion in fusions.values():
-            shallow = fuse([lexical[:DEPTH], dense[:DEPTH]], fusion, params.rrf_k, params.minmax_weights)
+            shallow = index.fused([lexical.head(DEPTH), dense.head(DEPTH)], fusion, params.rrf_k, params.minmax_weights)
             extra[f"followup hybrid-{fusion}, 100 candidates"][qid] = index.as_run(shallow)
         progress(done, len(items))
     return {

@@ -32,9 +32,9 @@ from followup.evaluate.beir_eval import (
 )
 from followup.evaluate.metrics import aggregate
 from followup.evaluate.run import query_model_path
-from followup.retrieve.hybrid import fuse
+from followup.retrieve.hybrid import Ranked
 
-Rankings = dict[str, tuple[list[tuple[int, float]], list[tuple[int, float]]]]
+Rankings = dict[str, tuple[Ranked, Ranked]]
 Qrels = dict[str, dict[str, int]]
 BM25_WEIGHTS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0]
 RRF_KS = [10, 30, 60, 100]
@@ -53,14 +53,14 @@ def ndcg(runs: Rankings, index: BenchmarkIndex, qrels: Qrels, method: str, **opt
     run = {}
     for qid, (lexical, dense) in runs.items():
         if method == "rrf":
-            ranking = fuse([lexical, dense], "rrf", rrf_k=int(options["k"]))
+            ranking = index.fused([lexical, dense], "rrf", rrf_k=int(options["k"]))
         else:
-            ranking = fuse([lexical, dense], "minmax", weights=[options["bm25"], 1.0])
+            ranking = index.fused([lexical, dense], "minmax", weights=[options["bm25"], 1.0])
         run[qid] = index.as_run(ranking)
     return aggregate(qrels, run)["nDCG@10"]
 
 
-Reranked = tuple[list[tuple[int, float]], list[float]]  # hybrid-minmax ranking, MaxSim of its top documents
+Reranked = tuple[Ranked, list[float]]  # hybrid-minmax ranking, MaxSim of its top documents
 
 
 def late_interaction_inputs(
@@ -68,20 +68,23 @@ def late_interaction_inputs(
 ) -> tuple[dict[str, Reranked], BenchmarkIndex, Qrels]:
     """Per query the default hybrid's ranking and the late-interaction score of its top documents."""
     runs, index, qrels = rankings(path, split, encoder, cache)
-    fused = {q: fuse([lexical, dense], "minmax", weights=DEFAULT_RETRIEVAL.minmax_weights)
+    fused = {q: index.fused([lexical, dense], "minmax", weights=DEFAULT_RETRIEVAL.minmax_weights)
              for q, (lexical, dense) in runs.items()}  # fmt: skip
     tokens = chunk_tokens(index, tokens_encoder.encode_tokens, cache)
     queries = load_beir(path, split).queries
     result = {}
     for qid, ranking in fused.items():
         _, (query,) = tokens_encoder.encode_with_tokens([queries[qid]])
-        head = [i for i, _ in ranking[:RERANK_DEPTH]]
+        head = ranking.items[:RERANK_DEPTH].tolist()
         result[qid] = (ranking, late_scores(query.vectors, head, index.document_chunks, tokens).tolist())
     return result, index, qrels
 
 
 def late_measures(inputs: dict[str, Reranked], index: BenchmarkIndex, qrels: Qrels, weight: float) -> dict[str, float]:
-    run = {q: index.as_run(blend_rerank(ranking, scores, weight)) for q, (ranking, scores) in inputs.items()}
+    run = {
+        q: index.as_run(Ranked.of(blend_rerank(ranking.as_list(), scores, weight)))
+        for q, (ranking, scores) in inputs.items()
+    }
     return aggregate(qrels, run)
 
 

@@ -91,3 +91,23 @@ def test_vectors_read_back_and_size_of_each_kind() -> None:
     for index in (flat, hnsw):
         assert np.array_equal(index.all_vectors(), vectors)
     assert flat.nbytes >= vectors.nbytes and hnsw.nbytes > flat.nbytes  # HNSW adds its graph
+
+
+def test_every_score_is_the_float_faiss_search_returns_by_chunk_id() -> None:
+    """One pass over every vector gives each chunk the float32 faiss's exact search gives it (a numpy
+    product differs in the last bit for some), by chunk id, whatever rows the chunks are in."""
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(300, 48)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    query = vectors[7] + 0.1 * vectors[8]
+    index = DenseIndex.build(vectors)
+    every = index.every_score(query)
+    assert every.dtype == np.float32 and every.shape == (300,)
+    assert dict(index.search(query, 300)) == dict(enumerate(every.tolist()))
+    # Rows reassigned: chunk 0's row unused, chunks 1.. in rows 1.., and two new chunks 400 and 300.
+    row_chunks = np.arange(300)
+    row_chunks[0] = -1
+    extended = DenseIndex.build(vectors).extended(row_chunks, vectors[:2] * -1, np.array([400, 300]))
+    scores = extended.every_score(query)
+    assert scores.shape == (401,) and scores[0] == -np.inf and np.isneginf(scores[301:400]).all()
+    assert dict(extended.search(query, extended.chunks)) == {c: float(scores[c]) for c in [*range(1, 301), 400]}

@@ -119,21 +119,21 @@ def test_beir_evaluation_side_by_side_with_cached_embeddings(tmp_path: Path) -> 
     assert encoder.calls == calls + 2, "the corpus came from the cache; only the two queries were embedded"
 
 
-def test_a_benchmark_is_searched_by_the_embedded_retriever_over_every_chunk(tmp_path: Path) -> None:
+def test_a_benchmark_is_scored_by_the_embedded_indexes_over_every_chunk(tmp_path: Path) -> None:
     from followup.evaluate.beir_eval import build_benchmark_index
-    from followup.index.retrievers import EmbeddedRetriever
+    from followup.evaluate.document_search import EveryChunkScored
 
     dataset = load_beir(write_beir(tmp_path / "mini"), "test")
     encoder = BagOfWordsEncoder()
     index = build_benchmark_index(dataset, encoder.encode, ChunkingParams(), tmp_path / "cache")
     searches = index.searches
-    # Unscoped, as `followup ask` searches a library: faiss's flat index over every chunk.
-    assert isinstance(searches.retriever, EmbeddedRetriever) and searches.scope is None
-    assert searches.depth == len(index.chunk_document) and searches.retriever.dense.info.kind == "flat"
-    scores = index.vectors @ encoder.encode_query("mercury in fish")
-    best = int(np.argmax(scores))
-    document, score = index.dense(encoder.encode_query("mercury in fish"))[0]
-    assert document == int(index.chunk_document[best]) and score == pytest.approx(scores[best], abs=1e-6)
+    # As `followup ask` searches a library: faiss's exact flat index, and the BM25 postings.
+    assert isinstance(searches, EveryChunkScored) and searches.dense.info.kind == "flat"
+    query = encoder.encode_query("mercury in fish")
+    ((best_chunk, best_score),) = searches.dense.search(query, 1)
+    ranking = index.dense(query)
+    assert int(ranking.items[0]) == int(index.chunk_document[best_chunk])
+    assert ranking.scores[0] == np.float32(best_score), "faiss's own float"
 
 
 def write_larger_beir(root: Path) -> Path:
@@ -152,40 +152,42 @@ def write_larger_beir(root: Path) -> Path:
 
 
 @pytest.mark.parametrize("candidates", [1, 3, 1000])
-def test_a_deeper_search_only_when_the_chunks_returned_do_not_decide_the_documents(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, candidates: int
-) -> None:
-    """Starting from the best chunk alone, the document rankings are those of every chunk searched."""
-    from dataclasses import replace
-
-    from followup.evaluate import beir_eval
+def test_every_chunk_scored_ranks_documents_as_a_search_over_every_chunk(tmp_path: Path, candidates: int) -> None:
+    """The documents, order and float32 scores of the embedded path are those of the retriever seam's
+    search for every chunk (ChunksSearched: a server's path), at any number of candidates."""
     from followup.evaluate.beir_eval import build_benchmark_index
+    from followup.evaluate.document_search import ChunksSearched, EveryChunkScored
+    from followup.index.dense import DenseIndex
     from followup.index.retrievers import EmbeddedRetriever
 
-    monkeypatch.setattr(beir_eval, "CANDIDATES", candidates)
     dataset = load_beir(write_larger_beir(tmp_path / "larger"), "test")
     encoder = BagOfWordsEncoder()
     index = build_benchmark_index(dataset, encoder.encode, ChunkingParams(max_words=8), tmp_path / "cache")
     chunks = len(index.chunk_document)
-    depths: list[int] = []
+    assert chunks > len(index.ids) == 40, "some documents have two chunks"
+    every = EveryChunkScored.of(index.bm25, DenseIndex.build(index.vectors), index.chunk_document, candidates)
+    searched = ChunksSearched(EmbeddedRetriever(index.bm25, every.dense), index.chunk_document,
+                              np.bincount(index.chunk_document), chunks, candidates)  # fmt: skip
+    for text in ["fish mercury", "cancer", "coffee diet asthma", "statin", "nothing known", ""]:
+        tokens, vector = tokenize(text), encoder.encode_query(text)
+        for mine, theirs in ((every.lexical(tokens), searched.lexical(tokens)),
+                             (every.semantic(vector), searched.semantic(vector))):  # fmt: skip
+            assert mine.items.tolist() == theirs.items.tolist(), text
+            assert mine.scores.dtype == theirs.scores.dtype == np.float32
+            assert mine.scores.tolist() == theirs.scores.tolist(), text
+        assert len(every.lexical(tokens)) == min(candidates, 40), "documents without a term score 0, as BM25's"
 
-    class Recording(EmbeddedRetriever):
-        def semantic(self, vector: np.ndarray, k: int, scope: Any = None) -> list[tuple[int, float]]:
-            depths.append(k)
-            return super().semantic(vector, k, scope)
 
-    searches = index.searches
-    assert isinstance(searches.retriever, EmbeddedRetriever) and chunks > len(index.ids) == 40
-    recording = Recording(searches.retriever.bm25, searches.retriever.dense)
-    shallow = replace(index, searches=replace(searches, retriever=recording, first_depth=1))
-    for text in ["fish mercury", "cancer", "coffee diet asthma", "statin"]:
-        vector = encoder.encode_query(text)
-        assert shallow.lexical(text) == index.lexical(text), text
-        assert shallow.dense(vector) == index.dense(vector), text
-    if candidates == 1000:
-        assert depths.count(chunks) == 4, "more candidates than documents: every chunk, every time"
-    else:
-        assert max(depths) < chunks, "the best chunks decided the few candidates"
+def test_every_chunk_scored_needs_the_chunks_numbered_document_by_document() -> None:
+    from followup.evaluate.document_search import EveryChunkScored
+    from followup.index.bm25 import BM25Index
+    from followup.index.dense import DenseIndex
+
+    bm25, dense = BM25Index([["a"], ["b"], ["c"]]), DenseIndex.build(np.eye(3, dtype=np.float32))
+    assert EveryChunkScored.of(bm25, dense, np.array([0, 0, 1]), 10).first_chunks.tolist() == [0, 2]
+    for chunk_document in (np.array([0, 1, 0]), np.array([0, 2, 2])):  # out of order; document 1 has none
+        with pytest.raises(ValueError, match="document by document"):
+            EveryChunkScored.of(bm25, dense, chunk_document, 10)
 
 
 def test_a_benchmark_searched_through_a_server_retriever_ranks_as_in_memory(tmp_path: Path) -> None:
@@ -288,7 +290,7 @@ def test_terminal_table_aligns_columns() -> None:
 def test_best_documents_rank_as_every_chunk_scored() -> None:
     """From the chunks found alone, the documents rank as from a score for every chunk (`missing` where
     not found) and each document's best chunk: the same documents, order and float32 scores."""
-    from followup.evaluate.beir_eval import best_documents
+    from followup.evaluate.document_search import best_documents
     from followup.retrieve.hybrid import best_chunk_per_document, top_scores
 
     rng = np.random.default_rng(11)
@@ -305,4 +307,4 @@ def test_best_documents_rank_as_every_chunk_scored() -> None:
             every[[c for c, _ in found]] = [s for _, s in found]
             for k in (1, 3, documents, 1000):
                 expected = top_scores(best_chunk_per_document(every, chunk_document, documents), k)
-                assert best_documents(found, chunk_document, counts, k, missing) == expected
+                assert best_documents(found, chunk_document, counts, k, missing).as_list() == expected

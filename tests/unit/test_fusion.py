@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from followup.retrieve.hybrid import min_max_fusion, reciprocal_rank_fusion
+from followup.retrieve.hybrid import Ranked, fuse_ranked, min_max_fusion, reciprocal_rank_fusion
 
 
 def test_rrf_by_hand() -> None:
@@ -69,3 +69,9 @@ def test_fusions_equal_sums_in_a_dict_of_floats_to_the_bit() -> None:
         assert min_max_fusion(rankings) == dict_min_max(rankings, [1.0] * len(rankings))
         assert reciprocal_rank_fusion(rankings, k=60) == dict_rrf(rankings, 60)
         assert reciprocal_rank_fusion(rankings, k=1) == dict_rrf(rankings, 1)
+        # On arrays, summed within a universe of items and cut at a depth: the same items and floats.
+        as_arrays = [Ranked.of(r) for r in rankings]
+        for depth in (1, 5, 200):
+            for method, expected in (("minmax", dict_min_max(rankings, weights)), ("rrf", dict_rrf(rankings, 60))):
+                fused = fuse_ranked(as_arrays, method, 60, weights, universe=80, depth=depth)
+                assert fused.as_list() == expected[:depth], (method, depth)

@@ -1,10 +1,9 @@
 """Retrieval accuracy on a BEIR benchmark, every mode side by side, scored at document level. The
-benchmark's chunks are searched through the retriever seam `followup ask` searches through
-(index/retrievers.Retriever): the embedded retriever, or a server's."""
+benchmark's chunks are scored by the embedded retriever's indexes, or searched on a server through the
+retriever seam `followup ask` searches through (evaluate/document_search.py)."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -22,14 +21,15 @@ from followup.core.words import tokenize
 from followup.embed.protocols import QueryEncoder
 from followup.embed.token_vectors import dequantise
 from followup.evaluate.beir_data import BeirDataset
+from followup.evaluate.document_search import ChunksSearched, DocumentSearch, EveryChunkScored
 from followup.evaluate.embedding_cache import EncodeFn, cached_embeddings
 from followup.evaluate.metrics import RECALL_CURVE, aggregate, per_query, percentiles
 from followup.evaluate.token_cache import EncodeTokensFn, cached_tokens, token_cache_key
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
-from followup.index.retrievers import EmbeddedRetriever, Ranking, Retriever, SearchScope
+from followup.index.retrievers import Retriever
 from followup.ingest.chunking import chunk_documents, indexed_text
-from followup.retrieve.hybrid import fuse
+from followup.retrieve.hybrid import Ranked, fuse_ranked
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,6 @@ DEPTH = 100  # documents kept per query: R@100 is the deepest measure
 CANDIDATES = 1000  # documents per retriever before fusion
 RERANK_DEPTH = 20  # hybrid-minmax documents reordered by late interaction
 SERVER_DEPTH = 16_384  # chunks a search on a server returns at most (Milvus's limit on a search)
-# Chunks an embedded search returns first, deeper only while they do not decide the CANDIDATES documents:
-# NFCorpus's dev queries needed 2,354 (p50) to 2,854 chunks to cover 1,000 documents. Every one of its
-# 13,239 chunks a search cost 9 ms (p50) a query in building and scattering the ranking, against 1 ms
-# for the product itself.
-FIRST_DEPTH = 4 * CANDIDATES
 # Weight of the (min-max scaled) MaxSim score against the fused score in the rerank: chosen on NFCorpus
 # dev from 0, 0.25, 0.5, 0.75, 1 (evals/tune_fusion.py --late-interaction).
 LATE_INTERACTION_WEIGHT = 0.5
@@ -76,103 +71,41 @@ def as_documents(dataset: BeirDataset) -> list[Document]:
 
 
 @dataclass(frozen=True)
-class ChunkSearches:
-    """What searches a benchmark's chunks, within which scope, and how many chunks a search returns:
-    `first_depth`, then deeper up to `depth` while they do not decide the document ranking."""
-
-    retriever: Retriever
-    depth: int
-    first_depth: int
-    scope: SearchScope | None = None
-
-    @classmethod
-    def embedded(cls, bm25: BM25Index, vectors: np.ndarray) -> ChunkSearches:
-        """The embedded retriever over every chunk, searched as `followup ask` searches a library: BM25's
-        top k (BM25Index.top) and faiss's exact flat index (DenseIndex), however many chunks. faiss adds
-        a product up in another order than numpy (1.8% of 13,239 random scores differed in the last
-        bit): a near tie can swap against the numpy product this path once scored, and the document
-        rankings are those `ask` would make (NFCorpus test's nDCG@10: docs/evaluation.md)."""
-        dense = DenseIndex.build(vectors, flat_limit=len(vectors))
-        return cls(EmbeddedRetriever(bm25, dense), len(vectors), min(FIRST_DEPTH, len(vectors)))
-
-    @classmethod
-    def on_server(cls, retriever: Retriever, chunks: int) -> ChunkSearches:
-        """A server holding the same chunks (a Milvus collection), searched once as deep as it goes: every
-        chunk of NFCorpus (13,239), MedQuAD's best third."""
-        depth = min(SERVER_DEPTH, chunks)
-        return cls(retriever, depth, depth)
-
-
-@dataclass(frozen=True)
 class BenchmarkIndex:
     """A benchmark corpus chunked as the project's corpus is, with BM25 and (cached) chunk embeddings;
     rankings are per document, a document scoring as its best chunk."""
 
     ids: list[str]
-    chunk_document: np.ndarray
+    chunk_document: np.ndarray  # chunk i's document; chunks are numbered document by document
     bm25: BM25Index
     vectors: np.ndarray
     label: str  # names the cache files: benchmark and chunking
     chunk_texts: list[str]  # what BM25 and the encoders saw: indexed_text, context + "\n" + chunk text
     document_chunks: list[np.ndarray]  # each document's chunk ids, in order
-    searches: ChunkSearches
+    searches: DocumentSearch
 
-    @functools.cached_property
-    def chunk_counts(self) -> np.ndarray:
-        """Each document's number of chunks."""
-        return np.bincount(self.chunk_document, minlength=len(self.ids))
+    def lexical(self, text: str) -> Ranked:
+        return self.searches.lexical(tokenize(text))
 
-    def lexical(self, text: str) -> Ranking:
-        tokens, searches = tokenize(text), self.searches
-        # Chunks a search does not return score 0, as BM25 scores them.
-        return self._documents(lambda k: searches.retriever.lexical(tokens, k, searches.scope), 0.0)
+    def dense(self, query_vector: np.ndarray) -> Ranked:
+        return self.searches.semantic(query_vector)
 
-    def dense(self, query_vector: np.ndarray) -> Ranking:
-        searches = self.searches
-        return self._documents(lambda k: searches.retriever.semantic(query_vector, k, searches.scope), -np.inf)
-
-    def _documents(self, search: Callable[[int], Ranking], missing: float) -> Ranking:
-        """The CANDIDATES best documents, each scoring as its best chunk, from the best chunks `search`
-        returns. As the documents of all chunks would rank: a document left out of the chunks scores at
-        most as the last chunk returned, so once the last document kept scores above it, or the search
-        returned all it scores, more chunks change nothing; else the search is asked again, deeper."""
-        depth = self.searches.first_depth
-        while True:
-            found = search(depth)
-            documents = best_documents(found, self.chunk_document, self.chunk_counts, CANDIDATES, missing)
-            deepest = len(found) < depth or depth >= self.searches.depth
-            if deepest or not documents or documents[-1][1] > np.float32(found[-1][1]):
-                return documents
-            depth = min(4 * depth, self.searches.depth)
+    def fused(self, rankings: Sequence[Ranked], method: str, rrf_k: int = 60,
+              weights: Sequence[float] | None = None) -> Ranked:  # fmt: skip
+        """The rankings fused (retrieve/hybrid.fuse), the best DEPTH documents: as deep as a run goes."""
+        return fuse_ranked(rankings, method, rrf_k, weights, universe=len(self.ids), depth=DEPTH)
 
     def on_server(self, retriever: Retriever) -> BenchmarkIndex:
-        """The same index, searched on a server that holds its chunks."""
-        return replace(self, searches=ChunkSearches.on_server(retriever, len(self.chunk_document)))
+        """The same index, searched on a server that holds its chunks, once as deep as it goes: every
+        chunk of NFCorpus (13,239), MedQuAD's best third."""
+        depth = min(SERVER_DEPTH, len(self.chunk_document))
+        counts = np.bincount(self.chunk_document, minlength=len(self.ids))
+        return replace(self, searches=ChunksSearched(retriever, self.chunk_document, counts, depth, CANDIDATES))
 
-    def as_run(self, ranking: Sequence[tuple[int, float]]) -> dict[str, float]:
+    def as_run(self, ranking: Ranked) -> dict[str, float]:
         """The top DEPTH documents with rank-derived scores, so trec_eval keeps our order (it breaks
         score ties by document id)."""
-        return {self.ids[i]: float(DEPTH - n) for n, (i, _) in enumerate(ranking[:DEPTH])}
-
-
-def best_documents(
-    found: Ranking, chunk_document: np.ndarray, chunk_counts: np.ndarray, k: int, missing: float
-) -> Ranking:
-    """The k best documents, best first, ties by smaller document: each scores as its best chunk among
-    `found` (float32, as scores are kept), and at least `missing` while some chunk of it is not found (a
-    document without chunks: -inf). From the chunks found, without a score for every chunk: what
-    top_scores(best_chunk_per_document(the chunks' scores, missing where not found), k) ranks."""
-    chunks = np.fromiter((c for c, _ in found), dtype=np.int64, count=len(found))
-    scores = np.fromiter((s for _, s in found), dtype=np.float32, count=len(found))
-    best = np.full(len(chunk_counts), -np.inf, dtype=np.float32)
-    np.maximum.at(best, chunk_document[chunks], scores)
-    unfound = np.bincount(chunk_document[chunks], minlength=len(chunk_counts)) < chunk_counts
-    best[unfound] = np.maximum(best[unfound], np.float32(missing))
-    candidates = np.arange(best.size)
-    if best.size > k:  # ties with the k-th best stay until the sort, so the cut is by smaller document too
-        candidates = np.flatnonzero(best >= np.partition(best, best.size - k)[best.size - k])
-    order = candidates[np.lexsort((candidates, -best[candidates]))][:k]
-    return list(zip(order.tolist(), best[order].tolist(), strict=True))
+        return {self.ids[i]: float(DEPTH - n) for n, i in enumerate(ranking.items[:DEPTH].tolist())}
 
 
 def build_benchmark_index(
@@ -205,7 +138,9 @@ def build_benchmark_index(
         label=label,
         chunk_texts=chunk_texts,
         document_chunks=[np.asarray(c, dtype=np.int64) for c in by_document],
-        searches=ChunkSearches.embedded(bm25, vectors),
+        # Every chunk scored by the embedded retriever's indexes: faiss's exact flat index, as `followup
+        # ask` searches a library, and the BM25 postings.
+        searches=EveryChunkScored.of(bm25, DenseIndex.build(vectors, len(vectors)), chunk_document, CANDIDATES),
     )
 
 
@@ -308,7 +243,7 @@ def evaluate_beir(
         index = index.on_server(searches_for(index))
     runs: dict[str, dict[str, dict[str, float]]] = {mode: {} for mode in modes}
     timings: dict[str, list[float]] = {mode: [] for mode in modes}
-    hybrid: dict[str, tuple[Ranking, float]] = {}  # the rerank's input and its cost
+    hybrid: dict[str, tuple[Ranked, float]] = {}  # the rerank's input and its cost
     progress = ProgressLine("queries")
     for done, (qid, text) in enumerate(dataset.queries.items(), start=1):
         started = time.perf_counter()
@@ -326,7 +261,7 @@ def evaluate_beir(
         for mode in [*fused_modes, *(m for m in modes if not m.startswith("hybrid"))]:
             mode_started = time.perf_counter()
             if mode.startswith("hybrid"):
-                ranking = fuse([lexical, dense], mode.split("-")[1], rrf_k, minmax_weights)
+                ranking = index.fused([lexical, dense], mode.split("-")[1], rrf_k, minmax_weights)
                 cost = costs["bm25"] + costs["dense"] + time.perf_counter() - mode_started
                 if mode == "hybrid-minmax":
                     hybrid[qid] = (ranking, cost)
@@ -346,9 +281,9 @@ def evaluate_beir(
             started = time.perf_counter()
             _, (query,) = encoders.queries.encode_with_tokens([text])
             encoded = time.perf_counter()
-            head = [i for i, _ in ranking[:RERANK_DEPTH]]
+            head = ranking.items[:RERANK_DEPTH].tolist()
             scores = late_scores(query.vectors, head, index.document_chunks, tokens)
-            reranked = blend_rerank(ranking, scores.tolist(), late_weight)
+            reranked = Ranked.of(blend_rerank(ranking.as_list(), scores.tolist(), late_weight))
             extra = time.perf_counter() - started
             runs[LATE_INTERACTION][qid] = index.as_run(reranked)
             timings[LATE_INTERACTION].append((cost + extra) * 1000)

@@ -73,6 +73,7 @@ class DenseIndex:
         self.chunk_rows = np.full(int(rows.max(initial=-1)) + 1, -1, dtype=np.int64)
         self.chunk_rows[rows[live]] = np.flatnonzero(live)
         self._bitmap = None if self.chunks == len(rows) else np.packbits(live, bitorder="little")
+        self._identity = bool(np.array_equal(rows, np.arange(len(rows))))  # row i holds chunk i
 
     @classmethod
     def build(cls, vectors: np.ndarray, flat_limit: int = FLAT_LIMIT) -> DenseIndex:
@@ -126,6 +127,23 @@ class DenseIndex:
             scores, ids = self._index.search(query, k, params=params)
         found = ids[0] >= 0
         return list(zip(self.row_chunks[ids[0][found]].tolist(), scores[0][found].tolist(), strict=True))
+
+    def every_score(self, query: np.ndarray) -> np.ndarray:
+        """Every chunk's score by chunk id (float32; -inf for an id without a vector), in one pass: the
+        floats faiss's flat search returns (its own kernel, fvec_inner_products_ny; a numpy product adds up
+        in another order). For a ranking of documents, not chunks: the best 1,000 of NFCorpus's 3,633
+        documents needed 2,400 to 2,900 of its 13,239 chunks ranked, 1.1 ms in faiss's search against
+        0.37 ms for every score."""
+        query = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
+        rows = np.empty(self._vectors.shape[0], dtype=np.float32)
+        if rows.size:
+            faiss.fvec_inner_products_ny(faiss.swig_ptr(rows), faiss.swig_ptr(query),  # type: ignore[attr-defined]
+                                         faiss.swig_ptr(self._vectors), query.size, rows.size)  # fmt: skip
+        if self._identity:
+            return rows
+        scores = rows[self.chunk_rows]
+        scores[self.chunk_rows < 0] = -np.inf
+        return scores
 
     def _search_rows(self, query: np.ndarray, k: int, chunks: np.ndarray) -> list[tuple[int, float]]:
         k = min(k, chunks.size)
