@@ -11,10 +11,7 @@ bm25: each query's top-10 and top-1000 chunks, exhaustive (every posting scored,
 bench/scale.py's maker from those chunks (beyond them, each chunk is the first half of one real chunk's
 tokens and the second half of another's); the queries are the split's. beir: the hybrid-minmax
 retrieval `followup eval` times (BM25 and dense document rankings, min-max fusion), query encoding
-excluded, over cached embeddings (run `followup eval DATASET` once first). Only public names that
-existed before BM25Index.top are used there, so the same script measures the code before it:
-
-    PYTHONPATH=<older checkout>/src python bench/bm25_topk.py --parts beir
+excluded, over cached embeddings (run `followup eval DATASET` once first).
 
 The machine is shared: every figure is the median, over --runs runs, of each run's percentile.
 """
