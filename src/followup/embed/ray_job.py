@@ -24,7 +24,7 @@ import numpy as np
 
 from followup.core.errors import FollowupError
 from followup.core.storage import offsets
-from followup.embed.chunk_embeddings import ChunkText, assemble, short_texts
+from followup.embed.chunk_embeddings import PART_CHUNKS, ChunkText, assemble, short_texts
 from followup.embed.encoder import length_batches
 from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens
 
@@ -196,16 +196,36 @@ def embed_chunks_on_ray(
     actors: int = 2,
     cpus_per_actor: int = 1,
 ) -> list[ChunkEmbedding]:
-    """`embed_chunks(texts, ...)` on a Ray Data actor pool: `actors` actors of `cpus_per_actor` CPUs,
+    """`embed_chunks(texts, ...)` on Ray: every chunk's embeddings, embedded as one part."""
+    parts = embed_parts_on_ray(texts, model_path, address, progress, encoder, actors, cpus_per_actor, len(texts))
+    return [e for _, part in parts for e in part]
+
+
+def embed_parts_on_ray(
+    texts: Sequence[ChunkText],
+    model_path: Path,
+    address: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    encoder: EncoderKind = "onnx",
+    actors: int = 2,
+    cpus_per_actor: int = 1,
+    part_chunks: int | None = None,
+) -> Iterator[tuple[Sequence[ChunkText], list[ChunkEmbedding]]]:
+    """`embed_in_parts(texts, ...)` on a Ray Data actor pool: `actors` actors of `cpus_per_actor` CPUs,
     each loading the ONNX file at `model_path` (read where the actor runs) or the packaged torch model.
-    Progress is `(texts done, texts)` as batches come back, counted as the in-process job counts."""
-    if not texts:
-        return []
-    short = short_texts(texts)
-    batches = _batches(texts, short, encoder)
-    items = [{"batch": b, "kind": x.kind, "texts": x.texts} for b, x in enumerate(batches)]
-    total, done = len(texts) + len(short), 0
-    results: dict[int, _BatchResult] = {}
+    Every part's batches go through one pool; a part is assembled and yielded once its last batch is
+    back. Progress is `(texts done, texts)` as batches come back, counted as the in-process job counts."""
+    size = max(1, part_chunks or PART_CHUNKS)
+    parts = [texts[start : start + size] for start in range(0, len(texts), size)]
+    if not parts:
+        return
+    shorts = [short_texts(part) for part in parts]
+    batches = [_batches(part, short, encoder) for part, short in zip(parts, shorts, strict=True)]
+    owner = [(p, b) for p, part_batches in enumerate(batches) for b in range(len(part_batches))]
+    items = [{"batch": n, "kind": batches[p][b].kind, "texts": batches[p][b].texts} for n, (p, b) in enumerate(owner)]
+    total, done = sum(len(part) + len(short) for part, short in zip(parts, shorts, strict=True)), 0
+    results: list[dict[int, _BatchResult]] = [{} for _ in parts]
+    next_part = 0
     with _ray_session(address, actors * cpus_per_actor) as ray:
         # One block per batch, so an idle actor takes the next batch rather than a share fixed up front.
         dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
@@ -217,12 +237,16 @@ def embed_chunks_on_ray(
             batch_format="numpy",
         )
         for row in dataset.iter_rows():
-            b = int(row["batch"])
-            results[b] = _decode(row)
-            done += len(batches[b].rows)
+            p, b = owner[int(row["batch"])]
+            results[p][b] = _decode(row)
+            done += len(batches[p][b].rows)
             if progress:
                 progress(done, total)
-    return _assemble(texts, short, batches, results)
+            while next_part < len(parts) and len(results[next_part]) == len(batches[next_part]):
+                yield parts[next_part], _assemble(parts[next_part], shorts[next_part], batches[next_part],
+                                                  results[next_part])  # fmt: skip
+                results[next_part] = {}
+                next_part += 1
 
 
 def _assemble(

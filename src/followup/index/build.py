@@ -24,7 +24,7 @@ from followup.core.settings import DEFAULT_CHUNKING, ChunkingParams
 from followup.core.storage import article_folders, article_hashes, fingerprint
 from followup.core.types import Article, Chunk, Document
 from followup.core.words import load_package_lexicon, names_by_drug, word_initials
-from followup.embed.chunk_embeddings import ChunkText, embed_chunks, job_encoders
+from followup.embed.chunk_embeddings import ChunkText, embed_in_parts, job_encoders
 from followup.index.backend_choice import BackendChoice
 from followup.index.bm25 import BM25Index
 from followup.index.incremental import (
@@ -247,18 +247,18 @@ def build_index(
         kept = kept_query_model(index_dir / EMBEDDINGS, QUERY_MODEL_FILE)  # once per model version
         model = cached_query_model(kept, torch_encoder, [t.text for t in texts[:32]])
         progress = ProgressLine("embedding chunk and sentence texts")
-        if not new:
-            embedded = []
-        elif ray is not None:
-            from followup.embed.ray_job import embed_chunks_on_ray
+        if ray is not None:
+            from followup.embed.ray_job import embed_parts_on_ray
 
-            embedded = embed_chunks_on_ray(new, model, None if ray == "local" else ray, progress)
+            parts = embed_parts_on_ray(new, model, None if ray == "local" else ray, progress)
         else:
-            embedded = embed_chunks(new, lambda n: job_encoders(model, n, torch_encoder), progress)
+            parts = embed_in_parts(new, lambda n: job_encoders(model, n, torch_encoder), progress)
 
         with new_build(index_dir) as work:
             link_or_copy(model, work / QUERY_MODEL_FILE)  # the cached export is never changed in place
-            names, refs, known = place_embeddings(work, previous, keys, [t.key for t in new], embedded)
+            # Each part of the new chunks is embedded, then written as a segment, before the next.
+            new_parts = (([t.key for t in texts], embedded) for texts, embedded in parts)
+            names, refs, known = place_embeddings(work, previous, keys, new_parts)
             if previous and QUERY_MODEL_FILE in previous.manifest.get("files", {}):
                 known[QUERY_MODEL_FILE] = previous.manifest["files"][QUERY_MODEL_FILE]  # trusted if size and time match
             np.save(work / CHUNK_EMBEDDINGS_FILE, refs)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from followup.core.storage import offsets
 from followup.core.types import Article, Chunk, Document
 from followup.core.words import INITIALS_VERSION
 from followup.embed.encoder import model_key
+from followup.embed.token_vectors import ChunkEmbedding
 from followup.index.bm25 import BM25Index
 from followup.index.dense import FLAT_LIMIT, REBUILD_SHARE, DenseIndex
 from followup.index.layout import (
@@ -130,9 +131,13 @@ def known_medications(previous: Previous | None, hashes: dict[str, str], recipe:
 
 
 def place_embeddings(
-    work: Path, previous: Previous | None, keys: list[bytes], new_keys: list[bytes], embedded: Sequence[Any]
+    work: Path,
+    previous: Previous | None,
+    keys: list[bytes],
+    new_parts: Iterable[tuple[Sequence[bytes], Sequence[ChunkEmbedding]]],
 ) -> tuple[list[str], np.ndarray, dict[str, dict[str, Any]]]:
-    """Link the previous build's segments this one uses, write one for the new rows, and point each chunk
+    """Link the previous build's segments this one uses, write a segment for each part of new rows (keys
+    and embeddings: a part is embedded as it is asked for, and dropped once written), and point each chunk
     at its row; compact when most linked rows are unused. Returns the segment names, the chunks' (segment,
     row) and the file records carried over from the previous manifest."""
     where: dict[bytes, tuple[int, int]] = {}
@@ -161,11 +166,12 @@ def place_embeddings(
                 known[file] = previous.manifest["files"][file]  # type: ignore[union-attr]
         renumber = {s: i for i, s in enumerate(sorted({s for s, _ in used}))}
         position = {k: (renumber[where[k][0]], where[k][1]) for k in keys if k in where}
-    if new_keys:
+    for new_keys, embedded in new_parts:
         name = next_segment_name(taken)
         write_segment(work, name, new_keys, embedded)
         position.update({k: (len(names), i) for i, k in enumerate(new_keys)})
         names.append(name)
+        taken.append(name)
     refs = np.array([position[k] for k in keys], dtype=np.int32).reshape(-1, 2)
     return names, refs, known
 
