@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from followup.embed.chunk_embeddings import ChunkText, embed_chunks
+from followup.embed.chunk_embeddings import ChunkText, embed_chunks, embed_in_parts
 from followup.embed.encoder import OnnxQueryEncoder
-from followup.embed.ray_job import RayUnavailable, embed_chunks_on_ray
+from followup.embed.ray_job import RayUnavailable, embed_chunks_on_ray, embed_parts_on_ray
 from followup.embed.token_vectors import ChunkEmbedding
 
 needs_ray = pytest.mark.skipif(
@@ -53,6 +53,22 @@ def test_vectors_equal_the_in_process_job(ray_cluster: str, onnx_model: Path, ch
     assert all(np.array_equal(a.vector, b.vector) for a, b in zip(expected, got, strict=True))  # exactly
     assert len(seen) > 2 and seen[-1][0] == seen[-1][1]  # batch by batch, up to every text
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+@needs_ray
+@pytest.mark.model
+def test_parts_equal_the_in_process_parts(ray_cluster: str, onnx_model: Path, chunk_texts: list[ChunkText]) -> None:
+    """Parts of 3 chunks: each part's batches as the in-process job composes them, every part through one
+    actor pool, the parts yielded in order."""
+    seen: list[tuple[int, int]] = []
+    on_ray = list(embed_parts_on_ray(chunk_texts[:8], onnx_model, address=ray_cluster, part_chunks=3,
+                                     progress=lambda d, n: seen.append((d, n))))  # fmt: skip
+    here = list(embed_in_parts(chunk_texts[:8], lambda n: [OnnxQueryEncoder(onnx_model, threads=1)], part_chunks=3))
+    assert [list(texts) for texts, _ in on_ray] == [list(texts) for texts, _ in here] == [
+        chunk_texts[0:3], chunk_texts[3:6], chunk_texts[6:8]]  # fmt: skip
+    for (_, got), (_, expected) in zip(on_ray, here, strict=True):
+        assert_same(expected, got)
+    assert seen[-1][0] == seen[-1][1] and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
 @needs_ray

@@ -73,7 +73,7 @@ def test_each_part_is_written_as_a_segment_and_each_chunk_points_at_its_row(tmp_
     texts = [chunk_text(n) for n in range(5)]
     parts = embed_in_parts(texts, lambda _: [cast(ModelPasses, HashedWords())], part_chunks=2)
     keys = [t.key for t in texts]
-    names, refs, known = place_embeddings(tmp_path, None, keys, (([t.key for t in p], e) for p, e in parts))
+    names, refs, known = place_embeddings(tmp_path, None, keys, parts)
     assert names == ["segment-000001", "segment-000002", "segment-000003"] and known == {}
     assert refs.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1], [2, 0]]
     whole = embed_chunks(texts, lambda _: [cast(ModelPasses, HashedWords())])

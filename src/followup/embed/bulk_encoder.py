@@ -9,6 +9,8 @@ bfloat16 it runs in fp32, as fast as onnxruntime. Queries stay on the fp32 ONNX 
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,4 +49,26 @@ class TorchPassEncoder(ModelPasses):
         inputs = {name: torch.from_numpy(values) for name, values in feed.items()}
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bfloat16):
             hidden = self._transformer(**inputs).last_hidden_state
-        return np.asarray(hidden.float().numpy())
+        found = np.asarray(hidden.float().numpy())
+        del inputs, hidden
+        _return_freed_memory()
+        return found
+
+
+def _return_freed_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's malloc_trim; elsewhere nothing). Every
+    batch shape leaves differently sized blocks freed between the threads' heaps: without it the
+    MedQuAD library's build grew to 5.0 GB while its Python side peaked at 1.3 GB."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _glibc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None
+
+
+_LIBC = _glibc()

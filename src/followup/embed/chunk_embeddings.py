@@ -109,9 +109,9 @@ def embed_in_parts(
     progress: Callable[[int, int], None] | None = None,
     part_chunks: int | None = None,
 ) -> Iterator[tuple[Sequence[ChunkText], list[ChunkEmbedding]]]:
-    """Embed many chunks `part_chunks` (default PART_CHUNKS) at a time, every core busy, on the encoders `encoders_for` gives
-    for the whole job's size in texts; each part's chunks and embeddings as it is done, so the caller
-    writes it away before the next is embedded. Progress counts the whole job's texts."""
+    """Embed many chunks `part_chunks` (default PART_CHUNKS) at a time, every core busy, on the encoders
+    `encoders_for` gives for the whole job's size in texts; each part's chunks and embeddings as it is
+    done, so the caller writes it away before the next is embedded. Progress counts the whole job's texts."""
     size = max(1, part_chunks or PART_CHUNKS)
     parts = [texts[start : start + size] for start in range(0, len(texts), size)]
     shorts = [short_texts(part) for part in parts]

