@@ -103,6 +103,12 @@ def short_texts(texts: Sequence[ChunkText]) -> list[str]:
     return list(dict.fromkeys(x for t in texts for pair in t.sentence_texts() for x in pair if x not in chunk_texts))
 
 
+def in_parts(texts: Sequence[ChunkText], part_chunks: int | None = None) -> list[Sequence[ChunkText]]:
+    """The job's chunks, `part_chunks` (default PART_CHUNKS) at a time, in order."""
+    size = max(1, part_chunks or PART_CHUNKS)
+    return [texts[start : start + size] for start in range(0, len(texts), size)]
+
+
 def embed_in_parts(
     texts: Sequence[ChunkText],
     encoders_for: Callable[[int], Sequence[ModelPasses]],
@@ -112,8 +118,7 @@ def embed_in_parts(
     """Embed many chunks `part_chunks` (default PART_CHUNKS) at a time, every core busy, on the encoders
     `encoders_for` gives for the whole job's size in texts; each part's chunks and embeddings as it is
     done, so the caller writes it away before the next is embedded. Progress counts the whole job's texts."""
-    size = max(1, part_chunks or PART_CHUNKS)
-    parts = [texts[start : start + size] for start in range(0, len(texts), size)]
+    parts = in_parts(texts, part_chunks)
     shorts = [short_texts(part) for part in parts]
     total = sum(len(part) + len(short) for part, short in zip(parts, shorts, strict=True))
     encoders = encoders_for(total) if parts else []

@@ -24,7 +24,7 @@ import numpy as np
 
 from followup.core.errors import FollowupError
 from followup.core.storage import offsets
-from followup.embed.chunk_embeddings import PART_CHUNKS, ChunkText, assemble, short_texts
+from followup.embed.chunk_embeddings import ChunkText, assemble, in_parts, short_texts
 from followup.embed.encoder import length_batches
 from followup.embed.token_vectors import ChunkEmbedding, QuantisedTokens
 
@@ -215,8 +215,7 @@ def embed_parts_on_ray(
     each loading the ONNX file at `model_path` (read where the actor runs) or the packaged torch model.
     Every part's batches go through one pool; a part is assembled and yielded once its last batch is
     back. Progress is `(texts done, texts)` as batches come back, counted as the in-process job counts."""
-    size = max(1, part_chunks or PART_CHUNKS)
-    parts = [texts[start : start + size] for start in range(0, len(texts), size)]
+    parts = in_parts(texts, part_chunks)
     if not parts:
         return
     shorts = [short_texts(part) for part in parts]
