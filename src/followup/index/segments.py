@@ -1,13 +1,13 @@
 """Chunk embeddings in immutable segments, shared by builds through hard links.
 
-A segment holds the embeddings of up to PART_CHUNKS chunk texts one build embedded
+A segment holds the embeddings of chunk texts one build embedded, PART_CHUNKS of them at most
 (embed/chunk_embeddings.py: a build embeds its new chunks a part at a time and writes each part as a
-segment before embedding the next), as `.npy` arrays read memory-mapped: a question reads the rows of
-its top chunks only. The next build links the segments it still uses into its own directory instead
-of copying them, so a one-article change writes the new article's rows and nothing else (the MedQuAD
-library's token vectors alone are 1.9 GB). Once more than half the rows a build links are no longer
-used, the live rows are copied into one fresh segment and the old ones are dropped with the builds that
-linked them.
+segment before embedding the next), or a compaction's copy of older segments' live rows, as `.npy`
+arrays read memory-mapped: a question reads the rows of its top chunks only. The next build links the
+segments it still uses into its own directory instead of copying them, so a one-article change writes
+the new article's rows and nothing else (the MedQuAD library's token vectors alone are 1.9 GB). Once
+more than half the rows a build links are no longer used, the live rows are copied into one fresh
+segment and the old ones are dropped with the builds that linked them.
 
 Each row is keyed by sha256 of the embedded text and its sentence spans (ChunkText.key).
 """
