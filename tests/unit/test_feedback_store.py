@@ -121,19 +121,26 @@ PROCESSES, THREADS, REPORTS = 3, 3, 6
 
 
 def _write_reports(path: Path, process: int, start: threading.Event | None = None) -> None:
-    """THREADS threads each writing REPORTS reports, all starting at once."""
+    """THREADS threads each writing REPORTS reports, all starting at once; a thread's error fails the
+    process (an exception would only end its thread)."""
     go = threading.Barrier(THREADS)
+    errors: list[Exception] = []
 
     def thread(number: int) -> None:
         go.wait()
         for i in range(REPORTS):
-            add_report(path, report(f"p{process}-t{number}-r{i}"))
+            try:
+                add_report(path, report(f"p{process}-t{number}-r{i}"))
+            except Exception as e:
+                errors.append(e)
 
     threads = [threading.Thread(target=thread, args=(n,)) for n in range(THREADS)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if errors:
+        raise errors[0]
 
 
 def _process(path: Path, process: int, go: multiprocessing.synchronize.Event) -> None:
