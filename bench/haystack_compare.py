@@ -8,8 +8,8 @@ Haystack never becomes a project dependency: it is installed into its own venv (
 gitignored) from bench/haystack-requirements.txt, torch's CPU pin first, and its half runs there as a
 subprocess (bench/haystack_side.py) that writes its rankings and latencies to JSON. followup's half runs
 here, with the project's own benchmark code (followup.evaluate.beir_eval: 80-word chunks, BM25 and cached chunk
-embeddings, a document scoring as its best chunk), the project's fusion defaults, and the ONNX query
-encoder that `followup ask` uses. Latency is measured the same way for both: the wall time of one query
+embeddings, a document scoring as its best chunk), the project's fusion defaults, and the ONNX question
+model that `followup ask` uses. Latency is measured the same way for both: the wall time of one query
 end to end in process (query embedding, both retrievers, fusion), one query at a time, after a warm-up.
 """
 
@@ -97,27 +97,28 @@ class _EncoderOnCacheMiss:
 
 
 def query_model(index_dir: Path) -> Path:
-    """The ONNX query encoder of the project's current index build, or one in its embeddings cache; the
-    index is built (`followup index`) when there is neither."""
+    """The ONNX question model of the project's current index build (what `followup ask` embeds questions
+    with), or one in its embeddings cache; the index is built (`followup index`) when there is neither."""
     from followup.core.errors import IndexProblem
-    from followup.index.layout import current_build, read_manifest
+    from followup.index.layout import QUESTION_MODEL_FILE, current_build, read_manifest
+    from followup.index.reader import question_model
 
     for attempt in range(2):
         try:
             location = current_build(index_dir)
-            name = str(read_manifest(location, verify_files=False).query_encoder or "")
-            if name and (location.path / name).is_file():
-                return location.path / name
+            model = question_model(location.path, read_manifest(location, verify_files=False))
+            if model and model.is_file():
+                return model
         except IndexProblem:
             pass
-        cached = sorted((index_dir / "embeddings").glob("*-query-encoder.onnx"))
+        cached = sorted((index_dir / "embeddings").glob(f"*-{QUESTION_MODEL_FILE}"))
         if cached:
             return cached[-1]
         if attempt == 0:
-            print("no ONNX query encoder yet: building the project index (followup index)", file=sys.stderr)
+            print("no ONNX question model yet: building the project index (followup index)", file=sys.stderr)
             subprocess.run([sys.executable, "-m", "followup.cli", "index", "--index", str(index_dir)],
                            check=True, cwd=ROOT, stdout=sys.stderr)  # fmt: skip
-    raise SystemExit(f"no query-encoder.onnx under {index_dir} even after `followup index`")
+    raise SystemExit(f"no {QUESTION_MODEL_FILE} under {index_dir} even after `followup index`")
 
 
 def run_followup(dataset: BeirDataset, cache_dir: Path, onnx: Path, warmup: int) -> dict[str, Any]:

@@ -8,7 +8,7 @@ article and document id (articles, documents, chunks, medications.json), until t
 --chunks chunks or at most one article's chunks more. Each chunk record is the library's chunk pointed
 at the copied document; its row of chunk-embeddings.npy points at the library chunk's own segment row,
 so sentence vectors and token vectors are the real ones, and the library build's segment files and
-query-encoder.onnx are hard-linked, not copied. Dense vectors and BM25 tokens are the real ones for
+ONNX models are hard-linked, not copied. Dense vectors and BM25 tokens are the real ones for
 copy 0; for copy c > 0 each chunk mixes, as bench/scale.py does, its own vector with another random
 chunk's plus noise (normalise(own + 0.6 other + 0.5 gaussian / sqrt(d))) and the first half of its own
 tokens with the second half of the other's, so the HNSW graph is not full of exact duplicates. The
@@ -64,6 +64,7 @@ from followup.index.layout import (
     DENSE_ROWS_FILE,
     MEDICATIONS_FILE,
     QUERY_MODEL_FILE,
+    QUESTION_MODEL_FILE,
     BuildLocation,
     build_lock,
     build_recipe,
@@ -387,7 +388,8 @@ def build_synthetic(library_index: Path, out: Path, target: int) -> dict[str, An
         with steps("embedding rows and links"):
             np.save(work / CHUNK_EMBEDDINGS_FILE, library.refs[base])
             known: dict[str, dict[str, Any]] = {}
-            for name in [*(f for s in library.manifest["segments"] for f in segment_files(s)), QUERY_MODEL_FILE]:
+            for name in [*(f for s in library.manifest["segments"] for f in segment_files(s)), QUERY_MODEL_FILE,
+                         QUESTION_MODEL_FILE]:  # fmt: skip
                 link_or_copy(library.location.path / name, work / name)
                 known[name] = library.manifest["files"][name]
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from followup.answerer import Answerer
 from followup.embed.encoder import OnnxQueryEncoder
+from followup.embed.question_model import MIN_QUESTION_FIDELITY
 from followup.embed.torch_encoder import Encoder
 from followup.evaluate.suites import load_suite
-from followup.index.layout import current_build
+from followup.index.layout import QUESTION_MODEL_FILE, current_build
 
 pytestmark = pytest.mark.model
 
@@ -22,6 +25,23 @@ SUITE = Path(__file__).resolve().parents[2] / "evals" / "muscle-spasm-suite.json
 
 def test_the_index_answers_through_onnx(answerer: Answerer) -> None:
     assert isinstance(answerer.encoder, OnnxQueryEncoder)
+    assert answerer.index.query_model is not None
+    assert answerer.index.query_model.name == QUESTION_MODEL_FILE
+
+
+def test_the_question_model_is_fused_int8_and_close_to_sentence_transformers(
+    built: tuple[Path, Path], answerer: Answerer
+) -> None:
+    path = current_build(built[1]).path / QUESTION_MODEL_FILE
+    ops = Counter(node.op_type for node in onnx.load(str(path)).graph.node)
+    assert ops["Attention"] == 6 and ops["MatMulNBits"] == 18 and ops["MatMul"] == 0, ops
+    texts = [item.question for item in load_suite(SUITE)]
+    texts += [answerer.index.documents[c.doc_id].text[c.start : c.end] for c in answerer.index.chunks[:20]]
+    question = OnnxQueryEncoder(path).encode(texts)
+    reference = Encoder().encode(texts)
+    cosines = np.sum(question * reference, axis=1)
+    assert float(cosines.min()) >= MIN_QUESTION_FIDELITY
+    assert float(cosines.min()) < 0.99999  # int8 weights: not the fp32 model under another name
 
 
 def test_onnx_embeddings_match_sentence_transformers(built: tuple[Path, Path], answerer: Answerer) -> None:

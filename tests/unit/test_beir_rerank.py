@@ -158,11 +158,12 @@ def test_cached_tokens_embeds_only_what_is_missing(tmp_path: Path) -> None:
     assert tokens.embedded == ["fish", "coffee", "diet"]
 
 
-def test_the_onnx_model_is_found_in_the_index_then_in_the_cache(tmp_path: Path) -> None:
+def test_the_question_model_is_found_in_the_index_then_in_the_cache(tmp_path: Path) -> None:
     from followup.embed.encoder import model_key
     from followup.evaluate.run import query_model_path
+    from followup.index.layout import QUESTION_MODEL_FILE
 
-    name = f"{model_key()}-query-encoder.onnx"
+    name = f"{model_key()}-{QUESTION_MODEL_FILE}"
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / name).write_bytes(b"cached export")
     encoder = cast("Encoder", None)  # only an export would need the model

@@ -16,6 +16,8 @@ from followup.index.layout import (
     CURRENT,
     FORMAT_VERSION,
     MANIFEST,
+    QUERY_MODEL_FILE,
+    QUESTION_MODEL_FILE,
     BuildLocation,
     Manifest,
     build_recipe,
@@ -25,7 +27,7 @@ from followup.index.layout import (
     read_manifest,
     write_manifest,
 )
-from followup.index.reader import load_index
+from followup.index.reader import load_index, question_model
 from followup.index.records import write_records
 from followup.ingest.chunking import chunk_documents
 from followup.ingest.corpus import load_corpus
@@ -48,6 +50,7 @@ def test_the_fields_are_what_the_build_wrote(tmp_path: Path) -> None:
     assert manifest.corpus_files == content["corpus_files"]  # JSON: a record reads back as a list
     assert manifest.chunking == ChunkingParams().as_dict() and manifest.followup_version == recipe["followup_version"]
     assert manifest.model == recipe["model"] and manifest.query_encoder == recipe["query_encoder"]
+    assert manifest.question_encoder == recipe["question_encoder"] == QUESTION_MODEL_FILE
     assert manifest.counts == {"chunks": 2} and manifest.segments == ["segment-000001"]
     assert manifest.search_backend == {"kind": "milvus", "uri": "http://m:19530", "collection": "c"}
     assert set(manifest.files) == {"data.txt"} and manifest.files["data.txt"]["bytes"] == 3
@@ -60,6 +63,15 @@ def test_absent_keys_read_as_none_and_an_older_build_as_embedded() -> None:
     assert manifest.created_at is None and manifest.corpus_hash is None and manifest.corpus_files is None
     assert manifest.chunking is None and manifest.followup_version is None and manifest.model is None
     assert manifest.counts is None and manifest.segments is None and manifest.query_encoder is None
+    assert manifest.question_encoder is None
+
+
+def test_questions_use_the_question_model_else_an_older_builds_fp32_one(tmp_path: Path) -> None:
+    both = Manifest.from_raw({"query_encoder": QUERY_MODEL_FILE, "question_encoder": QUESTION_MODEL_FILE})
+    older = Manifest.from_raw({"query_encoder": QUERY_MODEL_FILE})
+    assert question_model(tmp_path, both) == tmp_path / QUESTION_MODEL_FILE
+    assert question_model(tmp_path, older) == tmp_path / QUERY_MODEL_FILE
+    assert question_model(tmp_path, Manifest.from_raw({})) is None
 
 
 @pytest.mark.parametrize(

@@ -30,26 +30,36 @@ def kept_query_model(directory: Path, file_name: str) -> Path:
 
 
 def cached_query_model(
-    target: Path, encoder: Callable[[], Encoder], reference_texts: Sequence[str], announce: bool = False
-) -> Path:
+    target: Path, encoder: Callable[[], Encoder], reference_texts: Sequence[str], announce: bool = False,
+    export: Callable[[Path, Encoder, Sequence[str]], None] | None = None,
+) -> Path:  # fmt: skip
     """`target` (a kept_query_model path), exported there first when it does not exist: checked against
     sentence-transformers, written aside and renamed, so a killed run leaves no half model. `encoder`
     is called only to export (loading torch takes 5.6 s). `announce`: log where the export goes (an
-    evaluation puts it in its cache, where nobody looks for a model)."""
+    evaluation puts it in its cache, where nobody looks for a model). `export`: export_query_model
+    unless given (the question model's is question_model.export_question_model)."""
     if not target.is_file():
         if announce:
             log.info("exporting the ONNX model to %s", target)
         with atomic_path(target) as temporary:
-            export_query_model(temporary, encoder(), reference_texts)
+            (export or export_query_model)(temporary, encoder(), reference_texts)
     return target
 
 
 def export_query_model(target: Path, encoder: Encoder, reference_texts: Sequence[str]) -> None:
     """Export the loaded model's transformer to ONNX and refuse the file unless its embeddings match
     sentence-transformers' on `reference_texts`. Runs in the index build, which has torch loaded."""
+    raw = target.with_name(f"{target.name}.raw")
+    export_transformer(encoder.model[0].auto_model, raw)
+    _save_optimised(raw, target)
+    raw.unlink()
+    check_fidelity(target, encoder, reference_texts, MIN_FIDELITY)
+
+
+def export_transformer(transformer: Any, target: Path) -> None:
+    """The transformer's graph, input ids to last hidden state, as torch exports it."""
     import torch
 
-    transformer: Any = encoder.model[0].auto_model
     transformer.eval()
 
     class LastHiddenState(torch.nn.Module):
@@ -64,26 +74,28 @@ def export_query_model(target: Path, encoder: Encoder, reference_texts: Sequence
             hidden: torch.Tensor = out.last_hidden_state
             return hidden
 
-    raw = target.with_name(f"{target.name}.raw")
     sample = torch.ones((1, 8), dtype=torch.int64)
     axes = {0: "batch", 1: "sequence"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings from transformers' masking code
         # The TorchScript exporter: 2 s, no extra packages; the dynamo one gives the same embeddings.
         torch.onnx.export(
-            LastHiddenState(), (sample, sample, torch.zeros_like(sample)), str(raw),
+            LastHiddenState(), (sample, sample, torch.zeros_like(sample)), str(target),
             input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
             dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes},
             opset_version=17, dynamo=False,
         )  # fmt: skip
-    _save_optimised(raw, target)
-    raw.unlink()
+
+
+def check_fidelity(target: Path, encoder: Encoder, reference_texts: Sequence[str], bound: float) -> None:
+    """Remove `target` and raise unless its embeddings of `reference_texts` reach cosine `bound` with
+    sentence-transformers' everywhere."""
     expected = encoder.encode(reference_texts)
     actual = OnnxQueryEncoder(target).encode(reference_texts)
     fidelity = float(np.min(np.sum(expected * actual, axis=1)))
-    if fidelity < MIN_FIDELITY:
+    if fidelity < bound:
         target.unlink()
-        raise RuntimeError(f"ONNX export differs from sentence-transformers (min cosine {fidelity:.5f})")
+        raise RuntimeError(f"{target.name}: ONNX export differs from sentence-transformers (min cosine {fidelity:.5f})")
 
 
 def _save_optimised(source: Path, target: Path) -> None:

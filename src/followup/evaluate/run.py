@@ -28,16 +28,18 @@ class EvalOutcome:
 
 
 def query_model_path(index_dir: Path, cache_dir: Path, encoder: Encoder, reference_texts: Sequence[str]) -> Path:
-    """The ONNX export of the model: the one an index build keeps in `<index>/embeddings/`, else one in the
-    benchmark cache, exported there (and checked against sentence-transformers) when neither exists."""
+    """The question model `followup ask` embeds questions with (embed/question_model.py): the one an index
+    build keeps in `<index>/embeddings/`, else one in the benchmark cache, exported there (and checked
+    against sentence-transformers) when neither exists."""
     from followup.embed.onnx_export import cached_query_model, kept_query_model
-    from followup.index.layout import EMBEDDINGS, QUERY_MODEL_FILE
+    from followup.embed.question_model import export_question_model
+    from followup.index.layout import EMBEDDINGS, QUESTION_MODEL_FILE
 
-    built = kept_query_model(index_dir / EMBEDDINGS, QUERY_MODEL_FILE)
+    built = kept_query_model(index_dir / EMBEDDINGS, QUESTION_MODEL_FILE)
     if built.is_file():
         return built
-    cached = kept_query_model(cache_dir, QUERY_MODEL_FILE)
-    return cached_query_model(cached, lambda: encoder, reference_texts, announce=True)
+    cached = kept_query_model(cache_dir, QUESTION_MODEL_FILE)
+    return cached_query_model(cached, lambda: encoder, reference_texts, announce=True, export=export_question_model)
 
 
 def _server_searches(backend: BackendChoice) -> Callable[[BenchmarkIndex], Retriever] | None:
@@ -66,7 +68,7 @@ def run_beir(
     onnx_path = query_model_path(index_dir, cache_dir, encoder,
                                  [f"{d.title}\n{d.text}" for d in dataset.documents[:32]])  # fmt: skip
     # Embedded as a library build embeds: chunks in bulk on torch (bfloat16 where the CPU has it,
-    # embed/bulk_encoder.py), queries through the ONNX export on one thread, as `followup ask`.
+    # embed/bulk_encoder.py), queries through the question model on one thread, as `followup ask`.
     bulk, queries = TorchPassEncoder(encoder), OnnxQueryEncoder(onnx_path, threads=1)
     variant = "bf16" if bulk.bfloat16 else "fp32"  # the cache files name how the chunks were embedded
     results = evaluate_beir(dataset, BenchmarkEncoders(bulk.encode_many, queries, bulk.encode_tokens), chunking,

@@ -45,6 +45,7 @@ from followup.index.layout import (
     INITIALS_FILE,
     MEDICATIONS_FILE,
     QUERY_MODEL_FILE,
+    QUESTION_MODEL_FILE,
     BuildLocation,
     build_lock,
     build_recipe,
@@ -243,9 +244,13 @@ def build_index(
         log.info("%d chunk texts to embed, %d from the last build", len(new), len(set(keys)) - len(new))
         torch_encoder = _torch_encoder()
         from followup.embed.onnx_export import cached_query_model, kept_query_model  # onnxruntime: when building
+        from followup.embed.question_model import export_question_model
 
-        kept = kept_query_model(index_dir / EMBEDDINGS, QUERY_MODEL_FILE)  # once per model version
-        model = cached_query_model(kept, torch_encoder, [t.text for t in texts[:32]])
+        references = [t.text for t in texts[:32]]
+        kept = index_dir / EMBEDDINGS  # each model exported once per model version: fp32, and the questions' int8
+        model = cached_query_model(kept_query_model(kept, QUERY_MODEL_FILE), torch_encoder, references)
+        question_model = cached_query_model(kept_query_model(kept, QUESTION_MODEL_FILE), torch_encoder, references,
+                                            export=export_question_model)  # fmt: skip
         progress = ProgressLine("embedding chunk and sentence texts")
         if ray is not None:
             from followup.embed.ray_job import embed_parts_on_ray
@@ -255,11 +260,13 @@ def build_index(
             parts = embed_in_parts(new, lambda n: job_encoders(model, n, torch_encoder), progress)
 
         with new_build(index_dir) as work:
-            link_or_copy(model, work / QUERY_MODEL_FILE)  # the cached export is never changed in place
+            for exported, name in ((model, QUERY_MODEL_FILE), (question_model, QUESTION_MODEL_FILE)):
+                link_or_copy(exported, work / name)  # the cached export is never changed in place
             # Each part of the new chunks is embedded, then written as a segment, before the next.
             names, refs, known = place_embeddings(work, previous, keys, parts)
-            if previous and QUERY_MODEL_FILE in previous.manifest.get("files", {}):
-                known[QUERY_MODEL_FILE] = previous.manifest["files"][QUERY_MODEL_FILE]  # trusted if size and time match
+            for name in (QUERY_MODEL_FILE, QUESTION_MODEL_FILE):
+                if previous and name in previous.manifest.get("files", {}):
+                    known[name] = previous.manifest["files"][name]  # trusted if size and time match
             np.save(work / CHUNK_EMBEDDINGS_FILE, refs)
             segments = [Segment(work, n) for n in names]
             vectors, tokens = _chunk_vectors(segments, refs)

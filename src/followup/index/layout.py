@@ -49,10 +49,11 @@ FORMAT_VERSION = 2  # 2: arrays, memory-mapped, instead of JSON records rebuilt 
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 BUILDS = "builds"
-EMBEDDINGS = "embeddings"  # beside builds/: the exported query model, shared by builds
+EMBEDDINGS = "embeddings"  # beside builds/: the exported models, shared by builds
 
 # Files of a build besides its records (index/records.py) and segments (index/segments.py).
-QUERY_MODEL_FILE = "query-encoder.onnx"
+QUERY_MODEL_FILE = "query-encoder.onnx"  # fp32: embeds the passages of builds too small for torch
+QUESTION_MODEL_FILE = "question-encoder-w8.onnx"  # int8 weight blocks: embeds questions (embed/question_model.py)
 DENSE_INDEX_FILE = "chunk-vectors.faiss"  # flat or HNSW by size (index/dense.py); read back whole at load
 DENSE_ROWS_FILE = "dense-row-chunks.npy"  # the chunk of each row of the dense index, -1 for an unused row
 MEDICATIONS_FILE = "medications.json"  # the medication lexicon and each article's drug names
@@ -68,6 +69,7 @@ def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
         "chunking": chunking.as_dict(),
         "model_key": model_key(),
         "query_encoder": QUERY_MODEL_FILE,  # an index without it (older builds) is rebuilt
+        "question_encoder": QUESTION_MODEL_FILE,  # likewise
         "dense_index_file": DENSE_INDEX_FILE,  # older builds kept vectors in chunk-vectors.npy
         "dense_index_params": {
             "flat_limit": FLAT_LIMIT,
@@ -148,6 +150,7 @@ class Manifest:
     counts: Mapping[str, int] | None  # articles, documents, chunks, sentences, tokens
     segments: Sequence[str] | None  # the embedding segments' names (index/segments.py)
     query_encoder: str | None  # the ONNX query model's file, when the build has one
+    question_encoder: str | None  # the ONNX question model's file, when the build has one
     search_backend: Mapping[str, Any]  # where its searches run (index/); older builds: embedded
     files: Mapping[str, Mapping[str, Any]]  # each file of the build: sha256, blocks, bytes, mtime_ns
 
@@ -164,6 +167,7 @@ class Manifest:
             counts=raw.get("counts"),
             segments=raw.get("segments"),
             query_encoder=raw.get("query_encoder"),
+            question_encoder=raw.get("question_encoder"),
             search_backend=raw.get("search_backend", {"kind": "embedded"}),
             files=raw.get("files", {}),
         )

@@ -58,7 +58,8 @@ class SearchIndex:
     chunk_ids_by_article: Mapping[str, np.ndarray]
     vocabulary: ArticleVocabulary
     retriever: Retriever  # what runs the searches: the embedded postings and graph, or a server
-    query_model: Path | None  # the ONNX query encoder of this build, when it has one
+    query_model: Path | None  # what questions are embedded with: the build's question model, else (an
+    # older build) its fp32 query model; None when it has neither
     medication_lexicon: dict[str, str]  # medication name -> drug (core/words.py)
     medication_names_by_article: dict[str, dict[str, list[str]]]  # article -> drug -> names its sources use
     article_initials: Callable[[], Mapping[str, str]]  # read when a question first names a code
@@ -203,11 +204,17 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None, check_as_read: b
         chunk_ids_by_article=by_article,
         vocabulary=ArticleVocabulary(bm25, chunks.articles, article_ids),
         retriever=retriever,
-        query_model=path / manifest.query_encoder if manifest.query_encoder else None,
+        query_model=question_model(path, manifest),
         medication_lexicon=lexicon,
         medication_names_by_article=names_by_article,
         article_initials=cache(partial(read_initials, path / INITIALS_FILE)),
     )
+
+
+def question_model(build: Path, manifest: Manifest) -> Path | None:
+    """The ONNX file the build's questions are embedded with."""
+    file = manifest.question_encoder or manifest.query_encoder  # older builds: the fp32 export
+    return build / file if file else None
 
 
 def read_initials(path: Path) -> dict[str, str]:
