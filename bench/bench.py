@@ -121,7 +121,7 @@ def main() -> None:
           f"model load and ONNX export included), peak {report['build_peak_rss_mb']:.0f} MB")  # fmt: skip
     print(f"rebuild with every text already embedded: {report['rebuild_all_embedded_seconds']:.2f} s")
     print(f"index size: {report['index_bytes'] / 1e6:.1f} MB ({report['index_bytes_without_onnx'] / 1e3:.0f} kB "
-          "without the ONNX query model)")  # fmt: skip
+          "without the ONNX models)")  # fmt: skip
     print(
         f"followup ask cold start: {report['cold_start_seconds']:.2f} s (max {report['cold_start_max_seconds']:.2f} s)"
     )
