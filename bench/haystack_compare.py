@@ -19,7 +19,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from followup.evaluate.beir_data import BeirDataset, load_beir
 from followup.evaluate.beir_eval import DEPTH, BenchmarkIndex, build_benchmark_index
 from followup.evaluate.metrics import aggregate, percentiles
 from followup.retrieve.hybrid import Ranked
+from machine import describe_machine, machine_line
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".cache" / "haystack-venv"
@@ -227,7 +227,7 @@ def compare(
         "benchmark": dataset.name,
         "split": split,
         "queries": len(dataset.queries),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine_line(describe_machine()),  # the CPU and the vector instructions it has
         "load_average_1min": {"start": load_before[0], "end": load_after[0]},
         "systems": systems,
         "speed_ratio_p50": {name: hay_p50 / systems[name]["latency_ms"]["p50"] for name in FOLLOWUP},

@@ -35,7 +35,6 @@ import hashlib
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -78,6 +77,7 @@ from followup.index.layout import (
 from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles, write_records
 from followup.index.segments import CHUNK_EMBEDDINGS_FILE, Segment, file_name, link_or_copy, segment_files
 from followup.ingest.chunking import indexed_text
+from machine import describe_machine, machine_line
 from medquad_library import DEFAULT_BEIR, article_id
 
 LIBRARY_INDEX = Path(".cache/medquad-library/index")
@@ -739,7 +739,7 @@ def main() -> None:
     p50 = warm["hybrid"]["p50_ms"]
     index_growth = load["rss_growth_mb"]["load_index, whole"]
     report: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine_line(describe_machine()),  # the CPU and the vector instructions it has
         "library": f"{library_loc.path} ({library_manifest['counts']['chunks']:,} chunks)",
         "chunks_requested": args.chunks,
         "chunks": manifest["counts"]["chunks"],
