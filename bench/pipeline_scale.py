@@ -61,6 +61,7 @@ from followup.index.incremental import write_terms
 from followup.index.layout import (
     DENSE_INDEX_FILE,
     DENSE_ROWS_FILE,
+    INITIALS_FILE,
     MEDICATIONS_FILE,
     QUERY_MODEL_FILE,
     QUESTION_MODEL_FILE,
@@ -74,6 +75,7 @@ from followup.index.layout import (
     write_json,
     write_manifest,
 )
+from followup.index.reader import read_initials
 from followup.index.records import ArticleChunks, ChunkTable, DocumentTable, read_articles, write_records
 from followup.index.segments import CHUNK_EMBEDDINGS_FILE, Segment, file_name, link_or_copy, segment_files
 from followup.ingest.chunking import indexed_text
@@ -82,7 +84,7 @@ from medquad_library import DEFAULT_BEIR, article_id
 
 LIBRARY_INDEX = Path(".cache/medquad-library/index")
 OUT = Path(".cache/synthetic-library/index")
-GENERATOR = "bench/pipeline_scale.py 1"  # changes when the synthetic build's content would
+GENERATOR = "bench/pipeline_scale.py 2"  # changes when the synthetic build's content would (2: article initials)
 MIX, NOISE, SEED = 0.6, 0.5, 0  # as bench/scale.py
 COPY = "~"  # copy c > 0 of id X is X~c
 BLOCK = 50_000  # vectors mixed per step
@@ -200,6 +202,7 @@ class Library:
     vectors: np.ndarray  # (chunks, dimension): each chunk's pooled vector, from its segment row
     token_counts: np.ndarray  # (chunks,): token vectors per chunk
     medications: dict[str, Any]
+    initials: dict[str, str]  # each article's word initials (index/layout.py INITIALS_FILE)
 
 
 def library_location(index: Path) -> tuple[BuildLocation, dict[str, Any]]:
@@ -234,7 +237,7 @@ def read_library(index: Path) -> Library:
         token_counts[mine] = np.diff(np.load(path / file_name(segment.name, "token-rows")))[refs[mine, 1]]
     medications = json.loads((path / MEDICATIONS_FILE).read_text(encoding="utf-8"))
     return Library(location, manifest, articles, documents, chunks, [by_article[a] for a in article_ids], refs,
-                   vectors, token_counts, medications)  # fmt: skip
+                   vectors, token_counts, medications, read_initials(path / INITIALS_FILE))  # fmt: skip
 
 
 def plan_copies(library: Library, target: int) -> list[list[int]]:
@@ -399,6 +402,9 @@ def build_synthetic(library_index: Path, out: Path, target: int) -> dict[str, An
                           (library.articles[p].id for p in taken) if a in names}  # fmt: skip
             write_json(work / MEDICATIONS_FILE, {"lexicon": library.medications["lexicon"],
                                                  "names_by_article": by_article})  # fmt: skip
+        with steps("article initials"):  # a copy's words are its article's
+            write_json(work / INITIALS_FILE, {copy_id(a, c): library.initials[a] for c, taken in enumerate(copies)
+                                              for a in (library.articles[p].id for p in taken)})  # fmt: skip
 
         lib = library.manifest
         recipe = build_recipe(ChunkingParams(**lib["chunking"]))
