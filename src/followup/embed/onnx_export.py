@@ -35,9 +35,9 @@ def cached_query_model(
 ) -> Path:  # fmt: skip
     """`target` (a kept_query_model path), exported there first when it does not exist: checked against
     sentence-transformers, written aside and renamed, so a killed run leaves no half model. `encoder`
-    is called only to export (loading torch takes 5.6 s). `announce`: log where the export goes (an
-    evaluation puts it in its cache, where nobody looks for a model). `export`: export_query_model
-    unless given (the question model's is question_model.export_question_model)."""
+    is called only to export (loading torch takes 5.6 s). `announce`: log where the export goes (a few
+    seconds of a build's first run; an evaluation puts it in its cache, where nobody looks for a model).
+    `export`: export_query_model unless given (the question model's is question_model.export_question_model)."""
     if not target.is_file():
         if announce:
             log.info("exporting the ONNX model to %s", target)

@@ -248,9 +248,9 @@ def build_index(
 
         references = [t.text for t in texts[:32]]
         kept = index_dir / EMBEDDINGS  # each model exported once per model version: fp32, and the questions' int8
-        model = cached_query_model(kept_query_model(kept, QUERY_MODEL_FILE), torch_encoder, references)
+        model = cached_query_model(kept_query_model(kept, QUERY_MODEL_FILE), torch_encoder, references, announce=True)
         question_model = cached_query_model(kept_query_model(kept, QUESTION_MODEL_FILE), torch_encoder, references,
-                                            export=export_question_model)  # fmt: skip
+                                            announce=True, export=export_question_model)  # fmt: skip
         progress = ProgressLine("embedding chunk and sentence texts")
         if ray is not None:
             from followup.embed.ray_job import embed_parts_on_ray
