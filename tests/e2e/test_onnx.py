@@ -1,4 +1,5 @@
-"""The ONNX query path: the same embeddings as sentence-transformers, and no torch when answering."""
+"""The ONNX query path: the fp32 export embeds as sentence-transformers does, the question model within
+MIN_QUESTION_FIDELITY of it, and answering imports no torch."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ builds and ONNX exports are kept under `model_key`; cached embeddings (the bench
 Query embeddings run through onnxruntime: the same model without torch, so `followup ask` starts in
 about a second instead of six. The ONNX file is exported from the packaged model when the index is
 built (onnx_export.py, which needs torch) and checked against sentence-transformers there; answering
-then needs only onnxruntime, tokenizers and numpy.
+then needs only onnxruntime, tokenizers and numpy. Questions go through the build's copy of it with
+int8 weight blocks (question_model.py); this class runs either file.
 """
 
 from __future__ import annotations
