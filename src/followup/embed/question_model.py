@@ -2,8 +2,8 @@
 packaged model when an index is built, beside the fp32 export that small builds embed passages with
 (onnx_export.py).
 
-A question is a few dozen tokens, so its pass costs little arithmetic and much reading of weights: a
-3-token pass took 3.4 ms of a 15-token one's 5.8 (fp32, one thread; AMD EPYC, 2 cores, AVX-512). So:
+A question is a few dozen tokens, so much of its pass is a fixed cost, most likely reading the weights:
+a 3-token pass took 3.4 ms of a 15-token one's 5.8 (fp32, one thread; AMD EPYC, 2 cores, AVX-512). So:
 - attention runs as one fused operator per layer (onnxruntime's BERT fusion, from the eager attention
   graph; torch's SDPA graph does not fuse), its weights kept fp32;
 - every other weight matrix is stored as int8 in blocks of 32 along its input (MatMulNBits), the
