@@ -260,19 +260,19 @@ def clinical_facets() -> tuple[Facet, ...]:
     )
 
 
-def _contains(tokens: list[str], term: tuple[str, ...]) -> bool:
-    n = len(term)
-    return any(tuple(tokens[i : i + n]) == term for i in range(len(tokens) - n + 1))
+def _phrases(tokens: list[str], longest: int) -> set[tuple[str, ...]]:
+    """Every run of 1 to `longest` consecutive tokens."""
+    return {tuple(tokens[i : i + n]) for n in range(1, longest + 1) for i in range(len(tokens) - n + 1)}
 
 
 def named_facets(question: str, facets: tuple[Facet, ...], names_drug: bool = False) -> tuple[Facet, ...]:
     """The facets the question names: one of their terms (a phrase's words in order), or one of their
     cues (a cue that needs a drug only when `names_drug`)."""
-    tokens = tokenize(question)
+    phrases = _phrases(tokenize(question), max((len(t) for f in facets for t in f.terms), default=0))
     return tuple(
         f
         for f in facets
-        if any(_contains(tokens, term) for term in f.terms)
+        if not phrases.isdisjoint(f.terms)
         or any(c.pattern.search(question) for c in f.cues if names_drug or not c.needs_drug)
     )
 
