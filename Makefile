@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 QUESTION ?= What dose should be used?
 HISTORY ?= Which medication treats spasticity in multiple sclerosis?
 
-.PHONY: install run demo test lint browser calibrate eval library benchmarks bench compare-haystack compare-peers load clean
+.PHONY: install run demo test lint browser calibrate eval library benchmarks bench bench-avx2 compare-haystack compare-peers load clean
 
 # Installs into a project virtual environment; re-runs only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -78,6 +78,11 @@ bench: install
 	$(BIN)/python bench/embedding_throughput.py
 	$(BIN)/python bench/scale.py --cold  # the library's first build is one of its figures
 	$(BIN)/python bench/pipeline_scale.py
+
+# The seed corpus's figures as on a CPU with AVX2 alone (no AVX-512, VNNI, AMX): this machine's AVX-512
+# hidden from onnxruntime, numpy, faiss and the project by CPUID faulting (bench/avx2/hide_avx512.c).
+bench-avx2: install
+	bench/avx2/run $(BIN)/python bench/bench.py --builds 1
 
 # followup beside a Haystack 2.x in-memory hybrid pipeline on NFCorpus (test): nDCG@10 and per-query latency.
 # Haystack goes into its own venv (.cache/haystack-venv), never this one.

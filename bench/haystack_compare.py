@@ -105,7 +105,8 @@ def query_model(index_dir: Path) -> Path:
     """The ONNX question model of the project's current index build (what `followup ask` embeds questions
     with), or one in its embeddings cache; the index is built (`followup index`) when there is neither."""
     from followup.core.errors import IndexProblem
-    from followup.index.layout import QUESTION_MODEL_FILE, current_build, read_manifest
+    from followup.embed.cpu import int8_dot_products
+    from followup.index.layout import QUESTION_MODEL_FILE, QUESTION_MODEL_FP32_FILE, current_build, read_manifest
     from followup.index.reader import question_model
 
     for attempt in range(2):
@@ -116,14 +117,15 @@ def query_model(index_dir: Path) -> Path:
                 return model
         except IndexProblem:
             pass
-        cached = sorted((index_dir / "embeddings").glob(f"*-{QUESTION_MODEL_FILE}"))
+        name = QUESTION_MODEL_FILE if int8_dot_products() else QUESTION_MODEL_FP32_FILE  # as the reader picks
+        cached = sorted((index_dir / "embeddings").glob(f"*-{name}"))
         if cached:
             return cached[-1]
         if attempt == 0:
             print("no ONNX question model yet: building the project index (followup index)", file=sys.stderr)
             subprocess.run([sys.executable, "-m", "followup.cli", "index", "--index", str(index_dir)],
                            check=True, cwd=ROOT, stdout=sys.stderr)  # fmt: skip
-    raise SystemExit(f"no {QUESTION_MODEL_FILE} under {index_dir} even after `followup index`")
+    raise SystemExit(f"no question model under {index_dir} even after `followup index`")
 
 
 def run_followup(dataset: BeirDataset, cache_dir: Path, onnx: Path, warmup: int) -> dict[str, Any]:

@@ -65,6 +65,7 @@ from followup.index.layout import (
     MEDICATIONS_FILE,
     QUERY_MODEL_FILE,
     QUESTION_MODEL_FILE,
+    QUESTION_MODEL_FP32_FILE,
     BuildLocation,
     build_lock,
     build_recipe,
@@ -392,7 +393,7 @@ def build_synthetic(library_index: Path, out: Path, target: int) -> dict[str, An
             np.save(work / CHUNK_EMBEDDINGS_FILE, library.refs[base])
             known: dict[str, dict[str, Any]] = {}
             for name in [*(f for s in library.manifest["segments"] for f in segment_files(s)), QUERY_MODEL_FILE,
-                         QUESTION_MODEL_FILE]:  # fmt: skip
+                         QUESTION_MODEL_FILE, QUESTION_MODEL_FP32_FILE]:  # fmt: skip
                 link_or_copy(library.location.path / name, work / name)
                 known[name] = library.manifest["files"][name]
 

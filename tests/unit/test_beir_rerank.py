@@ -159,13 +159,15 @@ def test_cached_tokens_embeds_only_what_is_missing(tmp_path: Path) -> None:
 
 
 def test_the_question_model_is_found_in_the_index_then_in_the_cache(tmp_path: Path) -> None:
+    from followup.embed.cpu import int8_dot_products
     from followup.embed.encoder import model_key
     from followup.evaluate.run import query_model_path
-    from followup.index.layout import QUESTION_MODEL_FILE
+    from followup.index.layout import QUESTION_MODEL_FILE, QUESTION_MODEL_FP32_FILE
 
-    name = f"{model_key()}-{QUESTION_MODEL_FILE}"
     (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / name).write_bytes(b"cached export")
+    for file in (QUESTION_MODEL_FILE, QUESTION_MODEL_FP32_FILE):
+        (tmp_path / "cache" / f"{model_key()}-{file}").write_bytes(b"cached export")
+    name = f"{model_key()}-{QUESTION_MODEL_FILE if int8_dot_products() else QUESTION_MODEL_FP32_FILE}"
     encoder = cast("Encoder", None)  # only an export would need the model
     assert query_model_path(tmp_path / "index", tmp_path / "cache", encoder, []) == tmp_path / "cache" / name
     (tmp_path / "index" / "embeddings").mkdir(parents=True)

@@ -18,6 +18,7 @@ from followup.index.layout import (
     MANIFEST,
     QUERY_MODEL_FILE,
     QUESTION_MODEL_FILE,
+    QUESTION_MODEL_FP32_FILE,
     BuildLocation,
     Manifest,
     build_recipe,
@@ -51,6 +52,7 @@ def test_the_fields_are_what_the_build_wrote(tmp_path: Path) -> None:
     assert manifest.chunking == ChunkingParams().as_dict() and manifest.followup_version == recipe["followup_version"]
     assert manifest.model == recipe["model"] and manifest.query_encoder == recipe["query_encoder"]
     assert manifest.question_encoder == recipe["question_encoder"] == QUESTION_MODEL_FILE
+    assert manifest.question_encoder_fp32 == recipe["question_encoder_fp32"] == QUESTION_MODEL_FP32_FILE
     assert manifest.counts == {"chunks": 2} and manifest.segments == ["segment-000001"]
     assert manifest.search_backend == {"kind": "milvus", "uri": "http://m:19530", "collection": "c"}
     assert set(manifest.files) == {"data.txt"} and manifest.files["data.txt"]["bytes"] == 3
@@ -63,15 +65,22 @@ def test_absent_keys_read_as_none_and_an_older_build_as_embedded() -> None:
     assert manifest.created_at is None and manifest.corpus_hash is None and manifest.corpus_files is None
     assert manifest.chunking is None and manifest.followup_version is None and manifest.model is None
     assert manifest.counts is None and manifest.segments is None and manifest.query_encoder is None
-    assert manifest.question_encoder is None
+    assert manifest.question_encoder is None and manifest.question_encoder_fp32 is None
 
 
-def test_questions_use_the_question_model_else_an_older_builds_fp32_one(tmp_path: Path) -> None:
-    both = Manifest.from_raw({"query_encoder": QUERY_MODEL_FILE, "question_encoder": QUESTION_MODEL_FILE})
+def test_questions_use_the_int8_model_on_cpus_with_int8_dot_products_else_the_fp32_one(tmp_path: Path) -> None:
+    raw = {"query_encoder": QUERY_MODEL_FILE, "question_encoder": QUESTION_MODEL_FILE}
+    current = Manifest.from_raw({**raw, "question_encoder_fp32": QUESTION_MODEL_FP32_FILE})
+    session15 = Manifest.from_raw(raw)  # int8 only
     older = Manifest.from_raw({"query_encoder": QUERY_MODEL_FILE})
-    assert question_model(tmp_path, both) == tmp_path / QUESTION_MODEL_FILE
-    assert question_model(tmp_path, older) == tmp_path / QUERY_MODEL_FILE
-    assert question_model(tmp_path, Manifest.from_raw({})) is None
+    assert question_model(tmp_path, current, int8=True) == tmp_path / QUESTION_MODEL_FILE
+    assert question_model(tmp_path, current, int8=False) == tmp_path / QUESTION_MODEL_FP32_FILE
+    assert question_model(tmp_path, session15, int8=True) == tmp_path / QUESTION_MODEL_FILE
+    assert question_model(tmp_path, session15, int8=False) == tmp_path / QUERY_MODEL_FILE  # fp32 beats int8 there
+    assert question_model(tmp_path, older, int8=True) == tmp_path / QUERY_MODEL_FILE
+    only_int8 = Manifest.from_raw({"question_encoder": QUESTION_MODEL_FILE})
+    assert question_model(tmp_path, only_int8, int8=False) == tmp_path / QUESTION_MODEL_FILE
+    assert question_model(tmp_path, Manifest.from_raw({}), int8=True) is None
 
 
 @pytest.mark.parametrize(

@@ -1,30 +1,31 @@
-"""The question encoder's ONNX file: what `followup ask` embeds a question with, exported from the
-packaged model when an index is built, beside the fp32 export that small builds embed passages with
-(onnx_export.py).
+"""The question models: what `followup ask` embeds a question with, exported from the packaged model
+when an index is built, beside the fp32 export that small builds embed passages with (onnx_export.py).
 
-A question is a few dozen tokens, so much of its pass is a fixed cost, most likely reading the weights:
-a 3-token pass took 3.4 ms of a 15-token one's 5.8 (fp32, one thread; AMD EPYC, 2 cores, AVX-512). So:
-- attention runs as one fused operator per layer (onnxruntime's BERT fusion, from the eager attention
-  graph; torch's SDPA graph does not fuse), its weights kept fp32;
-- every other weight matrix is stored as int8 in blocks of 32 along its input (MatMulNBits), the
-  activations quantised per block at run time (accuracy level 4: onnxruntime's int8 kernels, AVX2
-  or AVX-512/VNNI).
-Against the fp32 export: min cosine 0.9994 on the seed's questions (0.990 with int8 dynamic
-quantisation per channel), the same dev figures, a warm answer 1.2 ms faster (docs/tuning.md)."""
+A question is a few dozen tokens, so much of its pass is a fixed cost: a 3-token pass took 3.4 ms of a
+15-token one's 5.8 (fp32, one thread; AMD EPYC, 2 cores, AVX-512). So attention runs as one fused
+operator per layer (onnxruntime's BERT fusion, from the eager attention graph; torch's SDPA graph does
+not fuse). Two files, one used by the CPU (embed/cpu.py, index/reader.question_model):
+- the fused graph in fp32 (the same vectors as the fp32 export to 1e-7), for CPUs without int8 dot
+  products;
+- the fused graph with every other weight matrix in int8 blocks of 32 along its input (MatMulNBits),
+  the activations quantised per block at run time (accuracy level 4: onnxruntime's int8 kernels), for
+  CPUs with VNNI or AMX. Min cosine 0.9994 to sentence-transformers on the seed's questions (0.990 with
+  int8 dynamic quantisation per channel), the same dev figures (docs/tuning.md)."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import TYPE_CHECKING, Any
 
 import onnx
 
-from followup.embed.onnx_export import check_fidelity, export_transformer
+from followup.embed.onnx_export import MIN_FIDELITY, cached_query_model, check_fidelity, export_transformer
 
 if TYPE_CHECKING:
     from followup.embed.torch_encoder import Encoder
@@ -38,9 +39,9 @@ MIN_QUESTION_FIDELITY = 0.998
 log = logging.getLogger(__name__)
 
 
-def export_question_model(target: Path, encoder: Encoder, reference_texts: Sequence[str]) -> None:
-    """Export the loaded model with fused attention and int8 weight blocks to `target`, refused unless
-    its embeddings of `reference_texts` stay within MIN_QUESTION_FIDELITY of sentence-transformers'."""
+def export_fused_question_model(target: Path, encoder: Encoder, reference_texts: Sequence[str]) -> None:
+    """Export the loaded model with fused attention to `target`, refused unless its embeddings of
+    `reference_texts` match sentence-transformers' as closely as the fp32 export's (MIN_FIDELITY)."""
     transformer: Any = copy.deepcopy(encoder.model[0].auto_model)  # the build's own model keeps SDPA
     transformer.set_attn_implementation("eager")
     config = transformer.config
@@ -48,8 +49,25 @@ def export_question_model(target: Path, encoder: Encoder, reference_texts: Seque
         raw = Path(scratch) / "eager.onnx"
         export_transformer(transformer, raw)
         fused = _fused(raw, config.num_attention_heads, config.hidden_size, config.num_hidden_layers)
-    onnx.save(quantised(fused), str(target))
+    onnx.save(fused, str(target))
+    check_fidelity(target, encoder, reference_texts, MIN_FIDELITY)
+
+
+def export_int8_question_model(target: Path, encoder: Encoder, reference_texts: Sequence[str], fused: Path) -> None:
+    """The `fused` question model with int8 weight blocks, to `target`, refused unless its embeddings of
+    `reference_texts` stay within MIN_QUESTION_FIDELITY of sentence-transformers'."""
+    onnx.save(quantised(onnx.load(str(fused))), str(target))
     check_fidelity(target, encoder, reference_texts, MIN_QUESTION_FIDELITY)
+
+
+def kept_question_models(
+    fp32: Path, int8: Path, encoder: Callable[[], Encoder], reference_texts: Sequence[str], announce: bool = False
+) -> tuple[Path, Path]:
+    """Both question models at their kept paths (onnx_export.kept_query_model), each exported there when
+    missing (onnx_export.cached_query_model): the int8 one from the fp32 one."""
+    cached_query_model(fp32, encoder, reference_texts, announce, export=export_fused_question_model)
+    cached_query_model(int8, encoder, reference_texts, announce, export=partial(export_int8_question_model, fused=fp32))
+    return fp32, int8
 
 
 def _fused(raw: Path, heads: int, hidden: int, layers: int) -> onnx.ModelProto:

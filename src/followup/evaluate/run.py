@@ -28,18 +28,22 @@ class EvalOutcome:
 
 
 def query_model_path(index_dir: Path, cache_dir: Path, encoder: Encoder, reference_texts: Sequence[str]) -> Path:
-    """The question model `followup ask` embeds questions with (embed/question_model.py): the one an index
-    build keeps in `<index>/embeddings/`, else one in the benchmark cache, exported there (and checked
-    against sentence-transformers) when neither exists."""
-    from followup.embed.onnx_export import cached_query_model, kept_query_model
-    from followup.embed.question_model import export_question_model
-    from followup.index.layout import EMBEDDINGS, QUESTION_MODEL_FILE
+    """The question model `followup ask` embeds questions with on this CPU (index/reader.question_model):
+    the one an index build keeps in `<index>/embeddings/`, else one in the benchmark cache, exported
+    there (and checked against sentence-transformers) when neither exists."""
+    from followup.embed.cpu import int8_dot_products
+    from followup.embed.onnx_export import kept_query_model
+    from followup.embed.question_model import kept_question_models
+    from followup.index.layout import EMBEDDINGS, QUESTION_MODEL_FILE, QUESTION_MODEL_FP32_FILE
 
-    built = kept_query_model(index_dir / EMBEDDINGS, QUESTION_MODEL_FILE)
+    name = QUESTION_MODEL_FILE if int8_dot_products() else QUESTION_MODEL_FP32_FILE
+    built = kept_query_model(index_dir / EMBEDDINGS, name)
     if built.is_file():
         return built
-    cached = kept_query_model(cache_dir, QUESTION_MODEL_FILE)
-    return cached_query_model(cached, lambda: encoder, reference_texts, announce=True, export=export_question_model)
+    fp32, int8 = kept_question_models(kept_query_model(cache_dir, QUESTION_MODEL_FP32_FILE),
+                                      kept_query_model(cache_dir, QUESTION_MODEL_FILE),
+                                      lambda: encoder, reference_texts, announce=True)  # fmt: skip
+    return int8 if name == QUESTION_MODEL_FILE else fp32
 
 
 def _server_searches(backend: BackendChoice) -> Callable[[BenchmarkIndex], Retriever] | None:

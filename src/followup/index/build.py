@@ -46,6 +46,7 @@ from followup.index.layout import (
     MEDICATIONS_FILE,
     QUERY_MODEL_FILE,
     QUESTION_MODEL_FILE,
+    QUESTION_MODEL_FP32_FILE,
     BuildLocation,
     build_lock,
     build_recipe,
@@ -244,13 +245,15 @@ def build_index(
         log.info("%d chunk texts to embed, %d from the last build", len(new), len(set(keys)) - len(new))
         torch_encoder = _torch_encoder()
         from followup.embed.onnx_export import cached_query_model, kept_query_model  # onnxruntime: when building
-        from followup.embed.question_model import export_question_model
+        from followup.embed.question_model import kept_question_models
 
         references = [t.text for t in texts[:32]]
-        kept = index_dir / EMBEDDINGS  # each model exported once per model version: fp32, and the questions' int8
+        kept = index_dir / EMBEDDINGS  # each model exported once per model version: fp32, and the questions' two
         model = cached_query_model(kept_query_model(kept, QUERY_MODEL_FILE), torch_encoder, references, announce=True)
-        question_model = cached_query_model(kept_query_model(kept, QUESTION_MODEL_FILE), torch_encoder, references,
-                                            announce=True, export=export_question_model)  # fmt: skip
+        fp32_questions, int8_questions = kept_question_models(
+            kept_query_model(kept, QUESTION_MODEL_FP32_FILE), kept_query_model(kept, QUESTION_MODEL_FILE),
+            torch_encoder, references, announce=True,
+        )  # fmt: skip
         progress = ProgressLine("embedding chunk and sentence texts")
         if ray is not None:
             from followup.embed.ray_job import embed_parts_on_ray
@@ -260,11 +263,13 @@ def build_index(
             parts = embed_in_parts(new, lambda n: job_encoders(model, n, torch_encoder), progress)
 
         with new_build(index_dir) as work:
-            for exported, name in ((model, QUERY_MODEL_FILE), (question_model, QUESTION_MODEL_FILE)):
+            exports = {QUERY_MODEL_FILE: model, QUESTION_MODEL_FP32_FILE: fp32_questions,
+                       QUESTION_MODEL_FILE: int8_questions}  # fmt: skip
+            for name, exported in exports.items():
                 link_or_copy(exported, work / name)  # the cached export is never changed in place
             # Each part of the new chunks is embedded, then written as a segment, before the next.
             names, refs, known = place_embeddings(work, previous, keys, parts)
-            for name in (QUERY_MODEL_FILE, QUESTION_MODEL_FILE):
+            for name in exports:
                 if previous and name in previous.manifest.get("files", {}):
                     known[name] = previous.manifest["files"][name]  # trusted if size and time match
             np.save(work / CHUNK_EMBEDDINGS_FILE, refs)

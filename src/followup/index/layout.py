@@ -53,7 +53,9 @@ EMBEDDINGS = "embeddings"  # beside builds/: the exported models, shared by buil
 
 # Files of a build besides its records (index/records.py) and segments (index/segments.py).
 QUERY_MODEL_FILE = "query-encoder.onnx"  # fp32: embeds the passages of builds too small for torch
-QUESTION_MODEL_FILE = "question-encoder-w8.onnx"  # int8 weight blocks: embeds questions (embed/question_model.py)
+# The question models (embed/question_model.py), one of which embeds questions, by the CPU (embed/cpu.py):
+QUESTION_MODEL_FILE = "question-encoder-w8.onnx"  # int8 weight blocks: CPUs with int8 dot products
+QUESTION_MODEL_FP32_FILE = "question-encoder-fp32.onnx"  # fused attention, fp32: CPUs without
 DENSE_INDEX_FILE = "chunk-vectors.faiss"  # flat or HNSW by size (index/dense.py); read back whole at load
 DENSE_ROWS_FILE = "dense-row-chunks.npy"  # the chunk of each row of the dense index, -1 for an unused row
 MEDICATIONS_FILE = "medications.json"  # the medication lexicon and each article's drug names
@@ -70,6 +72,7 @@ def build_recipe(chunking: ChunkingParams) -> dict[str, Any]:
         "model_key": model_key(),
         "query_encoder": QUERY_MODEL_FILE,  # an index without it (older builds) is rebuilt
         "question_encoder": QUESTION_MODEL_FILE,  # likewise
+        "question_encoder_fp32": QUESTION_MODEL_FP32_FILE,  # likewise
         "dense_index_file": DENSE_INDEX_FILE,  # older builds kept vectors in chunk-vectors.npy
         "dense_index_params": {
             "flat_limit": FLAT_LIMIT,
@@ -150,7 +153,8 @@ class Manifest:
     counts: Mapping[str, int] | None  # articles, documents, chunks, sentences, tokens
     segments: Sequence[str] | None  # the embedding segments' names (index/segments.py)
     query_encoder: str | None  # the ONNX query model's file, when the build has one
-    question_encoder: str | None  # the ONNX question model's file, when the build has one
+    question_encoder: str | None  # the int8 ONNX question model's file, when the build has one
+    question_encoder_fp32: str | None  # the fp32 one's
     search_backend: Mapping[str, Any]  # where its searches run (index/); older builds: embedded
     files: Mapping[str, Mapping[str, Any]]  # each file of the build: sha256, blocks, bytes, mtime_ns
 
@@ -168,6 +172,7 @@ class Manifest:
             segments=raw.get("segments"),
             query_encoder=raw.get("query_encoder"),
             question_encoder=raw.get("question_encoder"),
+            question_encoder_fp32=raw.get("question_encoder_fp32"),
             search_backend=raw.get("search_backend", {"kind": "embedded"}),
             files=raw.get("files", {}),
         )

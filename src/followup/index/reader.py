@@ -15,6 +15,7 @@ from followup.core.errors import CorpusError, IndexProblem
 from followup.core.settings import ChunkingParams
 from followup.core.storage import fingerprint
 from followup.core.types import MAX_REFERENCE_NUMBER, SELF, Article, Chunk, Document, EvidenceFilter
+from followup.embed.cpu import int8_dot_products
 from followup.index.bm25 import BM25Index
 from followup.index.dense import DenseIndex
 from followup.index.layout import (
@@ -211,9 +212,13 @@ def load_index(index_dir: Path, corpus_dir: Path | None = None, check_as_read: b
     )
 
 
-def question_model(build: Path, manifest: Manifest) -> Path | None:
-    """The ONNX file the build's questions are embedded with."""
-    file = manifest.question_encoder or manifest.query_encoder  # older builds: the fp32 export
+def question_model(build: Path, manifest: Manifest, int8: bool | None = None) -> Path | None:
+    """The ONNX file the build's questions are embedded with: int8 weight blocks where the CPU (or
+    `int8`) has int8 dot products, else the fused fp32 graph (embed/cpu.py); in older builds, the
+    question model they have, else the fp32 export."""
+    fast_int8 = int8_dot_products() if int8 is None else int8
+    int8_file, fp32_file = manifest.question_encoder, manifest.question_encoder_fp32 or manifest.query_encoder
+    file = (int8_file or fp32_file) if fast_int8 else (fp32_file or int8_file)
     return build / file if file else None
 
 
