@@ -186,8 +186,8 @@ class OnnxQueryEncoder(ModelPasses):
         options = ort.SessionOptions()
         # One thread for queries: ~4 ms a query either way, and steady when the other core is busy.
         options.intra_op_num_threads = threads
-        # Pool threads spin between a run's operators (a question's pass is ~100 small ones: 0.8 ms less a
-        # pass than parked threads) and stop as the run returns, leaving the cores to numpy's products.
+        # Pool threads spin between a run's operators (a question's pass is dozens of small ones: 0.8 ms
+        # less a pass than parked threads) and stop as the run returns, leaving the cores to numpy.
         options.add_session_config_entry("session.intra_op.allow_spinning", "1")
         options.add_session_config_entry("session.force_spinning_stop", "1")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
