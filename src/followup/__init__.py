@@ -70,7 +70,8 @@ __all__ = [
 def open_index(index_dir: str | Path = "index", corpus_dir: str | Path | None = None, threads: int = 1) -> Answerer:
     """The answerer of an index's current build (built by `followup index`). With `corpus_dir`, an index
     older than its corpus is refused (`IndexProblem`), as `followup ask` does. `threads`: the query
-    encoder's threads."""
+    encoder's threads. numpy's BLAS runs on one thread in the process from then on (answerer.py's
+    `blas_on_one_thread`; threadpoolctl's `threadpool_limits` changes it back)."""
     from followup.answerer import Answerer
 
     return Answerer.load(Path(index_dir), Path(corpus_dir) if corpus_dir is not None else None, threads)
