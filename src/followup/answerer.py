@@ -147,13 +147,18 @@ class Answerer:
 
 
 def blas_on_one_thread() -> None:
-    """Hold numpy's BLAS (and faiss's) to one thread for the rest of the process. An answer's products
-    are small, and a pool thread that spin-waits after one takes a core from the next question's
-    encoder pass: on 2 cores, a warm answer's p50 went from 8.7-9.2 to 7.2-7.8 ms. A service answers
-    one question per core anyway."""
-    from threadpoolctl import threadpool_limits
+    """Hold numpy's BLAS to one thread for the rest of the process. An answer's products are small, and
+    a pool thread that spin-waits after one takes a core from the next question's encoder pass: on 2
+    cores, a warm answer's p50 went from 8.7-9.2 to 7.2-7.8 ms. A service answers one question per core
+    anyway. OpenMP keeps its threads (faiss builds its graphs on every core), though an OpenBLAS built on
+    OpenMP (faiss's own) sets OpenMP's count with its own."""
+    from threadpoolctl import ThreadpoolController
 
-    threadpool_limits(limits=1, user_api="blas")
+    controller = ThreadpoolController()
+    openmp = [(lib, lib.num_threads) for lib in controller.select(user_api="openmp").lib_controllers]
+    controller.limit(limits=1, user_api="blas")
+    for lib, threads in openmp:
+        lib.set_num_threads(threads)
 
 
 class ShownFirst:
